@@ -1,0 +1,436 @@
+// The connection state machine (lighttpd's connections.c): read head → handle (body streams to
+// the handler) → write → keep-alive or close. Pipelined requests wait in the read buffer until
+// the previous response is finished (RFC 9112 §9.3.2). Timeouts are deadlines checked by the
+// server's once-a-second tick, not timers per request.
+import type { Socket } from 'node:net';
+import { ERRORS, errorPage, LanternError, statusText, type ErrorCode } from './errors.js';
+import { ChunkedDecoder } from './http1/chunked.js';
+import { parseRequestHead } from './http1/request-head.js';
+import type { FramingError, RequestHead } from './http1/types.js';
+import type { BodySource } from './request-body.js';
+import { Request } from './request.js';
+import type { Listener } from './listeners.js';
+import type { Server } from './server.js';
+
+type State = 'head' | 'body' | 'linger' | 'closed';
+
+/** Unparsed pipelined bytes kept while a response is in progress, before reading pauses. */
+const PIPELINE_HIGH_WATER_BYTES = 64 * 1024;
+/** How long a closing connection keeps draining the client's bytes (RFC 9112 §9.6, F6). */
+const LINGER_MS = 2000;
+
+export class Connection implements BodySource {
+  readonly server: Server;
+  readonly socket: Socket;
+  readonly listener: Listener;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly scheme: string;
+  /** Requests started on this connection. */
+  requests = 0;
+  /** The request being handled (the oldest one, with pipelining). */
+  req: Request | null = null;
+  closed = false;
+  /** Close after the first response (-1). */
+  singleRequest = false;
+  /** Per-plugin connection state. */
+  readonly pluginData = new Map<string, unknown>();
+
+  private state: State = 'head';
+  private buf: Buffer | null = null;
+  private bodyRemaining = 0;
+  private decoder: ChunkedDecoder | null = null;
+  private readPaused = false;
+  private bodyPaused = false;
+  private waitingDrain = false;
+  private clientEnded = false;
+  /** Deadline (server clock, ms) of the current wait; 0 = none. */
+  deadlineMs = 0;
+  private headStartedMs = 0;
+  private lastWriteProgressMs = 0;
+  private lastBytesWritten = 0;
+
+  constructor(server: Server, socket: Socket, listener: Listener) {
+    this.server = server;
+    this.socket = socket;
+    this.listener = listener;
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '') || (listener.unixPath ? '127.0.0.1' : '');
+    this.remotePort = socket.remotePort ?? 0;
+    this.scheme = listener.scheme;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onClose());
+    socket.on('error', () => { /* 'close' follows; a reset client is not a server error */ });
+    socket.on('drain', () => this.onDrain());
+    this.armIdle(server.limits.readIdleMs);
+  }
+
+  /** The listener as lighttpd's $SERVER["socket"] names it. */
+  get serverSocket(): string { return this.listener.name; }
+
+  // --- reading ---
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'linger' || this.state === 'closed') return; // drained and dropped
+    this.buf = this.buf === null || this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.state === 'body') this.deadlineMs = this.server.nowMs + this.server.limits.readIdleMs;
+    this.socket.cork();
+    try {
+      this.process();
+    } finally {
+      if (!this.socket.destroyed) this.socket.uncork();
+    }
+  }
+
+  private process(): void {
+    while (this.buf !== null && this.buf.length > 0 && !this.closed) {
+      if (this.state === 'body') {
+        if (!this.feedBody()) return;
+        continue;
+      }
+      if (this.state !== 'head') return;
+      if (this.req !== null || this.waitingDrain) {
+        // A pipelined request waits for the current response (and the client to read it).
+        if (this.buf.length > PIPELINE_HIGH_WATER_BYTES) this.pauseReading();
+        return;
+      }
+      const r = parseRequestHead(this.buf, this.server.limits.request);
+      if (r.kind === 'incomplete') {
+        if (this.headStartedMs === 0) {
+          this.headStartedMs = this.server.nowMs;
+          this.deadlineMs = this.server.nowMs + this.server.limits.readIdleMs;
+        }
+        return;
+      }
+      if (r.kind === 'empty') {
+        this.buf = r.consumed >= this.buf.length ? null : this.buf.subarray(r.consumed);
+        continue;
+      }
+      if (r.kind === 'error') {
+        this.rejectHead(r.error);
+        return;
+      }
+      this.buf = r.consumed >= this.buf.length ? null : this.buf.subarray(r.consumed);
+      this.headStartedMs = 0;
+      this.startRequest(r.head);
+    }
+  }
+
+  private startRequest(head: RequestHead): void {
+    this.requests++;
+    const server = this.server;
+    server.counters.requests++;
+    const bodyLength = head.chunked ? -1 : head.contentLength > 0 ? head.contentLength : 0;
+    const req = new Request(this, head, bodyLength);
+    this.req = req;
+    if (bodyLength !== 0) {
+      this.state = 'body';
+      this.bodyRemaining = bodyLength;
+      this.decoder = head.chunked ? new ChunkedDecoder() : null;
+      this.deadlineMs = server.nowMs + server.limits.readIdleMs;
+    } else {
+      this.deadlineMs = 0;
+    }
+    server.pipeline.run(req);
+  }
+
+  /** Feed buffered bytes to the body. Returns false when processing must stop. */
+  private feedBody(): boolean {
+    const req = this.req!;
+    const buf = this.buf!;
+    const body = req.body;
+    const maxBytes = this.server.limits.maxRequestBytes;
+    if (this.decoder === null) {
+      const n = Math.min(this.bodyRemaining, buf.length);
+      const piece = n === buf.length ? buf : buf.subarray(0, n);
+      this.buf = n === buf.length ? null : buf.subarray(n);
+      this.bodyRemaining -= n;
+      body.push(piece);
+      if (this.bodyRemaining === 0) this.bodyDone([]);
+      return true;
+    }
+    const used = this.decoder.push(buf, (chunk) => body.push(chunk));
+    if (used < 0) {
+      this.buf = null;
+      this.bodyFramingError(this.decoder.error ?? { code: 'LT_ERR_CHUNK_INVALID', detail: 'bad chunk' });
+      return false;
+    }
+    this.buf = used >= buf.length ? null : buf.subarray(used);
+    if (maxBytes > 0 && body.received > maxBytes) {
+      this.bodyFramingError({ code: 'LT_ERR_BODY_TOO_LARGE', detail: `${body.received} bytes` });
+      return false;
+    }
+    if (this.decoder.done) this.bodyDone(this.decoder.trailers);
+    return true;
+  }
+
+  private bodyDone(trailers: string[]): void {
+    this.state = 'head';
+    this.decoder = null;
+    this.deadlineMs = 0;
+    const req = this.req!;
+    req.body.end(trailers);
+    if (req.finished) this.nextRequest();
+  }
+
+  /** Bad chunked framing or too much body: the connection can no longer be trusted (A8-A12, A17). */
+  private bodyFramingError(err: FramingError): void {
+    const req = this.req!;
+    const lerr = new LanternError(err.code, err.detail);
+    this.server.debugLog('body error %s: %s', err.code, err.detail);
+    this.state = 'head';
+    req.keepAlive = false;
+    req.body.fail(lerr);
+    if (!req.headSent && !req.finished) req.sendError(lerr.status, err.code);
+    else this.closeNow();
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    if (this.state === 'linger') { this.closeNow(); return; }
+    const req = this.req;
+    if (req !== null) {
+      // Half-close (allowHalfOpen): the answer still goes out; an unfinished body fails (A13).
+      if (!req.body.complete) {
+        this.state = 'head';
+        req.keepAlive = false;
+        req.body.fail(new LanternError('LT_ERR_BAD_REQUEST', 'client closed before the body was complete'));
+        if (!req.headSent && !req.finished) req.sendError(400, 'LT_ERR_BAD_REQUEST');
+      }
+      return;
+    }
+    // Nothing in progress: a partial head or nothing at all (A16: silent close).
+    this.closeNow();
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closed = true;
+    const req = this.req;
+    if (req !== null && !req.finished) {
+      req.body.fail(new LanternError('LT_ERR_BAD_REQUEST', 'client went away'));
+      req.clientGone();
+      this.server.counters.clientAborts++;
+      this.requestDone(req);
+    }
+    this.req = null;
+    this.server.connectionClosed(this);
+  }
+
+  private rejectHead(err: FramingError): void {
+    const spec = ERRORS[err.code];
+    this.server.counters.badRequests++;
+    this.server.debugLog('reject %s: %s', err.code, err.detail);
+    this.writeErrorAndClose(spec.status, err.code);
+  }
+
+  /** An error answer outside any request (bad head): minimal response, then lingering close. */
+  writeErrorAndClose(status: number, code: ErrorCode): void {
+    const body = errorPage(status);
+    const head = `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${this.server.httpDate()}\r\n` +
+      (this.server.tag ? `Server: ${this.server.tag}\r\n` : '') + '\r\n';
+    this.socket.write(head + body);
+    this.server.logRejected(this, status, code);
+    this.linger();
+  }
+
+  // --- BodySource ---
+
+  bodyReadStarted(): void {
+    const req = this.req;
+    // RFC 9110 §10.1.1: the 100 goes out when the handler wants the body, once.
+    if (req && req.head.expectContinue && !req.headSent && !this.closed && req.body.received === 0) {
+      this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    }
+  }
+
+  pauseBody(): void { this.bodyPaused = true; this.pauseReading(); }
+
+  resumeBody(): void {
+    this.bodyPaused = false;
+    this.resumeReading();
+  }
+
+  private pauseReading(): void {
+    if (!this.readPaused) { this.readPaused = true; this.socket.pause(); }
+  }
+
+  private resumeReading(): void {
+    if (this.readPaused && !this.bodyPaused && !this.waitingDrain) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  // --- writing (used by Request) ---
+
+  writeRaw(data: string | Buffer): boolean {
+    if (this.closed) return false;
+    return this.socket.write(data);
+  }
+
+  writeChunk(head: string, data: Buffer, tail: string): boolean {
+    if (this.closed) return false;
+    const s = this.socket;
+    s.cork();
+    s.write(head);
+    s.write(data);
+    const ok = s.write(tail);
+    s.uncork();
+    return ok;
+  }
+
+  writable(): boolean { return !this.closed && !this.socket.writableNeedDrain; }
+
+  onceDrain(cb: () => void): void {
+    if (this.closed) return;
+    if (!this.socket.writableNeedDrain) { queueMicrotask(cb); return; }
+    this.socket.once('drain', cb);
+  }
+
+  cork(): void { this.socket.cork(); }
+  uncork(): void { if (!this.socket.destroyed) this.socket.uncork(); }
+
+  /** Whether this exchange may keep the connection (asked when the head is written). */
+  canKeepAlive(req: Request): boolean {
+    if (!req.keepAlive || this.clientEnded || this.server.stopping || this.singleRequest) return false;
+    if (this.requests >= this.server.limits.maxKeepAliveRequests) return false;
+    const body = req.body;
+    if (body.failed) return false;
+    // An early answer to `Expect: 100-continue` without reading the body: the client may or may
+    // not send it, so the connection cannot be reused (G4).
+    if (!body.complete && req.head.expectContinue && !body.reading) return false;
+    return true;
+  }
+
+  /** Request.end(): the response is complete on the wire. */
+  responseFinished(req: Request): void {
+    if (req !== this.req) return;
+    this.server.counters.responses++;
+    if (!req.keepAlive) {
+      this.requestDone(req);
+      this.req = null;
+      this.linger();
+      return;
+    }
+    if (!req.body.complete) {
+      // The handler answered without the whole body: discard the rest, then go on.
+      if (!req.body.reading) req.body.read({ data: () => true, end: () => {}, error: () => {} });
+      return; // bodyDone() calls nextRequest()
+    }
+    this.nextRequest();
+  }
+
+  /** The response cannot be completed: close without finishing its framing (D6). */
+  responseAborted(req: Request): void {
+    if (req !== this.req) return;
+    this.requestDone(req);
+    this.req = null;
+    this.closeNow();
+  }
+
+  private nextRequest(): void {
+    const req = this.req;
+    if (req === null) return;
+    this.requestDone(req);
+    this.req = null;
+    this.state = 'head';
+    this.deadlineMs = this.server.nowMs + this.server.limits.keepAliveIdleMs;
+    if (this.socket.writableNeedDrain) {
+      // A client that pipelines without reading gets no more answers until it reads (F4).
+      this.waitingDrain = true;
+      this.pauseReading();
+      return;
+    }
+    if (this.buf !== null && this.buf.length > 0) {
+      this.deadlineMs = this.server.nowMs + this.server.limits.readIdleMs;
+      queueMicrotask(() => { if (!this.closed) { this.socket.cork(); this.process(); this.uncork(); } });
+    }
+    this.resumeReading();
+  }
+
+  private onDrain(): void {
+    if (!this.waitingDrain) return;
+    this.waitingDrain = false;
+    this.resumeReading();
+    if (this.buf !== null && this.buf.length > 0 && this.req === null) this.process();
+  }
+
+  private requestDone(req: Request): void {
+    const hooks = this.server.hooks;
+    try {
+      hooks.requestDone.call(req);
+      hooks.requestReset.call(req);
+    } catch (err) {
+      this.server.logError(`requestDone hook failed: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  // --- closing ---
+
+  /** Send what is queued, FIN, then drain the client's bytes for a while (F6 lingering close). */
+  linger(): void {
+    if (this.state === 'closed' || this.state === 'linger') return;
+    this.state = 'linger';
+    this.buf = null;
+    if (this.readPaused) { this.readPaused = false; this.socket.resume(); }
+    this.socket.end();
+    if (this.clientEnded) { this.socket.once('finish', () => this.closeNow()); return; }
+    this.deadlineMs = this.server.nowMs + LINGER_MS;
+  }
+
+  closeNow(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+  }
+
+  /** Arm the idle deadline for a fresh connection. */
+  private armIdle(ms: number): void { this.deadlineMs = this.server.nowMs + ms; }
+
+  /** Called once a second by the server: enforce deadlines (F1, F2, F3, F5). */
+  tick(nowMs: number): void {
+    if (this.closed) return;
+    const s = this.socket;
+    if (s.writableLength > 0) {
+      if (s.bytesWritten !== this.lastBytesWritten) {
+        this.lastBytesWritten = s.bytesWritten;
+        this.lastWriteProgressMs = nowMs;
+      } else if (this.lastWriteProgressMs === 0) {
+        this.lastWriteProgressMs = nowMs;
+      } else if (nowMs - this.lastWriteProgressMs > this.server.limits.writeIdleMs) {
+        this.server.counters.writeTimeouts++;
+        this.closeNow(); // F3: a reader that stopped reading
+        return;
+      }
+    } else {
+      this.lastWriteProgressMs = 0;
+    }
+    if (this.deadlineMs === 0 || nowMs < this.deadlineMs) return;
+    if (this.state === 'linger') { this.closeNow(); return; }
+    const req = this.req;
+    if (this.state === 'body' && req !== null) {
+      // F2: the body stopped arriving.
+      this.server.counters.readTimeouts++;
+      req.keepAlive = false;
+      req.body.fail(new LanternError('LT_ERR_REQUEST_TIMEOUT'));
+      if (!req.headSent && !req.finished) req.sendError(408, 'LT_ERR_REQUEST_TIMEOUT');
+      else this.closeNow();
+      return;
+    }
+    if (req === null) {
+      if (this.buf !== null && this.buf.length > 0 && this.headStartedMs !== 0) {
+        // F1: a head that never completed.
+        this.server.counters.readTimeouts++;
+        this.writeErrorAndClose(408, 'LT_ERR_REQUEST_TIMEOUT');
+      } else {
+        this.closeNow(); // F5: idle keep-alive, silent close
+      }
+    }
+  }
+}
+
+function normalizeAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}

@@ -1,0 +1,52 @@
+// server.errorlog: lighttpd's error log, a file (appended) or `|command`, reopened on SIGHUP.
+import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export class ErrorLog {
+  private readonly target: string;
+  private fd: number | null = null;
+  private pipe: ChildProcess | null = null;
+
+  /** `target`: a path, `|command`, or '' for standard error. */
+  constructor(target: string) {
+    this.target = target;
+    this.open();
+  }
+
+  private open(): void {
+    if (this.target === '') return;
+    if (this.target.startsWith('|')) {
+      this.pipe = spawn('/bin/sh', ['-c', this.target.slice(1)], { stdio: ['pipe', 'ignore', 'inherit'] });
+      this.pipe.stdin?.on('error', () => { /* the logger went away */ });
+      return;
+    }
+    this.fd = fs.openSync(this.target, 'a');
+  }
+
+  write(message: string): void {
+    const line = `${timestamp()}: (lantern) ${message}\n`;
+    if (this.pipe?.stdin?.writable) this.pipe.stdin.write(line);
+    else if (this.fd !== null) {
+      try { fs.writeSync(this.fd, line); } catch { /* disk full: nothing better to do */ }
+    } else process.stderr.write(line);
+  }
+
+  /** SIGHUP: reopen the file (after log rotation). Pipes stay open, as in lighttpd. */
+  reopen(): void {
+    if (this.fd === null) return;
+    const old = this.fd;
+    this.fd = fs.openSync(this.target, 'a');
+    fs.closeSync(old);
+  }
+
+  close(): void {
+    if (this.fd !== null) { fs.closeSync(this.fd); this.fd = null; }
+    if (this.pipe) { this.pipe.stdin?.end(); this.pipe = null; }
+  }
+}
+
+function pad(n: number): string { return n < 10 ? `0${n}` : String(n); }
+
+export function timestamp(d = new Date()): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}

@@ -1,0 +1,213 @@
+// Byte classes and field-line scanning shared by the request, response and trailer parsers
+// (RFC 9110 §5.1, §5.5, §5.6.2, §8.6; RFC 9112 §5, §6.1). Everything works on latin1 strings,
+// where one char is one received byte, so a char code is always < 256.
+
+/** tchar (RFC 9110 §5.6.2): the characters of a token (method, field name, coding). */
+export const TCHAR = new Uint8Array(256);
+/** field-vchar / SP / HTAB / obs-text (RFC 9110 §5.5): what may appear inside a field value. */
+export const FIELD_VALUE = new Uint8Array(256);
+
+for (let c = 0x21; c < 0x7f; c++) FIELD_VALUE[c] = 1;
+for (let c = 0x80; c < 0x100; c++) FIELD_VALUE[c] = 1;
+FIELD_VALUE[0x20] = 1;
+FIELD_VALUE[0x09] = 1;
+for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  TCHAR[ch.charCodeAt(0)] = 1;
+}
+
+/** Outcomes of scanFieldLine(). */
+export const FIELD_OK = 0;
+/** The line starts with SP/HTAB: obs-fold, or whitespace before the first field (RFC 9112 §5.2, §2.2). */
+export const FIELD_FOLD = 1;
+/** Empty name, a non-token byte in the name, or no colon (RFC 9110 §5.1). */
+export const FIELD_BAD_NAME = 2;
+/** Whitespace between the name and the colon (RFC 9112 §5.1 MUST reject). */
+export const FIELD_SPACE_BEFORE_COLON = 3;
+/** NUL, a bare CR or another CTL in the value (RFC 9110 §5.5). */
+export const FIELD_BAD_VALUE = 4;
+/** A line ending in LF without CR where CRLF is required (RFC 9112 §2.2). */
+export const FIELD_BARE_LF = 5;
+
+export const FIELD_SCAN_DETAIL = [
+  'ok',
+  'obs-fold or whitespace before a field line',
+  'invalid field name',
+  'whitespace before the colon',
+  'invalid byte in a field value',
+  'bare LF line ending',
+];
+
+/**
+ * Where scanFieldLine() found the parts of the last line (one shared record, so scanning a line
+ * allocates nothing). Offsets are into the scanned string.
+ */
+export const fieldScan = { nameEnd: 0, valueStart: 0, valueEnd: 0, next: 0 };
+
+/**
+ * Scans the field line that starts at `pos` in `s`: `name ":" OWS value OWS` then CRLF (or a bare
+ * LF when `lfEnds` is set: CGI output, RFC 3875 §6.3). `s` must hold the whole line including its
+ * terminator. Returns FIELD_OK and fills `fieldScan`, or one of the FIELD_* failures.
+ */
+export function scanFieldLine(s: string, pos: number, lfEnds: boolean): number {
+  let i = pos;
+  let c = s.charCodeAt(i);
+  while (TCHAR[c] === 1) c = s.charCodeAt(++i);
+  if (i === pos) return c === 0x20 || c === 0x09 ? FIELD_FOLD : FIELD_BAD_NAME;
+  if (c !== 0x3a) return c === 0x20 || c === 0x09 ? FIELD_SPACE_BEFORE_COLON : FIELD_BAD_NAME;
+  fieldScan.nameEnd = i;
+  c = s.charCodeAt(++i);
+  while (c === 0x20 || c === 0x09) c = s.charCodeAt(++i);
+  const valueStart = i;
+  while (FIELD_VALUE[c] === 1) c = s.charCodeAt(++i);
+  let next: number;
+  if (c === 0x0d) {
+    // RFC 9112 §2.2: a CR not followed by LF is a bare CR: reject rather than guess.
+    if (s.charCodeAt(i + 1) !== 0x0a) return FIELD_BAD_VALUE;
+    next = i + 2;
+  } else if (c === 0x0a) {
+    if (!lfEnds) return FIELD_BARE_LF;
+    next = i + 1;
+  } else {
+    return FIELD_BAD_VALUE;
+  }
+  let valueEnd = i;
+  c = s.charCodeAt(valueEnd - 1);
+  while (valueEnd > valueStart && (c === 0x20 || c === 0x09)) c = s.charCodeAt(--valueEnd - 1);
+  fieldScan.valueStart = valueStart;
+  fieldScan.valueEnd = valueEnd;
+  fieldScan.next = next;
+  return FIELD_OK;
+}
+
+/** `s[start, start + lower.length)` equals `lower` ignoring ASCII case; `lower` is letters and '-' only. */
+export function equalsLower(s: string, start: number, lower: string): boolean {
+  const n = lower.length;
+  for (let k = 0; k < n; k++) {
+    // Setting bit 0x20 folds A-Z onto a-z; no other tchar folds onto a letter or '-'.
+    if ((s.charCodeAt(start + k) | 0x20) !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+const MAX_CL_DIGITS = 15;
+
+/**
+ * Content-Length (RFC 9110 §8.6): 1*DIGIT, at most 15 digits so the value stays an exact integer
+ * (< 2^53) and nothing can overflow. A list of identical values (`5, 5`) folds into one number.
+ * Returns the length, -1 when the value is invalid, -2 when a list holds different values.
+ */
+export function parseContentLength(v: string): number {
+  const len = v.length;
+  let n = 0;
+  let i = 0;
+  for (; i < len; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  if (i === len) return i === 0 || i > MAX_CL_DIGITS ? -1 : n;
+  return parseContentLengthList(v);
+}
+
+function parseContentLengthList(v: string): number {
+  const len = v.length;
+  let first = -1;
+  let i = 0;
+  for (;;) {
+    let c = v.charCodeAt(i);
+    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    const digitsStart = i;
+    let n = 0;
+    while (c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30);
+      c = v.charCodeAt(++i);
+    }
+    const digits = i - digitsStart;
+    if (digits === 0 || digits > MAX_CL_DIGITS) return -1;
+    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    if (first === -1) first = n;
+    else if (n !== first) return -2;
+    if (i >= len) return first;
+    if (c !== 0x2c) return -1;
+    i++;
+  }
+}
+
+/** Outcomes of classifyTransferCoding(). */
+export const TE_CHUNKED = 0;
+/** Malformed list, unknown coding, chunked missing, repeated or not last (RFC 9112 §6.1, §6.3(3)). */
+export const TE_INVALID = 1;
+/** Well framed (`gzip, chunked`) but with a coding the core does not decode: 501 (RFC 9112 §6.1). */
+export const TE_NOT_IMPLEMENTED = 2;
+
+/** Transfer codings that are registered but that the core does not decode. */
+const KNOWN_CODINGS = ['gzip', 'x-gzip', 'deflate', 'compress', 'x-compress', 'identity'];
+
+/**
+ * Checks a Transfer-Encoding value (all TE lines joined by commas): a list of codings that must
+ * end with the one and only `chunked`. Empty elements and parameters are refused (stricter than
+ * RFC 9110 §5.6.1 allows, on purpose: smuggling hides in such corners).
+ */
+export function classifyTransferCoding(v: string): number {
+  const len = v.length;
+  if (len === 7 && equalsLower(v, 0, 'chunked')) return TE_CHUNKED;
+  let chunkedCount = 0;
+  let lastIsChunked = false;
+  let unsupported = false;
+  let i = 0;
+  for (;;) {
+    let c = v.charCodeAt(i);
+    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    const start = i;
+    while (TCHAR[c] === 1) c = v.charCodeAt(++i);
+    const tokenLen = i - start;
+    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    if (tokenLen === 0 || (i < len && c !== 0x2c)) return TE_INVALID;
+    if (tokenLen === 7 && equalsLower(v, start, 'chunked')) {
+      chunkedCount++;
+      lastIsChunked = true;
+    } else {
+      lastIsChunked = false;
+      if (!isKnownCoding(v, start, tokenLen)) return TE_INVALID;
+      unsupported = true;
+    }
+    if (i >= len) break;
+    i++;
+  }
+  if (chunkedCount !== 1 || !lastIsChunked) return TE_INVALID;
+  return unsupported ? TE_NOT_IMPLEMENTED : TE_CHUNKED;
+}
+
+function isKnownCoding(v: string, start: number, tokenLen: number): boolean {
+  for (const name of KNOWN_CODINGS) {
+    if (name.length === tokenLen && equalsLower(v, start, name)) return true;
+  }
+  return false;
+}
+
+/** Appends the lowercased, trimmed, non-empty elements of a comma list (Connection, RFC 9110 §7.6.1). */
+export function pushListTokensLower(v: string, out: string[]): void {
+  if (v.indexOf(',') === -1) {
+    if (v.length > 0) out.push(v.toLowerCase());
+    return;
+  }
+  const len = v.length;
+  let i = 0;
+  while (i <= len) {
+    let end = v.indexOf(',', i);
+    if (end === -1) end = len;
+    let a = i;
+    let b = end;
+    // OWS is SP / HTAB only (RFC 9110 §5.6.3); String.prototype.trim would also eat U+00A0.
+    while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
+    while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
+    if (b > a) out.push(v.slice(a, b).toLowerCase());
+    i = end + 1;
+  }
+}
+
+/** The lowercased list holds `token`. */
+export function hasToken(list: string[], token: string): boolean {
+  for (let k = 0; k < list.length; k++) if (list[k] === token) return true;
+  return false;
+}

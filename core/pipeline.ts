@@ -1,0 +1,136 @@
+// The request pipeline: lighttpd's phases in order (response.c: http_response_prepare):
+// uriRaw → uriClean → docroot → physical → requestEnv → subrequestStart. A tap that throws ends
+// that request with 500 and the server goes on (the issue's "bad plugin" rule).
+import path from 'node:path';
+import type { ConditionContext } from '../config/model.js';
+import { LanternError } from './errors.js';
+import type { HookResult } from './hooks.js';
+import { normalizePath } from './http1/url.js';
+import type { Request } from './request.js';
+import type { Server } from './server.js';
+
+/** Internal redirects (CGI local Location, error handlers) allowed per request. */
+const MAX_REDIRECTS = 10;
+
+export class Pipeline {
+  private readonly server: Server;
+  constructor(server: Server) { this.server = server; }
+
+  run(req: Request): void {
+    try {
+      this.runPhases(req);
+    } catch (err) {
+      this.server.counters.pluginErrors++;
+      req.fail(err instanceof LanternError ? err : err);
+    }
+  }
+
+  /** Restart the request at a new local URL (internal redirect), e.g. a CGI `Location: /x`. */
+  restart(req: Request, target: string): void {
+    if (++req.redirects > MAX_REDIRECTS) { req.sendError(500, 'LT_ERR_INTERNAL'); return; }
+    req.target = target;
+    req.handler = null;
+    req.pluginData.clear();
+    this.run(req);
+  }
+
+  private runPhases(req: Request): void {
+    const head = req.head;
+    const server = this.server;
+    // Methods the core refuses outright (B11): TRACE echoes credentials; CONNECT is not for us.
+    if (req.method === 'TRACE' || req.method === 'CONNECT') {
+      req.setResponseHeader('Allow', 'GET, HEAD, POST, OPTIONS');
+      finish(req, 405);
+      return;
+    }
+    const expect = head.versionMinor === 1 ? req.header('expect') : undefined;
+    if (expect !== undefined && (!head.expectContinue || server.limits.reject100With417)) {
+      req.keepAlive = false;
+      req.sendError(417, 'LT_ERR_EXPECTATION_FAILED');
+      return;
+    }
+    const maxBytes = server.limits.maxRequestBytes;
+    if (maxBytes > 0 && head.contentLength > maxBytes) {
+      // A17: refuse before reading the body.
+      req.keepAlive = false;
+      req.sendError(413, 'LT_ERR_BODY_TOO_LARGE');
+      return;
+    }
+    if (!this.splitTarget(req)) return;
+    req.config = server.merger.merge(conditionContext(req));
+    const hooks = server.hooks;
+    const target = req.target;
+    if (done(req, hooks.uriRaw.call(req))) return;
+    if (req.target !== target && !this.splitTarget(req)) return;
+    if (req.target !== target) req.config = server.merger.merge(conditionContext(req));
+    if (done(req, hooks.uriClean.call(req))) return;
+    if (req.path === '*') {
+      // OPTIONS * (RFC 9110 §9.3.7): the server's own capabilities.
+      req.respond(200, ['Allow', 'GET, HEAD, POST, OPTIONS', 'Content-Length', '0']);
+      return;
+    }
+    req.docRoot = (req.config.values.get('server.document-root') as string | undefined) ?? '';
+    if (done(req, hooks.docroot.call(req))) return;
+    req.physicalPath = req.docRoot ? path.join(req.docRoot, req.path) : '';
+    if (req.path.endsWith('/') && req.physicalPath && !req.physicalPath.endsWith('/')) req.physicalPath += '/';
+    if (done(req, hooks.physical.call(req))) return;
+    hooks.requestEnv.call(req);
+    if (done(req, hooks.subrequestStart.call(req))) return;
+    // Nobody took it.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST' && req.method !== 'OPTIONS') {
+      req.sendError(501, 'LT_ERR_NOT_IMPLEMENTED');
+      return;
+    }
+    req.sendError(404, 'LT_ERR_NOT_FOUND');
+  }
+
+  /** Split req.target into pathRaw / query and decode the path (B10). */
+  private splitTarget(req: Request): boolean {
+    let t = req.target;
+    if (t === '*') { req.path = req.pathRaw = '*'; req.query = null; return true; }
+    if (t.charCodeAt(0) !== 47 /* / */) {
+      // absolute-form: the parser already took the authority into req.host (B4)
+      const pq = req.head.target === t ? req.head.pathAndQuery : t.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
+      t = pq || '/';
+    }
+    const q = t.indexOf('?');
+    const raw = q < 0 ? t : t.slice(0, q);
+    req.query = q < 0 ? null : t.slice(q + 1);
+    req.pathRaw = raw;
+    const r = normalizePath(raw);
+    if ('error' in r) {
+      req.keepAlive = false;
+      req.sendError(400, r.error.code);
+      return false;
+    }
+    req.path = r.path;
+    return true;
+  }
+}
+
+function done(req: Request, r: HookResult): boolean {
+  if (r === undefined) return req.finished;
+  if (r === true) return true;
+  if (typeof r === 'number') { finish(req, r); return true; }
+  return req.finished;
+}
+
+function finish(req: Request, status: number): void {
+  if (req.finished) return;
+  if (status >= 400) req.sendError(status);
+  else req.respond(status, req.responseHeaders.length ? req.responseHeaders : ['Content-Length', '0']);
+}
+
+/** What conditions are evaluated against (lighttpd's $HTTP[...] fields). */
+export function conditionContext(req: Request): ConditionContext {
+  return {
+    host: req.host,
+    url: req.path,
+    querystring: req.query ?? '',
+    remoteip: req.conn.remoteAddress,
+    scheme: req.scheme,
+    method: req.method,
+    header: (name: string) => req.header(name),
+    serverSocket: req.conn.serverSocket,
+  };
+}

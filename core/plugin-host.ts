@@ -1,0 +1,228 @@
+// The plugin host (design.md §2): resolves server.modules to plugins (built-in id, npm package
+// or path), loads `requires` first, checks every config key against the owner's schema at boot,
+// then creates the plugins in order. Errors name the file, line and key.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import createDebug from 'debug';
+import { ConfigError, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
+import { CORE_OPTIONS } from './core-options.js';
+import { coerceOption, type OptionSchema, type OptionSpec } from './options.js';
+import type { PluginContext, PluginDefinition, PluginInstance } from './plugin.js';
+import type { Request } from './request.js';
+import type { Server } from './server.js';
+
+/** Modules lighttpd loads even when not listed (server.compat-module-load). */
+const ALWAYS_LOADED = ['indexfile', 'dirlisting', 'staticfile'];
+
+/** lighttpd module names whose plugin id is not just the name without `mod_`. */
+const MODULE_ALIASES: Record<string, string> = {
+  mod_proxy: 'proxy',
+  mod_proxy_core: 'proxy-core',
+};
+
+const BUILTIN_DIR = fileURLToPath(new URL('../plugins/', import.meta.url));
+
+export interface LoadedPlugin {
+  def: PluginDefinition;
+  instance: PluginInstance | void;
+  /** The server.modules entry that asked for it, if any. */
+  loc?: SourceLoc;
+}
+
+export function moduleToId(name: string): string {
+  if (MODULE_ALIASES[name]) return MODULE_ALIASES[name];
+  if (name.startsWith('mod_')) return name.slice(4).replace(/_/g, '-');
+  return name;
+}
+
+export class PluginHost {
+  readonly plugins = new Map<string, LoadedPlugin>();
+  /** key → owning schema entry. */
+  readonly specs = new Map<string, { spec: OptionSpec; owner: string }>();
+  private readonly pluginDirs: string[];
+  private readonly cwd: string;
+
+  constructor(opts: { pluginDirs?: string[]; cwd: string }) {
+    this.pluginDirs = [...(opts.pluginDirs ?? []), BUILTIN_DIR];
+    this.cwd = opts.cwd;
+    for (const [key, spec] of Object.entries(CORE_OPTIONS)) this.specs.set(key, { spec: spec as OptionSpec, owner: 'core' });
+  }
+
+  /** Resolve and import every module the config asks for (and what they require). */
+  async load(model: ConfigModel): Promise<void> {
+    const requested: Array<{ name: string; loc: SourceLoc }> = [];
+    for (const e of model.root.entries) {
+      if (e.key !== 'server.modules') continue;
+      const list = Array.isArray(e.value) ? e.value : [e.value];
+      for (const v of list) {
+        if (typeof v !== 'string') throw new ConfigError(e.loc, 'server.modules: every entry must be a string');
+        requested.push({ name: v, loc: e.loc });
+      }
+    }
+    const seen = new Set<string>();
+    for (const r of requested) {
+      const id = moduleToId(r.name);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      await this.loadOne(r.name, r.loc, []);
+    }
+    for (const id of ALWAYS_LOADED) if (!this.plugins.has(id)) await this.loadOne(id, undefined, []);
+  }
+
+  private async loadOne(name: string, loc: SourceLoc | undefined, chain: string[]): Promise<PluginDefinition> {
+    const id = moduleToId(name);
+    const have = this.plugins.get(id);
+    if (have) return have.def;
+    if (chain.includes(id)) {
+      throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `plugin "${id}": circular requires (${[...chain, id].join(' → ')})`);
+    }
+    const file = this.resolve(name, id);
+    if (!file) {
+      throw new ConfigError(loc ?? { file: '<plugins>', line: 0 },
+        `server.modules: unknown module "${name}" (no plugin "${id}" in ${this.pluginDirs.join(', ')} and no such package)`);
+    }
+    let mod: { default?: PluginDefinition; plugin?: PluginDefinition };
+    try {
+      mod = await import(file.startsWith('file:') || !path.isAbsolute(file) ? file : pathToFileURL(file).href);
+    } catch (err) {
+      throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `server.modules: cannot load "${name}": ${(err as Error).message}`);
+    }
+    const def = mod.default ?? mod.plugin;
+    if (!def || typeof def.id !== 'string' || typeof def.create !== 'function') {
+      throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `server.modules: "${name}" does not export a plugin (definePlugin) as default`);
+    }
+    for (const req of def.requires ?? []) await this.loadOne(req, loc, [...chain, id]);
+    for (const [key, spec] of Object.entries(def.options ?? {})) {
+      const prev = this.specs.get(key);
+      if (prev && prev.owner !== def.id) {
+        throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `plugin "${def.id}": option "${key}" is already owned by "${prev.owner}"`);
+      }
+      this.specs.set(key, { spec, owner: def.id });
+    }
+    this.plugins.set(def.id, { def, instance: undefined, loc });
+    if (def.id !== id) this.plugins.set(id, this.plugins.get(def.id)!);
+    return def;
+  }
+
+  private resolve(name: string, id: string): string | null {
+    if (name.startsWith('.') || path.isAbsolute(name)) {
+      const p = path.resolve(this.cwd, name);
+      for (const cand of [p, path.join(p, 'index.js'), path.join(p, 'index.ts'), path.join(p, 'index.mjs')]) {
+        if (fs.existsSync(cand) && fs.statSync(cand).isFile()) return cand;
+      }
+      return null;
+    }
+    for (const dir of this.pluginDirs) {
+      for (const f of ['index.js', 'index.ts', 'index.mjs']) {
+        const cand = path.join(dir, id, f);
+        if (fs.existsSync(cand)) return cand;
+      }
+    }
+    // An npm package, resolved from the working directory (third-party plugins).
+    try {
+      return createRequire(path.join(this.cwd, 'package.json')).resolve(name);
+    } catch { /* an ESM-only package: read its package.json below */ }
+    try {
+      const pkgDir = path.join(this.cwd, 'node_modules', name);
+      const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+      const main = typeof pkg.exports === 'string' ? pkg.exports : pkg.main ?? 'index.js';
+      const p = path.join(pkgDir, main);
+      if (fs.existsSync(p)) return p;
+    } catch { /* not installed */ }
+    return null;
+  }
+
+  /**
+   * Check every key of every block against its owner's schema; coerce values in place.
+   * Unknown keys warn (as lighttpd does); a wrong type stops the start.
+   */
+  validate(model: ConfigModel, warn: (msg: string) => void): void {
+    const visit = (block: ConfigBlock, conditional: boolean) => {
+      for (const e of block.entries) {
+        if (e.key.startsWith('var.') || e.key.startsWith('env.')) continue;
+        const owner = this.specs.get(e.key);
+        if (!owner) {
+          warn(`${e.loc.file}:${e.loc.line}: unknown config key "${e.key}" (ignored${suggestModule(e.key)})`);
+          continue;
+        }
+        if (conditional && owner.spec.conditional === false) {
+          warn(`${e.loc.file}:${e.loc.line}: "${e.key}" is only read in the global scope (ignored inside a condition)`);
+        }
+        const r = coerceOption(owner.spec, e.value);
+        if ('error' in r) throw new ConfigError(e.loc, `${e.key}: ${r.error}`);
+        e.value = r.value as ConfigValue;
+      }
+      for (const child of block.children) {
+        for (let b: ConfigBlock | null = child; b; b = b.else) visit(b, true);
+      }
+    };
+    visit(model.root, false);
+  }
+
+  /** Create every plugin, dependencies first. */
+  async create(server: Server): Promise<void> {
+    const done = new Set<string>();
+    const order: PluginDefinition[] = [];
+    const add = (def: PluginDefinition) => {
+      if (done.has(def.id)) return;
+      done.add(def.id);
+      for (const r of def.requires ?? []) add(this.plugins.get(moduleToId(r))!.def);
+      order.push(def);
+    };
+    for (const p of this.plugins.values()) add(p.def);
+    for (const def of order) {
+      const ctx = makeContext(server, def);
+      const instance = await def.create(ctx);
+      this.plugins.get(def.id)!.instance = instance;
+    }
+  }
+
+  /** A loaded plugin's shared API (`instance.api`), for plugins that require another. */
+  api<T>(id: string): T | undefined {
+    return this.plugins.get(id)?.instance?.api as T | undefined;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const p of new Set(this.plugins.values())) {
+      try { await p.instance?.close?.(); } catch { /* best effort at shutdown */ }
+    }
+  }
+}
+
+function suggestModule(key: string): string {
+  const prefix = key.split('.')[0];
+  return prefix && prefix !== 'server' ? `; is the module for "${prefix}.*" loaded?` : '';
+}
+
+function makeContext(server: Server, def: PluginDefinition): PluginContext {
+  const schema: OptionSchema = def.options ?? {};
+  const keys = Object.keys(schema);
+  const views = new WeakMap<Map<string, ConfigValue>, Record<string, unknown>>();
+  const build = (values: Map<string, ConfigValue>) => {
+    const view: Record<string, unknown> = {};
+    for (const k of keys) {
+      const v = values.get(k);
+      view[k] = v !== undefined ? v : schema[k].default;
+    }
+    return Object.freeze(view);
+  };
+  const globalView = build(server.globalValues);
+  const trace = createDebug(`lantern:${def.id}`);
+  return {
+    id: def.id,
+    server,
+    hooks: server.hooks,
+    global: globalView as PluginContext['global'],
+    options(req: Request) {
+      const values = req.config.values;
+      let v = views.get(values);
+      if (!v) { v = build(values); views.set(values, v); }
+      return v as ReturnType<PluginContext['options']>;
+    },
+    optionLoc(key: string) { return server.globalLocs.get(key); },
+    debug: (fmt: string, ...args: unknown[]) => trace(fmt, ...args),
+    logError: (message: string) => server.logError(`(${def.id}) ${message}`),
+  };
+}

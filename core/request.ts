@@ -1,0 +1,315 @@
+// One HTTP request on a connection and its response: the object every hook and handler gets.
+// The core owns the response framing (RFC 9112 §6): it answers in the request's version, picks
+// Content-Length, chunked or close-delimited, and decides keep-alive; handlers set status,
+// headers and body bytes only.
+import type { Connection } from './connection.js';
+import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
+import { chunkHeader, LAST_CHUNK } from './http1/chunked.js';
+import { formatResponseHead } from './http1/response-writer.js';
+import type { HeaderList, RequestHead } from './http1/types.js';
+import { RequestBody } from './request-body.js';
+import type { MergedConfig } from '../config/model.js';
+
+const CRLF = '\r\n';
+
+/** Response fields the core owns: a handler's own values are dropped (framing, RFC 9112 §6). */
+const CORE_OWNED = new Set(['connection', 'transfer-encoding', 'keep-alive', 'date', 'server']);
+
+export class Request {
+  readonly conn: Connection;
+  readonly head: RequestHead;
+  /** The method (uppercase as received; methods are case-sensitive, RFC 9110 §9.1). */
+  method: string;
+  /** The request target: raw as received; uriRaw plugins may rewrite it. */
+  target: string;
+  /** `http` or `https`. */
+  scheme: string;
+  /** Lowercased authority (host[:port]) the request is for. */
+  host: string;
+  /** Decoded, normalised path (lighttpd's uri.path), for routing and the file system. */
+  path = '/';
+  /** The path as received (still percent-encoded), without the query. */
+  pathRaw = '/';
+  /** The query string without `?`; null when the target had no `?`. */
+  query: string | null = null;
+  /** Document root chosen for this request (docroot phase). */
+  docRoot = '';
+  /** File system path the request maps to (physical phase). */
+  physicalPath = '';
+  /** The merged config for this request. Replaced when the request is rewritten. */
+  config!: MergedConfig;
+  /** Extra environment for CGI-family handlers (requestEnv phase). */
+  readonly env: Array<[string, string]> = [];
+  /** Per-plugin state, keyed by plugin id; dropped at requestReset. */
+  readonly pluginData = new Map<string, unknown>();
+  readonly body: RequestBody;
+  /** When the head was complete (ms, performance.now()). */
+  readonly startMs: number;
+  /** Wall clock at the start, for access logs. */
+  readonly startDate: number;
+  /** The plugin id that took the request in subrequestStart. */
+  handler: string | null = null;
+  /** How many times the request was restarted by an internal redirect. */
+  redirects = 0;
+
+  // --- response state ---
+  status = 0;
+  responseHeaders: HeaderList = [];
+  /** The head has gone to the socket. */
+  headSent = false;
+  /** end() was called (or the request was aborted). */
+  finished = false;
+  /** The client went away before the response finished. */
+  aborted = false;
+  /** Body bytes written (not counting framing); for access logs. */
+  bytesOut = 0;
+  /** Bytes on the wire for the whole response, head included. */
+  wireBytesOut = 0;
+  /** Keep the connection open after this exchange. */
+  keepAlive: boolean;
+  /** Set when the handler's error path ran (error code from the table). */
+  errorCode: ErrorCode | null = null;
+
+  private framing: 'length' | 'chunked' | 'close' | 'none' = 'none';
+  private remainingLength = -1;
+  private noBody = false;
+  private abortListeners: Array<() => void> | null = null;
+
+  constructor(conn: Connection, head: RequestHead, bodyLength: number) {
+    this.conn = conn;
+    this.head = head;
+    this.method = head.method;
+    this.target = head.target;
+    this.scheme = conn.scheme;
+    this.host = head.host;
+    this.keepAlive = head.keepAlive;
+    this.body = new RequestBody(conn, bodyLength);
+    this.startMs = performance.now();
+    this.startDate = Date.now();
+  }
+
+  /** A request header's value, case-insensitive; repeated fields joined with ", " (Cookie: "; "). */
+  header(name: string): string | undefined {
+    const h = this.head.headers;
+    let out: string | undefined;
+    const lower = name.toLowerCase();
+    for (let i = 0; i < h.length; i += 2) {
+      const n = h[i];
+      if (n.length === lower.length && n.toLowerCase() === lower) {
+        out = out === undefined ? h[i + 1] : out + (lower === 'cookie' ? '; ' : ', ') + h[i + 1];
+      }
+    }
+    return out;
+  }
+
+  /** A response header already set, case-insensitive (first match). */
+  getResponseHeader(name: string): string | undefined {
+    const h = this.responseHeaders;
+    const lower = name.toLowerCase();
+    for (let i = 0; i < h.length; i += 2) if (h[i].toLowerCase() === lower) return h[i + 1];
+    return undefined;
+  }
+
+  /** Set a response header, replacing any with the same name. */
+  setResponseHeader(name: string, value: string): void {
+    this.removeResponseHeader(name);
+    this.responseHeaders.push(name, value);
+  }
+
+  removeResponseHeader(name: string): void {
+    const h = this.responseHeaders;
+    const lower = name.toLowerCase();
+    for (let i = h.length - 2; i >= 0; i -= 2) if (h[i].toLowerCase() === lower) h.splice(i, 2);
+  }
+
+  /** Set the status and headers; they go out with the first body bytes (or at end()). */
+  writeHead(status: number, headers?: HeaderList): void {
+    if (this.headSent) throw new Error('response head already sent');
+    this.status = status;
+    if (headers) this.responseHeaders = headers;
+  }
+
+  /** Send an interim 1xx response (103 Early Hints, a relayed 100). HTTP/1.1 clients only. */
+  writeInformational(status: number, headers: HeaderList = []): void {
+    if (this.headSent || this.head.versionMinor === 0 || status < 100 || status > 199 || status === 101) return;
+    this.conn.writeRaw(formatResponseHead(1, status, headers));
+  }
+
+  /**
+   * Write body bytes. Returns false when the client is slow: wait for onDrain() before writing
+   * more (back-pressure, checklist F3).
+   */
+  write(chunk: Buffer | string): boolean {
+    if (this.finished) return false;
+    if (!this.headSent) this.sendHead(-1);
+    return this.writeBody(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+
+  /** Finish the response, optionally with a last piece of body. */
+  end(chunk?: Buffer | string): void {
+    if (this.finished) return;
+    const buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.conn.cork();
+    if (!this.headSent) this.sendHead(buf ? buf.length : 0, true);
+    if (buf && buf.length > 0) this.writeBody(buf);
+    this.conn.uncork();
+    if (this.framing === 'chunked' && !this.noBody) {
+      this.wireBytesOut += LAST_CHUNK.length;
+      this.conn.writeRaw(LAST_CHUNK);
+    } else if (this.framing === 'length' && this.remainingLength > 0) {
+      // The handler promised more bytes than it sent: the client cannot tell the response is
+      // short except by the connection closing (checklist D6).
+      this.keepAlive = false;
+      this.finished = true;
+      this.conn.responseAborted(this);
+      return;
+    }
+    this.finished = true;
+    this.conn.responseFinished(this);
+  }
+
+  /** Convenience: a whole response at once. */
+  respond(status: number, headers: HeaderList, body?: Buffer | string): void {
+    this.writeHead(status, headers);
+    this.end(body ?? undefined);
+  }
+
+  /** Answer with an error status and the standard page. If the head already went out, abort. */
+  sendError(status: number, code?: ErrorCode): void {
+    if (code) this.errorCode = code;
+    if (this.finished) return;
+    if (this.headSent) { this.abort(); return; }
+    if (code && ERRORS[code].close) this.keepAlive = false;
+    const body = errorPage(status);
+    this.status = status;
+    this.responseHeaders = ['Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(body))];
+    this.end(body);
+  }
+
+  /** Answer with the error-table entry for an error. */
+  fail(err: unknown): void {
+    if (err instanceof LanternError) this.sendError(err.status, err.code);
+    else {
+      this.conn.server.logError(`${this.method} ${this.target}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.sendError(500, 'LT_ERR_PLUGIN_THREW');
+    }
+  }
+
+  /** The response cannot complete: close the connection without finishing the framing (D6). */
+  abort(): void {
+    if (this.finished && !this.aborted) { if (!this.headSent) return; }
+    this.keepAlive = false;
+    this.finished = true;
+    this.conn.responseAborted(this);
+  }
+
+  /** Call `cb` once the client can take more bytes. */
+  onDrain(cb: () => void): void { this.conn.onceDrain(cb); }
+
+  /** Call `cb` if the client goes away before the response finishes. */
+  onAbort(cb: () => void): void {
+    if (this.aborted) { cb(); return; }
+    (this.abortListeners ??= []).push(cb);
+  }
+
+  /** Called by the connection when the client is gone. */
+  clientGone(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.finished = true;
+    const ls = this.abortListeners;
+    this.abortListeners = null;
+    if (ls) for (const cb of ls) cb();
+  }
+
+  /** Whether the client's connection is still writable. */
+  get writable(): boolean { return !this.aborted && !this.conn.closed; }
+
+  private sendHead(knownLength: number, isEnd = false): void {
+    if (this.status === 0) this.status = 200;
+    this.conn.server.hooks.responseStart.call(this);
+    const status = this.status;
+    const headers = this.responseHeaders;
+    const out: HeaderList = [];
+    let contentLength = -1;
+    for (let i = 0; i < headers.length; i += 2) {
+      const lower = headers[i].toLowerCase();
+      if (CORE_OWNED.has(lower)) continue;
+      if (lower === 'content-length') {
+        const n = Number(headers[i + 1]);
+        if (!Number.isSafeInteger(n) || n < 0) continue;
+        contentLength = n;
+      }
+      out.push(headers[i], headers[i + 1]);
+    }
+    const noBodyStatus = status < 200 || status === 204 || status === 304;
+    this.noBody = this.method === 'HEAD' || noBodyStatus;
+    if (noBodyStatus) {
+      // RFC 9110 §8.6: no Content-Length on 1xx/204; 304 may carry the GET's length.
+      if (status !== 304 && contentLength >= 0) removeField(out, 'content-length');
+      this.framing = 'none';
+    } else if (contentLength >= 0) {
+      this.framing = 'length';
+      this.remainingLength = this.method === 'HEAD' ? 0 : contentLength;
+    } else if (isEnd && this.method !== 'HEAD') {
+      this.framing = 'length';
+      this.remainingLength = knownLength;
+      out.push('Content-Length', String(knownLength));
+    } else if (this.head.versionMinor === 1) {
+      this.framing = 'chunked';
+      if (this.method !== 'HEAD') out.push('Transfer-Encoding', 'chunked');
+    } else {
+      // HTTP/1.0 and unknown length: the end of the body is the end of the connection.
+      this.framing = 'close';
+      if (this.method !== 'HEAD') this.keepAlive = false;
+    }
+    if (!this.conn.canKeepAlive(this)) this.keepAlive = false;
+    if (!this.keepAlive) out.push('Connection', 'close');
+    else if (this.head.versionMinor === 0) out.push('Connection', 'keep-alive');
+    const server = this.conn.server;
+    out.push('Date', server.httpDate());
+    if (server.tag) out.push('Server', server.tag);
+    let headText: string;
+    try {
+      headText = formatResponseHead(this.head.versionMinor, status, out);
+    } catch {
+      // A header with CR/LF/NUL (response splitting, G7): never emit it.
+      this.status = 500;
+      this.errorCode = 'LT_ERR_INTERNAL';
+      const body = errorPage(500);
+      headText = formatResponseHead(this.head.versionMinor, 500, [
+        'Content-Type', 'text/html', 'Content-Length', String(body.length), 'Connection', 'close',
+        'Date', server.httpDate()]) + (this.method === 'HEAD' ? '' : body);
+      this.keepAlive = false;
+      this.framing = 'none';
+      this.noBody = true;
+    }
+    this.headSent = true;
+    this.wireBytesOut += headText.length;
+    this.conn.writeRaw(headText);
+  }
+
+  private writeBody(buf: Buffer): boolean {
+    if (this.noBody || buf.length === 0) return this.conn.writable();
+    if (this.framing === 'length') {
+      if (buf.length > this.remainingLength) buf = buf.subarray(0, this.remainingLength);
+      this.remainingLength -= buf.length;
+      if (buf.length === 0) return this.conn.writable();
+      this.bytesOut += buf.length;
+      this.wireBytesOut += buf.length;
+      return this.conn.writeRaw(buf);
+    }
+    this.bytesOut += buf.length;
+    if (this.framing === 'chunked') {
+      const h = chunkHeader(buf.length);
+      this.wireBytesOut += h.length + buf.length + 2;
+      return this.conn.writeChunk(h, buf, CRLF);
+    }
+    this.wireBytesOut += buf.length;
+    return this.conn.writeRaw(buf);
+  }
+}
+
+function removeField(list: HeaderList, lower: string): void {
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i].toLowerCase() === lower) list.splice(i, 2);
+}

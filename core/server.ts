@@ -1,0 +1,255 @@
+// The server: owns the config, hooks, plugins, listeners and connections (design.md §2).
+import type net from 'node:net';
+import createDebug from 'debug';
+import { ConfigMerger, globalValues, socketBlocks } from '../config/merge.js';
+import { ConfigError, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
+import { Connection } from './connection.js';
+import { ErrorLog } from './error-log.js';
+import { createHooks, type Hooks } from './hooks.js';
+import type { RequestLimits } from './http1/types.js';
+import { activatedFds, listen, parseSocketName, socketName, type Listener, type ListenSpec } from './listeners.js';
+import { Pipeline } from './pipeline.js';
+import { PluginHost } from './plugin-host.js';
+import type { ErrorCode } from './errors.js';
+
+const trace = createDebug('lantern:core');
+
+export interface ServerOptions {
+  model: ConfigModel;
+  /** Working directory for relative paths in plugin names. */
+  cwd?: string;
+  /** Extra plugin folders searched before plugins/ (-m). */
+  pluginDirs?: string[];
+  /** Listen here instead of what the config says (tests: port 0). */
+  listen?: Array<Omit<ListenSpec, 'scheme' | 'origin' | 'name'> & { name?: string }>;
+  /** Print warnings here (default: the error log). */
+  warn?: (msg: string) => void;
+}
+
+export interface ServerLimits {
+  request: RequestLimits;
+  maxRequestBytes: number;
+  readIdleMs: number;
+  writeIdleMs: number;
+  keepAliveIdleMs: number;
+  maxKeepAliveRequests: number;
+  maxConnections: number;
+  reject100With417: boolean;
+  gracefulStopMs: number;
+}
+
+export interface ServerCounters {
+  connections: number;
+  requests: number;
+  responses: number;
+  badRequests: number;
+  clientAborts: number;
+  readTimeouts: number;
+  writeTimeouts: number;
+  pluginErrors: number;
+}
+
+export class Server {
+  readonly hooks: Hooks = createHooks();
+  readonly model: ConfigModel;
+  readonly merger: ConfigMerger;
+  readonly host: PluginHost;
+  readonly globalValues: Map<string, ConfigValue>;
+  readonly globalLocs = new Map<string, SourceLoc>();
+  readonly pipeline = new Pipeline(this);
+  readonly connections = new Set<Connection>();
+  readonly listeners: Listener[] = [];
+  readonly counters: ServerCounters = {
+    connections: 0, requests: 0, responses: 0, badRequests: 0, clientAborts: 0,
+    readTimeouts: 0, writeTimeouts: 0, pluginErrors: 0,
+  };
+  readonly limits: ServerLimits;
+  readonly tag: string;
+  readonly warnings: string[] = [];
+  /** Coarse clock (ms since epoch), updated by the tick. */
+  nowMs = Date.now();
+  stopping = false;
+  private dateString = '';
+  private dateSecond = -1;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private errorLog: ErrorLog;
+  private readonly opts: ServerOptions;
+
+  private constructor(opts: ServerOptions, host: PluginHost) {
+    this.opts = opts;
+    this.model = opts.model;
+    this.host = host;
+    this.globalValues = globalValues(opts.model);
+    for (const e of opts.model.root.entries) this.globalLocs.set(e.key, e.loc);
+    this.merger = new ConfigMerger(opts.model);
+    const g = <T>(key: string, dflt: T): T => (this.globalValues.get(key) as T | undefined) ?? dflt;
+    const headBytes = g<number>('server.max-request-head-size', 32768);
+    this.limits = {
+      request: {
+        maxRequestLineBytes: 8192,
+        maxFieldBytes: Math.max(g<number>('server.max-request-field-size', 8192), 256),
+        maxHeadBytes: headBytes,
+        maxHeaderCount: 256,
+      },
+      maxRequestBytes: g<number>('server.max-request-size', 0) * 1024,
+      readIdleMs: g<number>('server.max-read-idle', 60) * 1000,
+      writeIdleMs: g<number>('server.max-write-idle', 360) * 1000,
+      keepAliveIdleMs: g<number>('server.max-keep-alive-idle', 5) * 1000,
+      maxKeepAliveRequests: g<number>('server.max-keep-alive-requests', 1000),
+      maxConnections: g<number>('server.max-connections', 0),
+      reject100With417: g<boolean>('server.reject-expect-100-with-417', false),
+      gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
+    };
+    this.tag = g<string>('server.tag', 'lantern');
+    this.errorLog = new ErrorLog(g<string>('server.errorlog', ''));
+  }
+
+  /** Load plugins, check the config against their schemas, create them. Throws ConfigError. */
+  static async create(opts: ServerOptions): Promise<Server> {
+    const host = new PluginHost({ pluginDirs: opts.pluginDirs, cwd: opts.cwd ?? process.cwd() });
+    await host.load(opts.model);
+    const warnings: string[] = [...opts.model.warnings];
+    host.validate(opts.model, (m) => warnings.push(m));
+    const server = new Server(opts, host);
+    for (const w of warnings) {
+      server.warnings.push(w);
+      if (opts.warn) opts.warn(w); else server.logError(w);
+    }
+    await host.create(server);
+    return server;
+  }
+
+  /** Run the startup hook and open the listeners. */
+  async start(): Promise<void> {
+    await this.hooks.startup.promise(this);
+    const specs = this.listenSpecs();
+    for (const spec of specs) {
+      this.listeners.push(await listen(spec, (socket, l) => this.accept(socket, l)));
+    }
+    this.tickTimer = setInterval(() => this.tick(), 1000);
+    this.tickTimer.unref();
+    trace('listening on %s', this.listeners.map((l) => l.name).join(', '));
+  }
+
+  /** What to listen on: socket activation, else server.bind/port and $SERVER["socket"] blocks. */
+  listenSpecs(): ListenSpec[] {
+    if (this.opts.listen) {
+      return this.opts.listen.map((l) => ({ ...l, name: l.name ?? socketName(l.host, l.port ?? 0, l.unixPath), scheme: 'http' as const, origin: 'test' }));
+    }
+    const g = this.globalValues;
+    const fds = g.get('server.systemd-socket-activation') === false ? [] : activatedFds();
+    if (fds.length > 0) return fds.map((fd) => ({ name: `fd:${fd}`, fd, scheme: 'http' as const, origin: 'LISTEN_FDS' }));
+    const port = (g.get('server.port') as number | undefined) ?? 80;
+    const bind = (g.get('server.bind') as string | undefined) ?? '';
+    const portLoc = this.globalLocs.get('server.port') ?? this.globalLocs.get('server.bind');
+    const origin = portLoc ? `${portLoc.file}:${portLoc.line}` : this.model.file;
+    const out: ListenSpec[] = [];
+    if (bind.startsWith('/') || bind.startsWith('unix:')) {
+      const unixPath = bind.startsWith('unix:') ? bind.slice(5) : bind;
+      out.push({ name: unixPath, unixPath, scheme: 'http', origin });
+    } else {
+      const host = bind === '' ? (g.get('server.use-ipv6') === true ? '::' : '0.0.0.0') : bind.replace(/^\[|\]$/g, '');
+      out.push({ name: socketName(host, port), host, port, scheme: 'http', origin });
+    }
+    for (const s of socketBlocks(this.model)) {
+      const parsed = parseSocketName(s.value, port);
+      if (!parsed) throw new ConfigError(s.loc, `$SERVER["socket"]: cannot parse "${s.value}"`);
+      const host = parsed.host ?? '0.0.0.0';
+      const name = socketName(host, parsed.port ?? port, parsed.unixPath);
+      if (out.some((o) => o.name === name)) continue;
+      out.push({ name, host: parsed.unixPath ? undefined : host, port: parsed.port, unixPath: parsed.unixPath, scheme: 'http', origin: `${s.loc.file}:${s.loc.line}` });
+    }
+    return out;
+  }
+
+  private accept(socket: net.Socket, listener: Listener): void {
+    if (this.stopping || (this.limits.maxConnections > 0 && this.connections.size >= this.limits.maxConnections)) {
+      socket.destroy();
+      return;
+    }
+    this.counters.connections++;
+    const conn = new Connection(this, socket, listener);
+    this.connections.add(conn);
+    if (this.hooks.connectionAccept.isUsed() && this.hooks.connectionAccept.call(conn) === false) conn.closeNow();
+  }
+
+  /**
+   * Serve an already-connected socket (-1: the stdin socket). With `single`, the connection
+   * closes after one request and `onDone` runs when it is gone.
+   */
+  adopt(socket: net.Socket, opts: { single?: boolean; onDone?: () => void } = {}): Connection {
+    const listener = { name: 'stdin', scheme: 'http', origin: '-1', server: null as unknown as net.Server, boundPort: 0 } as Listener;
+    const conn = new Connection(this, socket, listener);
+    if (opts.single) conn.singleRequest = true;
+    this.connections.add(conn);
+    if (opts.onDone) socket.once('close', opts.onDone);
+    return conn;
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    if (this.hooks.connectionClose.isUsed()) this.hooks.connectionClose.call(conn);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    this.nowMs = now;
+    for (const c of this.connections) c.tick(now);
+    try {
+      this.hooks.trigger.call(now);
+    } catch (err) {
+      this.logError(`trigger hook failed: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  /** The Date header value, formatted once a second (RFC 9110 §5.6.7). */
+  httpDate(): string {
+    const now = Date.now();
+    const sec = (now / 1000) | 0;
+    if (sec !== this.dateSecond) {
+      this.dateSecond = sec;
+      this.dateString = new Date(now).toUTCString();
+      this.nowMs = now;
+    }
+    return this.dateString;
+  }
+
+  logError(message: string): void { this.errorLog.write(message); }
+
+  debugLog(fmt: string, ...args: unknown[]): void { trace(fmt, ...args); }
+
+  /** A request refused before it had a Request object (bad head): the access log may want it. */
+  logRejected(_conn: Connection, status: number, code: ErrorCode): void {
+    trace('rejected with %d (%s)', status, code);
+  }
+
+  /** SIGHUP. */
+  reopenLogs(): void {
+    this.errorLog.reopen();
+    this.hooks.sighup.call();
+  }
+
+  /**
+   * Graceful stop: close the listeners, let requests in flight finish for up to `graceMs`,
+   * close idle keep-alive connections at once, then the shutdown hook and plugin close().
+   */
+  async stop(graceMs = this.limits.gracefulStopMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    for (const c of this.connections) if (c.req === null) c.closeNow();
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      for (const c of this.connections) if (c.req === null) c.closeNow();
+    }
+    for (const c of this.connections) c.closeNow();
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    await this.hooks.shutdown.promise(this);
+    await this.host.closeAll();
+    this.errorLog.close();
+  }
+
+  /** The port of the first TCP listener (tests). */
+  get port(): number { return this.listeners.find((l) => !l.unixPath)?.boundPort ?? 0; }
+}
