@@ -1,6 +1,6 @@
 // Byte classes and field-line scanning shared by the request, response and trailer parsers
-// (RFC 9110 §5.1, §5.5, §5.6.2, §8.6; RFC 9112 §5, §6.1). Everything works on latin1 strings,
-// where one char is one received byte, so a char code is always < 256.
+// (RFC 9110 §5.1, §5.5, §5.6.2, §8.6; RFC 9112 §5, §6.1). Lines are scanned as bytes; values are
+// latin1 strings, where one char is one received byte, so a char code is always < 256.
 
 /** tchar (RFC 9110 §5.6.2): the characters of a token (method, field name, coding). */
 export const TCHAR = new Uint8Array(256);
@@ -27,6 +27,8 @@ export const FIELD_SPACE_BEFORE_COLON = 3;
 export const FIELD_BAD_VALUE = 4;
 /** A line ending in LF without CR where CRLF is required (RFC 9112 §2.2). */
 export const FIELD_BARE_LF = 5;
+/** The buffer ends before the line does; `fieldScan.next` is where the scan stopped. */
+export const FIELD_PARTIAL = 6;
 
 export const FIELD_SCAN_DETAIL = [
   'ok',
@@ -35,34 +37,50 @@ export const FIELD_SCAN_DETAIL = [
   'whitespace before the colon',
   'invalid byte in a field value',
   'bare LF line ending',
+  'incomplete field line',
 ];
 
 /**
  * Where scanFieldLine() found the parts of the last line (one shared record, so scanning a line
- * allocates nothing). Offsets are into the scanned string.
+ * allocates nothing). Offsets are into the scanned buffer.
  */
 export const fieldScan = { nameEnd: 0, valueStart: 0, valueEnd: 0, next: 0 };
 
+function partial(stop: number): number {
+  fieldScan.next = stop;
+  return FIELD_PARTIAL;
+}
+
 /**
- * Scans the field line that starts at `pos` in `s`: `name ":" OWS value OWS` then CRLF (or a bare
- * LF when `lfEnds` is set: CGI output, RFC 3875 §6.3). `s` must hold the whole line including its
- * terminator. Returns FIELD_OK and fills `fieldScan`, or one of the FIELD_* failures.
+ * Scans the field line that starts at `pos` in `b`: `name ":" OWS value OWS` then CRLF (or a bare
+ * LF when `lfEnds` is set: CGI output, RFC 3875 §6.3). Returns FIELD_OK and fills `fieldScan`,
+ * FIELD_PARTIAL when `b` ends inside the line (every byte so far being valid), or one of the
+ * other FIELD_* failures as soon as a byte proves the line bad.
+ * Scanning a Buffer is about three times faster than charCodeAt on the decoded string.
  */
-export function scanFieldLine(s: string, pos: number, lfEnds: boolean): number {
+export function scanFieldLine(b: Buffer, pos: number, lfEnds: boolean): number {
+  const len = b.length;
   let i = pos;
-  let c = s.charCodeAt(i);
-  while (TCHAR[c] === 1) c = s.charCodeAt(++i);
+  while (TCHAR[b[i]!] === 1) i++;
+  if (i >= len) return partial(i);
+  let c = b[i]!;
   if (i === pos) return c === 0x20 || c === 0x09 ? FIELD_FOLD : FIELD_BAD_NAME;
   if (c !== 0x3a) return c === 0x20 || c === 0x09 ? FIELD_SPACE_BEFORE_COLON : FIELD_BAD_NAME;
   fieldScan.nameEnd = i;
-  c = s.charCodeAt(++i);
-  while (c === 0x20 || c === 0x09) c = s.charCodeAt(++i);
+  c = b[++i]!;
+  while (c === 0x20 || c === 0x09) c = b[++i]!;
   const valueStart = i;
-  while (FIELD_VALUE[c] === 1) c = s.charCodeAt(++i);
+  // Four bytes per step roughly halves the cost of this, the parser's hottest loop. Reading
+  // past the end gives undefined, which the table maps to "stop".
+  while ((FIELD_VALUE[b[i]!]! & FIELD_VALUE[b[i + 1]!]! & FIELD_VALUE[b[i + 2]!]! & FIELD_VALUE[b[i + 3]!]!) === 1) i += 4;
+  while (FIELD_VALUE[b[i]!] === 1) i++;
+  if (i >= len) return partial(i);
+  c = b[i]!;
   let next: number;
   if (c === 0x0d) {
+    if (i + 1 >= len) return partial(i);
     // RFC 9112 §2.2: a CR not followed by LF is a bare CR: reject rather than guess.
-    if (s.charCodeAt(i + 1) !== 0x0a) return FIELD_BAD_VALUE;
+    if (b[i + 1] !== 0x0a) return FIELD_BAD_VALUE;
     next = i + 2;
   } else if (c === 0x0a) {
     if (!lfEnds) return FIELD_BARE_LF;
@@ -71,15 +89,28 @@ export function scanFieldLine(s: string, pos: number, lfEnds: boolean): number {
     return FIELD_BAD_VALUE;
   }
   let valueEnd = i;
-  c = s.charCodeAt(valueEnd - 1);
-  while (valueEnd > valueStart && (c === 0x20 || c === 0x09)) c = s.charCodeAt(--valueEnd - 1);
+  c = b[valueEnd - 1]!;
+  while (valueEnd > valueStart && (c === 0x20 || c === 0x09)) c = b[--valueEnd - 1]!;
   fieldScan.valueStart = valueStart;
   fieldScan.valueEnd = valueEnd;
   fieldScan.next = next;
   return FIELD_OK;
 }
 
-/** `s[start, start + lower.length)` equals `lower` ignoring ASCII case; `lower` is letters and '-' only. */
+/** `b[start, start + lower.length)` equals `lower` ignoring ASCII case (see equalsLower). */
+export function bytesEqualLower(b: Buffer, start: number, lower: string): boolean {
+  const n = lower.length;
+  for (let k = 0; k < n; k++) {
+    if ((b[start + k]! | 0x20) !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * `s[start, start + lower.length)` equals `lower` ignoring ASCII case. Meant for text already
+ * checked to hold no CTL: then setting bit 0x20 folds A-Z onto a-z and maps nothing else onto a
+ * letter, digit, '-', ':' or '/' (only CTLs 0x0d, 0x10-0x1a would collide).
+ */
 export function equalsLower(s: string, start: number, lower: string): boolean {
   const n = lower.length;
   for (let k = 0; k < n; k++) {

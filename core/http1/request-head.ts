@@ -3,8 +3,9 @@
 import type { ErrorCode } from '../errors.js';
 import { normalizeAuthority } from './authority.js';
 import {
-  FIELD_OK, FIELD_SCAN_DETAIL, TCHAR, TE_INVALID, TE_NOT_IMPLEMENTED, classifyTransferCoding,
-  equalsLower, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
+  FIELD_OK, FIELD_PARTIAL, FIELD_SCAN_DETAIL, TCHAR, TE_INVALID, TE_NOT_IMPLEMENTED, bytesEqualLower,
+  classifyTransferCoding, equalsLower, fieldScan, hasToken, parseContentLength, pushListTokensLower,
+  scanFieldLine,
 } from './field-lines.js';
 import type { FramingError, HeaderList, RequestHead, RequestHeadResult, RequestLimits } from './types.js';
 
@@ -22,12 +23,19 @@ interface Latin1Source {
 }
 
 const INCOMPLETE: RequestHeadResult = Object.freeze({ kind: 'incomplete' as const });
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+/**
+ * Above this many buffered bytes an unfinished head is checked with native searches only, so a
+ * client trickling a large head byte by byte cannot make every read rescan it in JS.
+ */
+const JS_RESCAN_LIMIT_BYTES = 4096;
 
 /**
  * Parses the request head at the front of `buf` (the bytes received so far at the start of a
  * message). Returns 'incomplete' until CRLF CRLF arrives (but errors as soon as a limit is passed
  * or a byte proves the head bad), 'empty' when only empty lines arrived (RFC 9112 §2.2: they are
- * skipped), else the validated head or the first rule it breaks.
+ * skipped), else the validated head or the first rule it breaks. `consumed` and `headBytes`
+ * count the skipped empty lines too; the limits apply from the request line on.
  *
  * Version choice: `HTTP/1.0` and `HTTP/1.1` as received; any other well-formed `HTTP/1.d` is
  * handled as 1.1 (RFC 9110 §2.5: a higher minor version of a major we implement); a well-formed
@@ -36,39 +44,20 @@ const INCOMPLETE: RequestHeadResult = Object.freeze({ kind: 'incomplete' as cons
 export function parseRequestHead(buf: Buffer, limits: RequestLimits, opts?: RequestHeadOptions): RequestHeadResult {
   const len = buf.length;
   let start = 0;
-  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before the request-line.
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) before the request-line.
   while (start + 1 < len && buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
   if (start === len || (start + 1 === len && buf[start] === 0x0d)) {
     return start === 0 ? INCOMPLETE : { kind: 'empty', consumed: start };
   }
-  const end = findHeadEnd(buf, start, limits);
-  if (typeof end !== 'number') return { kind: 'error', error: end };
-  if (end < 0) {
-    // The request line alone is enough to refuse a bad method, target or version early.
-    if (firstLineEnd > 0) {
-      const lineError = parseRequestLine((buf as unknown as Latin1Source).latin1Slice(start, firstLineEnd));
-      if (lineError !== null) return { kind: 'error', error: lineError };
-    }
-    return INCOMPLETE;
+  if (len - start > JS_RESCAN_LIMIT_BYTES && buf.indexOf(CRLF_CRLF, start) === -1) {
+    const error = checkUnfinishedHead(buf, start, limits);
+    return error === null ? INCOMPLETE : { kind: 'error', error };
   }
-  const s = (buf as unknown as Latin1Source).latin1Slice(start, end);
-  const lineError = parseRequestLine(s);
-  if (lineError !== null) return { kind: 'error', error: lineError };
-  return parseFields(s, end, rl.versionMinor, opts);
+  const end = scanHead(buf, start, limits);
+  if (end === -1) return INCOMPLETE;
+  if (typeof end !== 'number') return { kind: 'error', error: end };
+  return buildHead(buf, start, end, opts);
 }
-
-/** What parseRequestLine() found (one shared record: the parser is synchronous). */
-const rl = {
-  method: '',
-  target: '',
-  versionMinor: 1 as 0 | 1,
-  pathAndQuery: '',
-  /** Authority of an absolute-form target, normalised; else null. */
-  absoluteHost: null as string | null,
-  scheme: null as string | null,
-  /** Offset of the first field line. */
-  next: 0,
-};
 
 function framing(code: ErrorCode, detail: string): FramingError {
   return { code, detail };
@@ -78,20 +67,123 @@ function fail(code: ErrorCode, detail: string): RequestHeadResult {
   return { kind: 'error', error: { code, detail } };
 }
 
-/** Offset just past the request line's CRLF, set by findHeadEnd(); -1 while that line is unfinished. */
-let firstLineEnd = -1;
+/** What scanHead() found: request-line offsets, and four offsets per field line in `fieldOffsets`. */
+const scan = { methodEnd: 0, targetStart: 0, targetEnd: 0, versionMinor: 1 as 0 | 1, fieldCount: 0 };
+/** nameStart, nameEnd, valueStart, valueEnd of each field line (grown to fit maxHeaderCount). */
+let fieldOffsets = new Int32Array(4 * 64);
 
 /**
- * Walks the lines with the native LF search, checking line endings and every size limit (B9).
- * Returns the offset just past CRLF CRLF, -1 when the head is not complete yet, or an error.
+ * One pass over the bytes: validates the request line and every field line and records where
+ * their parts are. Returns the offset just past CRLF CRLF, -1 when the buffer ends inside a head
+ * that is valid so far, or the first error (limits included, B9).
  */
-function findHeadEnd(buf: Buffer, start: number, limits: RequestLimits): number | FramingError {
+function scanHead(b: Buffer, start: number, limits: RequestLimits): number | FramingError {
+  const len = b.length;
+  let i = start;
+  while (TCHAR[b[i]!] === 1) i++;
+  if (i >= len) return unfinishedRequestLine(b, start, limits);
+  let c = b[i]!;
+  if (i === start || c !== 0x20) {
+    if (i > start && c === 0x0d) return framing('LT_ERR_BAD_REQUEST_LINE', 'request line without target');
+    return framing('LT_ERR_BAD_METHOD', 'invalid method token');
+  }
+  scan.methodEnd = i;
+  const targetStart = ++i;
+  c = b[i]!;
+  // RFC 9112 §3.2: no whitespace, CTL or DEL in the target; non-ASCII must be percent-encoded.
+  while (c > 0x20 && c < 0x7f) c = b[++i]!;
+  if (i >= len) return unfinishedRequestLine(b, start, limits);
+  if (i === targetStart) return framing('LT_ERR_BAD_REQUEST_LINE', 'empty request target');
+  if (c !== 0x20) {
+    if (c !== 0x0d) return framing('LT_ERR_BAD_TARGET', 'control, space or non-ASCII byte in the request target');
+    if (i + 1 >= len) return unfinishedRequestLine(b, start, limits);
+    if (b[i + 1] === 0x0a) return framing('LT_ERR_BAD_VERSION', 'no HTTP version (HTTP/0.9 request)');
+    return framing('LT_ERR_BAD_TARGET', 'bare CR in the request line');
+  }
+  scan.targetStart = targetStart;
+  scan.targetEnd = i;
+  const v = i + 1;
+  if (v + 10 > len) return unfinishedRequestLine(b, start, limits);
+  const major = b[v + 5]! - 0x30;
+  const minor = b[v + 7]! - 0x30;
+  if (
+    b[v] !== 0x48 || b[v + 1] !== 0x54 || b[v + 2] !== 0x54 || b[v + 3] !== 0x50 || b[v + 4] !== 0x2f ||
+    b[v + 6] !== 0x2e || !(major >= 0 && major <= 9) || !(minor >= 0 && minor <= 9) ||
+    b[v + 8] !== 0x0d || b[v + 9] !== 0x0a
+  ) {
+    return versionError(b, v);
+  }
+  if (v + 8 - start > limits.maxRequestLineBytes) return framing('LT_ERR_URI_TOO_LONG', `request line over ${limits.maxRequestLineBytes} bytes`);
+  if (major !== 1) return framing('LT_ERR_VERSION_NOT_SUPPORTED', `HTTP/${major}.${minor}`);
+  scan.versionMinor = minor === 0 ? 0 : 1;
+
+  if (fieldOffsets.length < 4 * limits.maxHeaderCount) fieldOffsets = new Int32Array(4 * limits.maxHeaderCount);
+  const offsets = fieldOffsets;
+  let count = 0;
+  let pos = v + 10;
+  for (;;) {
+    if (pos >= len) return unfinishedHead(b, start, limits);
+    if (b[pos] === 0x0d) {
+      if (pos + 1 >= len) return unfinishedHead(b, start, limits);
+      if (b[pos + 1] !== 0x0a) return framing('LT_ERR_BAD_HEADER', 'bare CR');
+      const end = pos + 2;
+      if (end - start > limits.maxHeadBytes) return framing('LT_ERR_HEADERS_TOO_LARGE', `head over ${limits.maxHeadBytes} bytes`);
+      scan.fieldCount = count;
+      return end;
+    }
+    if (count === limits.maxHeaderCount) return framing('LT_ERR_TOO_MANY_HEADERS', `more than ${limits.maxHeaderCount} fields`);
+    const r = scanFieldLine(b, pos, false);
+    if (r !== FIELD_OK) {
+      if (r !== FIELD_PARTIAL) return framing('LT_ERR_BAD_HEADER', FIELD_SCAN_DETAIL[r]!);
+      if (fieldScan.next - pos > limits.maxFieldBytes) return framing('LT_ERR_HEADER_TOO_LARGE', `field line over ${limits.maxFieldBytes} bytes`);
+      return unfinishedHead(b, start, limits);
+    }
+    const next = fieldScan.next;
+    if (next - 2 - pos > limits.maxFieldBytes) return framing('LT_ERR_HEADER_TOO_LARGE', `field line over ${limits.maxFieldBytes} bytes`);
+    const k = count * 4;
+    offsets[k] = pos;
+    offsets[k + 1] = fieldScan.nameEnd;
+    offsets[k + 2] = fieldScan.valueStart;
+    offsets[k + 3] = fieldScan.valueEnd;
+    count++;
+    pos = next;
+  }
+}
+
+/** The buffer ends inside the request line: only its length can be judged yet. */
+function unfinishedRequestLine(b: Buffer, start: number, limits: RequestLimits): number | FramingError {
+  const len = b.length;
+  // A final CR may be the first half of the CRLF: it is not content.
+  if (len - start - (b[len - 1] === 0x0d ? 1 : 0) > limits.maxRequestLineBytes) {
+    return framing('LT_ERR_URI_TOO_LONG', `request line over ${limits.maxRequestLineBytes} bytes`);
+  }
+  return unfinishedHead(b, start, limits);
+}
+
+/** The head needs at least one more byte, so it will be longer than what is here. */
+function unfinishedHead(b: Buffer, start: number, limits: RequestLimits): number | FramingError {
+  if (b.length - start >= limits.maxHeadBytes) return framing('LT_ERR_HEADERS_TOO_LARGE', `head over ${limits.maxHeadBytes} bytes`);
+  return -1;
+}
+
+function versionError(b: Buffer, v: number): FramingError {
+  let cr = b.indexOf(0x0d, v);
+  if (cr === -1) cr = b.length;
+  const hasSpace = b.indexOf(0x20, v) !== -1 && b.indexOf(0x20, v) < cr;
+  if (hasSpace && !(b[v] === 0x48 && b[v + 1] === 0x54)) return framing('LT_ERR_BAD_TARGET', 'space in the request target');
+  return framing('LT_ERR_BAD_VERSION', 'malformed HTTP version');
+}
+
+/**
+ * A large unfinished head, checked with native LF searches: line endings and every size limit.
+ * The bytes themselves are validated by scanHead() once CRLF CRLF is there.
+ */
+function checkUnfinishedHead(buf: Buffer, start: number, limits: RequestLimits): FramingError | null {
   let pos = start;
   let line = 0;
-  firstLineEnd = -1;
   for (;;) {
     const lf = buf.indexOf(0x0a, pos);
-    if (lf === -1) return checkPartialLine(buf, start, pos, line, limits);
+    if (lf === -1) break;
     if (lf === pos || buf[lf - 1] !== 0x0d) {
       // RFC 9112 §2.2 lets a recipient accept a bare LF; we refuse it (smuggling hides in the difference).
       return framing(line === 0 ? 'LT_ERR_BAD_REQUEST_LINE' : 'LT_ERR_BAD_HEADER', 'bare LF line ending');
@@ -99,105 +191,54 @@ function findHeadEnd(buf: Buffer, start: number, limits: RequestLimits): number 
     const content = lf - 1 - pos;
     if (line === 0) {
       if (content > limits.maxRequestLineBytes) return framing('LT_ERR_URI_TOO_LONG', `request line over ${limits.maxRequestLineBytes} bytes`);
-      firstLineEnd = lf + 1;
-    } else if (content > 0) {
+    } else {
       if (content > limits.maxFieldBytes) return framing('LT_ERR_HEADER_TOO_LARGE', `field line over ${limits.maxFieldBytes} bytes`);
       if (line > limits.maxHeaderCount) return framing('LT_ERR_TOO_MANY_HEADERS', `more than ${limits.maxHeaderCount} fields`);
     }
-    if (lf + 1 - start > limits.maxHeadBytes) return framing('LT_ERR_HEADERS_TOO_LARGE', `head over ${limits.maxHeadBytes} bytes`);
-    if (content === 0) return lf + 1;
     line++;
     pos = lf + 1;
   }
-}
-
-/** Limits on the unfinished last line: refuse as soon as the finished head could only be refused. */
-function checkPartialLine(buf: Buffer, start: number, pos: number, line: number, limits: RequestLimits): number | FramingError {
   const len = buf.length;
-  // A final CR may be the first half of the CRLF: it is not content.
   const content = len - pos - (buf[len - 1] === 0x0d ? 1 : 0);
-  if (line === 0) {
-    if (content > limits.maxRequestLineBytes) return framing('LT_ERR_URI_TOO_LONG', `request line over ${limits.maxRequestLineBytes} bytes`);
-    // A byte that no method holds shows garbage at once (a TLS hello on a plain port, say).
-    let i = pos;
-    while (i < len && TCHAR[buf[i]!] === 1) i++;
-    if (i < len && (i === pos || buf[i] !== 0x20)) return framing('LT_ERR_BAD_METHOD', 'invalid method token');
-  } else if (content > 0) {
+  if (line === 0 && content > limits.maxRequestLineBytes) return framing('LT_ERR_URI_TOO_LONG', `request line over ${limits.maxRequestLineBytes} bytes`);
+  if (line > 0 && content > 0) {
     if (content > limits.maxFieldBytes) return framing('LT_ERR_HEADER_TOO_LARGE', `field line over ${limits.maxFieldBytes} bytes`);
     if (line > limits.maxHeaderCount) return framing('LT_ERR_TOO_MANY_HEADERS', `more than ${limits.maxHeaderCount} fields`);
   }
-  // The head needs at least one more byte, so it will be longer than what is here.
   if (len - start >= limits.maxHeadBytes) return framing('LT_ERR_HEADERS_TOO_LARGE', `head over ${limits.maxHeadBytes} bytes`);
-  return -1;
+  return null;
 }
 
 /** The common methods as constants, so their names are not sliced anew for every request. */
-function methodName(s: string, methodLen: number): string {
-  if (methodLen === 3 && s.startsWith('GET')) return 'GET';
+function methodName(b: Buffer, start: number, methodLen: number, s: string): string {
+  const c = b[start];
+  if (methodLen === 3 && c === 0x47 && b[start + 1] === 0x45 && b[start + 2] === 0x54) return 'GET';
   if (methodLen === 4) {
-    if (s.startsWith('POST')) return 'POST';
-    if (s.startsWith('HEAD')) return 'HEAD';
+    if (c === 0x50 && b[start + 1] === 0x4f && b[start + 2] === 0x53 && b[start + 3] === 0x54) return 'POST';
+    if (c === 0x48 && b[start + 1] === 0x45 && b[start + 2] === 0x41 && b[start + 3] === 0x44) return 'HEAD';
   }
   return s.slice(0, methodLen);
 }
 
-/**
- * request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3), exactly one SP
- * each. `s` starts at the line and holds its CRLF. Fills `rl`; returns null or the error.
- */
-function parseRequestLine(s: string): FramingError | null {
-  let i = 0;
-  let c = s.charCodeAt(0);
-  while (TCHAR[c] === 1) c = s.charCodeAt(++i);
-  if (i === 0 || c !== 0x20) {
-    if (i > 0 && c === 0x0d) return framing('LT_ERR_BAD_REQUEST_LINE', 'request line without target');
-    return framing('LT_ERR_BAD_METHOD', 'invalid method token');
-  }
-  const methodEnd = i;
-  const targetStart = ++i;
-  c = s.charCodeAt(i);
-  // RFC 9112 §3.2: no whitespace, CTL or DEL in the target; non-ASCII must be percent-encoded.
-  while (c > 0x20 && c < 0x7f) c = s.charCodeAt(++i);
-  const targetEnd = i;
-  if (targetEnd === targetStart) return framing('LT_ERR_BAD_REQUEST_LINE', 'empty request target');
-  if (c !== 0x20) {
-    if (c === 0x0d && s.charCodeAt(i + 1) === 0x0a) return framing('LT_ERR_BAD_VERSION', 'no HTTP version (HTTP/0.9 request)');
-    return framing('LT_ERR_BAD_TARGET', 'control, space or non-ASCII byte in the request target');
-  }
-  const v = i + 1;
-  const major = s.charCodeAt(v + 5) - 0x30;
-  const minor = s.charCodeAt(v + 7) - 0x30;
-  if (
-    !s.startsWith('HTTP/', v) || s.charCodeAt(v + 6) !== 0x2e || !(major >= 0 && major <= 9) ||
-    !(minor >= 0 && minor <= 9) || s.charCodeAt(v + 8) !== 0x0d || s.charCodeAt(v + 9) !== 0x0a
-  ) {
-    const rest = s.slice(v, s.indexOf('\r', v));
-    if (!rest.startsWith('HTTP/') && rest.indexOf(' ') !== -1) return framing('LT_ERR_BAD_TARGET', 'space in the request target');
-    return framing('LT_ERR_BAD_VERSION', 'malformed HTTP version');
-  }
-  if (major !== 1) return framing('LT_ERR_VERSION_NOT_SUPPORTED', `HTTP/${major}.${minor}`);
-  rl.versionMinor = minor === 0 ? 0 : 1;
-  rl.method = methodName(s, methodEnd);
-  rl.target = s.slice(targetStart, targetEnd);
-  rl.next = v + 10;
-  return classifyTarget(rl.method, rl.target);
+/** Target form, authority and path of the request (RFC 9112 §3.2.1-§3.2.4). */
+interface TargetInfo {
+  pathAndQuery: string;
+  absoluteHost: string | null;
+  scheme: string | null;
 }
 
-/** The four request-target forms (RFC 9112 §3.2.1-§3.2.4); fills rl.pathAndQuery and friends. */
-function classifyTarget(method: string, target: string): FramingError | null {
-  rl.absoluteHost = null;
-  rl.scheme = null;
-  rl.pathAndQuery = target;
+function classifyTarget(method: string, target: string): TargetInfo | FramingError {
   const first = target.charCodeAt(0);
   if (method === 'CONNECT') {
     // §3.2.3: CONNECT takes authority-form only, and the port is not optional there.
     if (normalizeAuthority(target, true) === null) return framing('LT_ERR_BAD_TARGET', 'CONNECT needs host:port');
-    return null;
+    return { pathAndQuery: target, absoluteHost: null, scheme: null };
   }
-  if (first === 0x2f) return null;
+  if (first === 0x2f) return { pathAndQuery: target, absoluteHost: null, scheme: null };
   if (first === 0x2a && target.length === 1) {
     // §3.2.4: asterisk-form is only for a server-wide OPTIONS.
-    return method === 'OPTIONS' ? null : framing('LT_ERR_BAD_TARGET', '* with a method other than OPTIONS');
+    if (method !== 'OPTIONS') return framing('LT_ERR_BAD_TARGET', '* with a method other than OPTIONS');
+    return { pathAndQuery: target, absoluteHost: null, scheme: null };
   }
   // §3.2.2 absolute-form, http and https only (case-insensitive scheme, RFC 3986 §3.1).
   let schemeLen = 0;
@@ -212,15 +253,25 @@ function classifyTarget(method: string, target: string): FramingError | null {
   // RFC 9110 §4.2.1, §4.2.4: an empty host or userinfo makes the http(s) URI invalid.
   const host = normalizeAuthority(target.slice(schemeLen, authorityEnd), false);
   if (host === null) return framing('LT_ERR_BAD_TARGET', 'invalid authority in absolute-form target');
-  rl.absoluteHost = host;
-  rl.scheme = schemeLen === 7 ? 'http' : 'https';
   const rest = target.slice(authorityEnd);
-  rl.pathAndQuery = rest.charCodeAt(0) === 0x2f ? rest : '/' + rest;
-  return null;
+  return {
+    pathAndQuery: rest.charCodeAt(0) === 0x2f ? rest : '/' + rest,
+    absoluteHost: host,
+    scheme: schemeLen === 7 ? 'http' : 'https',
+  };
 }
 
-/** Field lines after the request line, then the framing decisions (RFC 9112 §6.1-§6.3). */
-function parseFields(s: string, end: number, versionMinor: 0 | 1, opts: RequestHeadOptions | undefined): RequestHeadResult {
+/** Turns the offsets scanHead() recorded into the head, and takes the framing decisions (RFC 9112 §6). */
+function buildHead(b: Buffer, start: number, end: number, opts: RequestHeadOptions | undefined): RequestHeadResult {
+  // One latin1 decode of the whole head; every name and value is a slice of it.
+  const s = (b as unknown as Latin1Source).latin1Slice(start, end);
+  const versionMinor = scan.versionMinor;
+  const method = methodName(b, start, scan.methodEnd - start, s);
+  const target = s.slice(scan.targetStart - start, scan.targetEnd - start);
+  const info = classifyTarget(method, target);
+  if ('code' in info) return { kind: 'error', error: info };
+  const count = scan.fieldCount;
+  const offsets = fieldOffsets;
   const headers: HeaderList = [];
   const connectionTokens: string[] = [];
   let hostCount = 0;
@@ -229,57 +280,52 @@ function parseFields(s: string, end: number, versionMinor: 0 | 1, opts: RequestH
   let te: string | null = null;
   let expect100 = false;
   let upgrade: string | null = null;
-  // findHeadEnd() saw every line end in CRLF and the only empty line at the end.
-  const fieldsEnd = s.length - 2;
-  let pos = rl.next;
-  while (pos < fieldsEnd) {
-    const r = scanFieldLine(s, pos, false);
-    if (r !== FIELD_OK) return fail('LT_ERR_BAD_HEADER', FIELD_SCAN_DETAIL[r]!);
-    const nameEnd = fieldScan.nameEnd;
-    const next = fieldScan.next;
-    let value = s.slice(fieldScan.valueStart, fieldScan.valueEnd);
-    switch (nameEnd - pos) {
+  for (let k = 0; k < count * 4; k += 4) {
+    const nameStart = offsets[k]!;
+    const nameEnd = offsets[k + 1]!;
+    const valueStart = offsets[k + 2]!;
+    const valueLen = offsets[k + 3]! - valueStart;
+    let value = s.slice(valueStart - start, valueStart - start + valueLen);
+    switch (nameEnd - nameStart) {
       case 4:
-        if (equalsLower(s, pos, 'host')) {
+        if (bytesEqualLower(b, nameStart, 'host')) {
           // RFC 9112 §3.2: more than one Host line MUST be answered with 400, even identical ones.
           if (++hostCount > 1) return fail('LT_ERR_HOST_DUPLICATE', 'two Host lines');
           hostValue = value;
         }
         break;
       case 14:
-        if (equalsLower(s, pos, 'content-length')) {
+        if (bytesEqualLower(b, nameStart, 'content-length')) {
           const n = parseContentLength(value);
           if (n === -1) return fail('LT_ERR_CL_INVALID', 'Content-Length is not 1*DIGIT below 2^53');
           if (n === -2) return fail('LT_ERR_CL_CONFLICT', 'Content-Length list with different values');
           if (contentLength >= 0) {
             if (n !== contentLength) return fail('LT_ERR_CL_CONFLICT', 'two different Content-Length lines');
             // RFC 9110 §8.6: identical duplicates may be folded into one.
-            pos = next;
             continue;
           }
           contentLength = n;
-          if (value.length > 15 || value.charCodeAt(value.length - 1) === 0x20 || value.indexOf(',') !== -1) value = String(n);
+          if (value.indexOf(',') !== -1) value = String(n);
         }
         break;
       case 17:
-        if (equalsLower(s, pos, 'transfer-encoding')) {
+        if (bytesEqualLower(b, nameStart, 'transfer-encoding')) {
           // RFC 9112 §6.1: TE in an HTTP/1.0 message is faulty framing.
           if (versionMinor === 0) return fail('LT_ERR_TE_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request');
           te = te === null ? value : te + ',' + value;
         }
         break;
       case 10:
-        if (equalsLower(s, pos, 'connection')) pushListTokensLower(value, connectionTokens);
+        if (bytesEqualLower(b, nameStart, 'connection')) pushListTokensLower(value, connectionTokens);
         break;
       case 6:
-        if (value.length === 12 && equalsLower(s, pos, 'expect') && equalsLower(value, 0, '100-continue')) expect100 = true;
+        if (valueLen === 12 && bytesEqualLower(b, nameStart, 'expect') && bytesEqualLower(b, valueStart, '100-continue')) expect100 = true;
         break;
       case 7:
-        if (equalsLower(s, pos, 'upgrade')) upgrade = upgrade === null ? value : upgrade + ', ' + value;
+        if (bytesEqualLower(b, nameStart, 'upgrade')) upgrade = upgrade === null ? value : upgrade + ', ' + value;
         break;
     }
-    headers.push(s.slice(pos, nameEnd), value);
-    pos = next;
+    headers.push(s.slice(nameStart - start, nameEnd - start), value);
   }
   let chunked = false;
   if (te !== null) {
@@ -293,25 +339,25 @@ function parseFields(s: string, end: number, versionMinor: 0 | 1, opts: RequestH
   let host: string;
   if (hostCount === 0) {
     if (versionMinor === 1) return fail('LT_ERR_HOST_MISSING', 'HTTP/1.1 request without Host');
-    host = rl.absoluteHost ?? '';
+    host = info.absoluteHost ?? '';
   } else if (hostValue.length === 0) {
     if (versionMinor === 1 && opts?.allowEmptyHost !== true) return fail('LT_ERR_HOST_INVALID', 'empty Host');
-    host = rl.absoluteHost ?? '';
+    host = info.absoluteHost ?? '';
   } else {
     const h = normalizeAuthority(hostValue, false);
     if (h === null) return fail('LT_ERR_HOST_INVALID', 'invalid Host');
     // RFC 9112 §3.2.2: the authority of an absolute-form target wins over Host.
-    host = rl.absoluteHost ?? h;
+    host = info.absoluteHost ?? h;
   }
-  const close = hasToken(connectionTokens, 'close');
+  const close = connectionTokens.length > 0 && hasToken(connectionTokens, 'close');
   const head: RequestHead = {
-    method: rl.method,
-    target: rl.target,
+    method,
+    target,
     versionMinor,
     headers,
     host,
-    targetScheme: rl.scheme,
-    pathAndQuery: rl.pathAndQuery,
+    targetScheme: info.scheme,
+    pathAndQuery: info.pathAndQuery,
     contentLength,
     chunked,
     // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".

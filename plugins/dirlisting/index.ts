@@ -1,0 +1,116 @@
+// mod_dirlisting: an HTML listing for a directory request (path ending in '/') that no index
+// file took, when dir-listing.activate (or server.dir-listing) is enabled (lighttpd mod_dirlisting).
+import path from 'node:path';
+import { definePlugin } from '../../core/plugin.js';
+import type { Request } from '../../core/request.js';
+import { checkPhysicalPath } from '../staticfile/file-check.js';
+import { contentTypeFor } from '../staticfile/mime-type.js';
+import { renderListing } from './listing-html.js';
+import { nameFilter, readEntries, readNote } from './read-entries.js';
+
+/** Tap stage in subrequestStart: after ordinary handlers (0), before staticfile (1000). */
+export const DIRLISTING_STAGE = 900;
+
+const stringOrBool = (v: unknown) => (typeof v === 'string' || typeof v === 'boolean' ? undefined : 'expected "enable", "disable" or a file name');
+
+/** dir-listing.show-readme / show-header: "enable" → the default name, "disable"/"" → none. */
+export function noteName(value: unknown, dflt: string): string | null {
+  if (value === true || value === 'enable') return dflt;
+  if (value === false || value === 'disable' || value === '' || typeof value !== 'string') return null;
+  return value;
+}
+
+/** Compiled dir-listing.exclude lists, per config value (shared between requests). */
+const compiledExcludes = new WeakMap<readonly string[], RegExp[]>();
+
+export default definePlugin({
+  id: 'dirlisting',
+  aliases: ['mod_dirlisting'],
+  options: {
+    'dir-listing.activate': { type: 'boolean', default: false, doc: 'List the contents of a directory that has no index file. Also settable as server.dir-listing. Default: disabled: such a request gets 403.' },
+    'dir-listing.hide-dotfiles': { type: 'boolean', default: true, doc: 'Leave out names starting with ".". Default: enabled.' },
+    'dir-listing.exclude': {
+      type: 'string-list',
+      default: [],
+      doc: 'Regular expressions (JavaScript syntax); entries whose name matches any of them are left out. Default: none.',
+      check: (v) => {
+        for (const re of v as string[]) {
+          try { new RegExp(re); } catch (err) { return `invalid regular expression "${re}": ${(err as Error).message}`; }
+        }
+        return undefined;
+      },
+    },
+    'dir-listing.encoding': { type: 'string', default: 'utf-8', doc: 'The charset named in the Content-Type and <meta charset> of the page. Default: "utf-8".' },
+    'dir-listing.show-readme': { type: 'any', default: false, check: stringOrBool, doc: 'Show a text file of the directory below the listing: "enable" for README.txt, or a file name. Default: disabled.' },
+    'dir-listing.hide-readme-file': { type: 'boolean', default: false, doc: 'Leave the file shown by dir-listing.show-readme out of the list. Default: disabled.' },
+    'dir-listing.show-header': { type: 'any', default: false, check: stringOrBool, doc: 'Show a text file of the directory above the listing: "enable" for HEADER.txt, or a file name. Default: disabled.' },
+    'dir-listing.hide-header-file': { type: 'boolean', default: false, doc: 'Leave the file shown by dir-listing.show-header out of the list. Default: disabled.' },
+    'dir-listing.encode-readme': { type: 'boolean', default: true, doc: 'HTML-escape the readme text (shown in <pre>). Disable to insert it as HTML. Default: enabled.' },
+    'dir-listing.encode-header': { type: 'boolean', default: true, doc: 'HTML-escape the header text (shown in <pre>). Disable to insert it as HTML. Default: enabled.' },
+    'dir-listing.external-css': { type: 'string', default: '', doc: 'URL of a stylesheet used instead of the built-in style. Default: none.' },
+    'dir-listing.external-js': { type: 'string', default: '', doc: 'URL of a script added to the page. Default: none.' },
+    'dir-listing.set-footer': { type: 'string', default: '', doc: 'Footer text of the page. Default: the server tag (server.tag).' },
+  },
+  create(ctx) {
+    ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: DIRLISTING_STAGE }, (req) => {
+      if (req.physicalPath === '' || !req.path.endsWith('/')) return undefined;
+      if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+      const values = req.config.values;
+      const active = values.has('dir-listing.activate') ? ctx.options(req)['dir-listing.activate'] : values.get('server.dir-listing') === true;
+      if (!active) return undefined;
+      req.handler = ctx.id;
+      list(req).catch((err: unknown) => {
+        ctx.logError(`${req.physicalPath}: ${(err as Error).stack ?? err}`);
+        if (!req.finished) req.sendError(500, 'LT_ERR_INTERNAL');
+      });
+      return true;
+    });
+
+    async function list(req: Request): Promise<void> {
+      const o = ctx.options(req);
+      const values = req.config.values;
+      const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: values.get('server.follow-symlink') !== false });
+      if (req.finished) return;
+      if (target.kind === 'error') {
+        req.sendError(target.status, target.status === 404 ? 'LT_ERR_NOT_FOUND' : target.status === 403 ? 'LT_ERR_FORBIDDEN' : 'LT_ERR_INTERNAL');
+        return;
+      }
+      if (target.kind !== 'dir') {
+        // `/file.txt/`: a file asked for as a directory.
+        req.sendError(404, 'LT_ERR_NOT_FOUND');
+        return;
+      }
+      const readme = noteName(o['dir-listing.show-readme'], 'README.txt');
+      const header = noteName(o['dir-listing.show-header'], 'HEADER.txt');
+      const hidden: string[] = [];
+      if (readme && o['dir-listing.hide-readme-file']) hidden.push(readme);
+      if (header && o['dir-listing.hide-header-file']) hidden.push(header);
+      const excludeList = o['dir-listing.exclude'];
+      let exclude = compiledExcludes.get(excludeList);
+      if (!exclude) {
+        exclude = excludeList.map((re) => new RegExp(re));
+        compiledExcludes.set(excludeList, exclude);
+      }
+      const mime = values.get('mimetype.assign');
+      const entries = await readEntries(target.path, nameFilter({ hideDotfiles: o['dir-listing.hide-dotfiles'], exclude, hidden }), (n) => contentTypeFor(n, mime));
+      const headerText = header ? await readNote(path.join(target.path, header)) : null;
+      const readmeText = readme ? await readNote(path.join(target.path, readme)) : null;
+      if (req.finished) return;
+      const encoding = o['dir-listing.encoding'] || 'utf-8';
+      const html = renderListing({
+        urlPath: req.path,
+        entries,
+        encoding,
+        externalCss: o['dir-listing.external-css'],
+        externalJs: o['dir-listing.external-js'],
+        header: headerText,
+        readme: readmeText,
+        encodeHeader: o['dir-listing.encode-header'],
+        encodeReadme: o['dir-listing.encode-readme'],
+        footer: o['dir-listing.set-footer'] || ctx.server.tag,
+      });
+      const body = Buffer.from(html, 'utf8');
+      req.respond(200, ['Content-Type', `text/html; charset=${encoding}`, 'Content-Length', String(body.length)], body);
+    }
+  },
+});

@@ -1,0 +1,80 @@
+// mod_staticfile: the fallback handler that serves req.physicalPath from disk (lighttpd
+// mod_staticfile + http_response_send_file; RFC 9110 §13 conditionals, §14 ranges).
+import { definePlugin } from '../../core/plugin.js';
+import type { Request } from '../../core/request.js';
+import { serveStatic, type StaticSettings } from './serve-file.js';
+
+/**
+ * Tap stage in subrequestStart: after every other handler (default stage 0) and after
+ * dirlisting (900), whatever the load order, because the static file is the last resort.
+ */
+export const STATICFILE_STAGE = 1000;
+
+/**
+ * Methods staticfile answers (GET/HEAD serve, OPTIONS lists Allow, the rest of RFC 9110's methods
+ * get 405). Method tokens nobody knows are left to the core, which answers 501.
+ */
+const HANDLED_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH']);
+
+export default definePlugin({
+  id: 'staticfile',
+  aliases: ['mod_staticfile'],
+  options: {
+    'static-file.exclude-extensions': {
+      type: 'string-list',
+      default: [],
+      doc: 'File name suffixes (e.g. ".php") never served as static files: such requests are left to other handlers, and answered 404 if none takes them. Compared case-sensitively against the end of the physical path. Default: none.',
+    },
+    'static-file.etags': {
+      type: 'boolean',
+      default: true,
+      doc: 'Send an ETag (built from the parts etag.use-inode, etag.use-mtime and etag.use-size select) and honour If-Match/If-None-Match against it. Default: enabled.',
+    },
+    'static-file.disable-pathinfo': {
+      type: 'boolean',
+      default: false,
+      doc: 'Refuse (403) a request whose path continues past a regular file (`/file.html/extra`, PATH_INFO). Default: disabled, so such a request is served the file, as lighttpd does.',
+    },
+    'etag.use-inode': {
+      type: 'boolean',
+      default: true,
+      doc: 'Include the file\'s inode number in its ETag. Disable when several servers share the files through different file systems. Default: enabled.',
+    },
+    'etag.use-mtime': {
+      type: 'boolean',
+      default: true,
+      doc: 'Include the file\'s modification time (microseconds) in its ETag. Default: enabled.',
+    },
+    'etag.use-size': {
+      type: 'boolean',
+      default: true,
+      doc: 'Include the file\'s size in its ETag. Default: enabled. With all three etag.use-* disabled no ETag is sent.',
+    },
+  },
+  create(ctx) {
+    const settings = (req: Request): StaticSettings => {
+      const o = ctx.options(req);
+      const values = req.config.values;
+      return {
+        etag: o['static-file.etags'] ? { inode: o['etag.use-inode'], mtime: o['etag.use-mtime'], size: o['etag.use-size'] } : null,
+        rangeRequests: values.get('server.range-requests') !== false,
+        followSymlinks: values.get('server.follow-symlink') !== false,
+        allowPathInfo: !o['static-file.disable-pathinfo'],
+        mimeAssign: values.get('mimetype.assign'),
+      };
+    };
+
+    ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: STATICFILE_STAGE }, (req) => {
+      if (req.physicalPath === '' || !HANDLED_METHODS.has(req.method)) return undefined;
+      const excluded = ctx.options(req)['static-file.exclude-extensions'];
+      for (const suffix of excluded) if (suffix !== '' && req.physicalPath.endsWith(suffix)) return undefined;
+      req.handler = ctx.id;
+      serveStatic(req, settings(req), ctx.logError).catch((err: unknown) => {
+        // serveStatic handles its own errors; this is the last net for a bug in it.
+        ctx.logError(`${req.method} ${req.target}: ${(err as Error).stack ?? err}`);
+        if (!req.finished) req.fail(err);
+      });
+      return true;
+    });
+  },
+});

@@ -1,0 +1,202 @@
+// Serving one static file (lighttpd http_response_send_file): classify the path, check the
+// method, the preconditions (RFC 9110 §13) and Range (§14), then answer 200/206/304/412/416 with
+// Content-Type, ETag, Last-Modified and Accept-Ranges, small files in one write, large ones
+// streamed with back-pressure.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { errorPage, type ErrorCode } from '../../core/errors.js';
+import type { HeaderList } from '../../core/http1/types.js';
+import type { Request } from '../../core/request.js';
+import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
+import { makeETag, type ETagFlags } from './etag.js';
+import { checkPhysicalPath, statusForErrno } from './file-check.js';
+import { CHUNK_BYTES, FileShrankError, sendPieces } from './file-sender.js';
+import { formatHttpDate } from './http-date.js';
+import { contentTypeFor } from './mime-type.js';
+import { contentRange, decideRange, multipartBody, type BodyPiece } from './range.js';
+import { encodeUrlPath } from './url-encode.js';
+
+/** Bodies up to this size are read at once and sent with the head in one write (design.md §6). */
+export const SMALL_FILE_BYTES = CHUNK_BYTES;
+
+/** The methods a static file allows (RFC 9110 §10.2.1 Allow). */
+export const ALLOW = 'GET, HEAD, OPTIONS';
+
+export interface StaticSettings {
+  /** null when static-file.etags is disabled. */
+  etag: ETagFlags | null;
+  rangeRequests: boolean;
+  followSymlinks: boolean;
+  allowPathInfo: boolean;
+  /** mimetype.assign (a ConfigHash) or undefined. */
+  mimeAssign: unknown;
+}
+
+const CODE_FOR_STATUS: Record<number, ErrorCode> = {
+  403: 'LT_ERR_FORBIDDEN', 404: 'LT_ERR_NOT_FOUND', 500: 'LT_ERR_INTERNAL',
+};
+
+/** Answer `req` from the file system. Never throws; errors become 403/404/500 or an abort. */
+export async function serveStatic(req: Request, s: StaticSettings, logError: (msg: string) => void): Promise<void> {
+  const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: s.followSymlinks });
+  if (req.finished) return;
+  switch (target.kind) {
+    case 'error':
+      if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
+      req.sendError(target.status, CODE_FOR_STATUS[target.status]);
+      return;
+    case 'special':
+      req.sendError(403, 'LT_ERR_FORBIDDEN');
+      return;
+    case 'dir':
+      if (!req.path.endsWith('/')) redirectToDirectory(req);
+      // A directory that no index file or listing took: lighttpd answers 403.
+      else req.sendError(403, 'LT_ERR_FORBIDDEN');
+      return;
+    case 'file':
+      break;
+  }
+  // lighttpd: with static-file.disable-pathinfo the file is not handled, and the request ends 403.
+  if (target.pathInfo !== '' && !s.allowPathInfo) {
+    req.sendError(403, 'LT_ERR_FORBIDDEN');
+    return;
+  }
+  if (req.method === 'OPTIONS') {
+    req.respond(200, ['Allow', ALLOW, 'Content-Length', '0']);
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    respondError(req, 405, 'LT_ERR_METHOD_NOT_ALLOWED', ['Allow', ALLOW]);
+    return;
+  }
+  let fh: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO swapped in after the stat must not block the open.
+    fh = await fs.promises.open(target.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    const status = statusForErrno((err as NodeJS.ErrnoException).code);
+    if (status === 500) logError(`open ${target.path}: ${(err as Error).message}`);
+    if (!req.finished) req.sendError(status, CODE_FOR_STATUS[status]);
+    return;
+  }
+  let handedOff = false;
+  try {
+    // Validators come from the open descriptor, so they describe the bytes actually sent.
+    const st = await fh.stat();
+    if (req.finished) return;
+    if (!st.isFile()) {
+      req.sendError(403, 'LT_ERR_FORBIDDEN');
+      return;
+    }
+    const etag = s.etag ? makeETag(st, s.etag) : null;
+    const v: Validators = { etag, lastModifiedMs: st.mtimeMs };
+    const validators: HeaderList = ['Last-Modified', formatHttpDate(st.mtimeMs)];
+    if (etag) validators.push('ETag', etag);
+
+    const pre = evaluatePreconditions(req.method, (n) => req.header(n), v, Date.now());
+    if (pre === 304) {
+      req.respond(304, validators);
+      return;
+    }
+    if (pre === 412) {
+      req.sendError(412);
+      return;
+    }
+
+    const type = contentTypeFor(target.path, s.mimeAssign);
+    const size = st.size;
+    const headers: HeaderList = [...validators];
+    if (s.rangeRequests) headers.push('Accept-Ranges', 'bytes');
+    let status = 200;
+    let pieces: BodyPiece[] = size > 0 ? [{ start: 0, end: size - 1 }] : [];
+    let length = size;
+    let contentType = type;
+
+    // RFC 9110 §14.2: range handling is defined for GET only; If-Range gates it (§13.1.5).
+    const range = req.method === 'GET' && s.rangeRequests ? req.header('range') : undefined;
+    if (range !== undefined) {
+      const ifRange = req.header('if-range');
+      const decision = ifRange === undefined || ifRangeAllows(ifRange, v) ? decideRange(range, size) : null;
+      if (decision?.kind === 'unsatisfiable') {
+        respondError(req, 416, 'LT_ERR_RANGE_NOT_SATISFIABLE', [...headers, 'Content-Range', `bytes */${size}`]);
+        return;
+      }
+      if (decision?.kind === 'ranges') {
+        status = 206;
+        if (decision.ranges.length === 1) {
+          const r = decision.ranges[0]!;
+          headers.push('Content-Range', contentRange(r, size));
+          pieces = [r];
+          length = r.end - r.start + 1;
+        } else {
+          const body = multipartBody(decision.ranges, size, type, randomBytes(12).toString('hex'));
+          pieces = body.pieces;
+          length = body.length;
+          contentType = body.contentType;
+        }
+      }
+    }
+    headers.push('Content-Type', contentType, 'Content-Length', String(length));
+
+    if (req.method === 'HEAD') {
+      req.respond(status, headers);
+      return;
+    }
+    if (length <= SMALL_FILE_BYTES) {
+      const body = await readPieces(fh, pieces, length);
+      if (!req.finished) req.respond(status, headers, body);
+      return;
+    }
+    req.writeHead(status, headers);
+    handedOff = true;
+    await sendPieces(req, fh, pieces);
+  } catch (err) {
+    logError(`${target.path}: ${err instanceof FileShrankError ? err.message : (err as Error).stack ?? err}`);
+    if (req.finished) return;
+    if (req.headSent) req.abort();
+    else req.sendError(500, 'LT_ERR_INTERNAL');
+  } finally {
+    if (!handedOff) await fh.close();
+  }
+}
+
+/** Read every piece into one buffer (small bodies). */
+async function readPieces(fh: FileHandle, pieces: BodyPiece[], length: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const p of pieces) {
+    if (Buffer.isBuffer(p)) {
+      at += p.copy(out, at);
+      continue;
+    }
+    let pos = p.start;
+    while (pos <= p.end) {
+      const { bytesRead } = await fh.read(out, at, p.end - pos + 1, pos);
+      if (bytesRead === 0) throw new FileShrankError(`file ended at ${pos}, expected ${p.end + 1}`);
+      pos += bytesRead;
+      at += bytesRead;
+    }
+  }
+  return out;
+}
+
+/**
+ * 301 to the path with a slash, query kept (lighttpd http_response_redirect_to_directory). The
+ * Location is built from the normalised path, re-encoded, so it can never start with `//`
+ * (which a client would read as another host).
+ */
+function redirectToDirectory(req: Request): void {
+  const location = `${encodeUrlPath(req.path)}/${req.query !== null ? `?${req.query}` : ''}`;
+  req.respond(301, ['Location', location, 'Content-Length', '0']);
+}
+
+/**
+ * An error page that keeps headers the status needs (Allow for 405, Content-Range for 416):
+ * Request.sendError() replaces every response header with its own.
+ */
+function respondError(req: Request, status: number, code: ErrorCode, extra: HeaderList): void {
+  req.errorCode = code;
+  const body = errorPage(status);
+  req.respond(status, [...extra, 'Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(body))], body);
+}
