@@ -26,15 +26,20 @@ function printBlock(block: ConfigBlock, depth: number, lines: string[]): void {
   }
 }
 
+/** A lighttpd string literal: `\"` is the only escape lighttpd 1.4 reads back. */
+function quote(s: string): string {
+  return `"${s.replace(/"/g, '\\"')}"`;
+}
+
 export function formatValue(v: ConfigValue, depth = 0): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return quote(v);
   if (typeof v === 'number') return String(v);
   if (typeof v === 'boolean') return v ? '"enable"' : '"disable"';
   const ind = '    '.repeat(depth + 1);
   const end = '    '.repeat(depth);
   if (v instanceof ConfigHash) {
     if (v.size === 0) return '( )';
-    return `(\n${v.entries.map(([k, x]) => `${ind}${JSON.stringify(k)} => ${formatValue(x, depth + 1)},`).join('\n')}\n${end})`;
+    return `(\n${v.entries.map(([k, x]) => `${ind}${quote(k)} => ${formatValue(x, depth + 1)},`).join('\n')}\n${end})`;
   }
   if (v.length === 0) return '( )';
   return `(\n${v.map((x) => `${ind}${formatValue(x, depth + 1)},`).join('\n')}\n${end})`;

@@ -266,18 +266,19 @@ export class Connection implements BodySource {
 
   // --- writing (used by Request) ---
 
+  /** Write bytes; strings (heads, chunk framing) are latin1: header values are bytes, not UTF-8. */
   writeRaw(data: string | Buffer): boolean {
     if (this.closed) return false;
-    return this.socket.write(data);
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
   writeChunk(head: string, data: Buffer, tail: string): boolean {
     if (this.closed) return false;
     const s = this.socket;
     s.cork();
-    s.write(head);
+    s.write(head, 'latin1');
     s.write(data);
-    const ok = s.write(tail);
+    const ok = s.write(tail, 'latin1');
     s.uncork();
     return ok;
   }

@@ -11,6 +11,8 @@ import { RequestBody } from './request-body.js';
 import type { MergedConfig } from '../config/model.js';
 
 const CRLF = '\r\n';
+/** Bodies up to this size go out in the same buffer as the head. */
+const SINGLE_WRITE_MAX_BYTES = 16 * 1024;
 
 /** Response fields the core owns: a handler's own values are dropped (framing, RFC 9112 §6). */
 const CORE_OWNED = new Set(['connection', 'transfer-encoding', 'keep-alive', 'date', 'server']);
@@ -141,7 +143,7 @@ export class Request {
    */
   write(chunk: Buffer | string): boolean {
     if (this.finished) return false;
-    if (!this.headSent) this.sendHead(-1);
+    if (!this.headSent) this.conn.writeRaw(this.sendHead(-1));
     return this.writeBody(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
 
@@ -149,16 +151,52 @@ export class Request {
   end(chunk?: Buffer | string): void {
     if (this.finished) return;
     const buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.conn.cork();
-    if (!this.headSent) this.sendHead(buf ? buf.length : 0, true);
-    if (buf && buf.length > 0) this.writeBody(buf);
-    this.conn.uncork();
+    if (!this.headSent) {
+      // The common case: head and whole body in one write (one syscall, design.md §6).
+      const head = this.sendHead(buf ? buf.length : 0, true);
+      let body = buf && !this.noBody && buf.length > 0 ? buf : undefined;
+      if (body && this.framing === 'length') {
+        if (body.length > this.remainingLength) body = body.subarray(0, this.remainingLength);
+        this.remainingLength -= body.length;
+        this.bytesOut += body.length;
+        this.wireBytesOut += body.length;
+        if (body.length <= SINGLE_WRITE_MAX_BYTES) {
+          const out = Buffer.allocUnsafe(head.length + body.length);
+          out.write(head, 0, 'latin1');
+          body.copy(out, head.length);
+          this.conn.writeRaw(out);
+        } else {
+          this.conn.cork();
+          this.conn.writeRaw(head);
+          this.conn.writeRaw(body);
+          this.conn.uncork();
+        }
+      } else {
+        this.conn.cork();
+        this.conn.writeRaw(head);
+        if (body) this.writeBody(body);
+        this.finishFraming();
+        this.conn.uncork();
+        return;
+      }
+    } else if (buf && buf.length > 0) {
+      this.conn.cork();
+      this.writeBody(buf);
+      this.finishFraming();
+      this.conn.uncork();
+      return;
+    }
+    this.finishFraming();
+  }
+
+  /** Write the end of the framing and tell the connection the response is complete. */
+  private finishFraming(): void {
     if (this.framing === 'chunked' && !this.noBody) {
       this.wireBytesOut += LAST_CHUNK.length;
       this.conn.writeRaw(LAST_CHUNK);
     } else if (this.framing === 'length' && this.remainingLength > 0) {
-      // The handler promised more bytes than it sent: the client cannot tell the response is
-      // short except by the connection closing (checklist D6).
+      // The handler promised more bytes than it sent: the client can only tell the response is
+      // short by the connection closing (checklist D6).
       this.keepAlive = false;
       this.finished = true;
       this.conn.responseAborted(this);
@@ -225,7 +263,8 @@ export class Request {
   /** Whether the client's connection is still writable. */
   get writable(): boolean { return !this.aborted && !this.conn.closed; }
 
-  private sendHead(knownLength: number, isEnd = false): void {
+  /** Decide the framing, run responseStart, and return the head's text (not yet written). */
+  private sendHead(knownLength: number, isEnd = false): string {
     if (this.status === 0) this.status = 200;
     this.conn.server.hooks.responseStart.call(this);
     const status = this.status;
@@ -286,7 +325,7 @@ export class Request {
     }
     this.headSent = true;
     this.wireBytesOut += headText.length;
-    this.conn.writeRaw(headText);
+    return headText;
   }
 
   private writeBody(buf: Buffer): boolean {

@@ -2,7 +2,6 @@
 // (own recursive-descent implementation) producing the shared ConfigModel (design.md §4).
 // Values are evaluated while parsing, as lighttpd does: a variable reference sees what was set
 // before it in the current block or an enclosing one.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -10,7 +9,7 @@ import {
   type Condition, type ConfigBlock, type ConfigEntry, type ConfigModel, type ConfigValue, type SourceLoc,
 } from '../model.js';
 import { buildCondition, conditionKey } from './condition.js';
-import { expandGlob, isGlobPattern } from './glob.js';
+import { readIncludes, runIncludeShell, type IncludeSource } from './include.js';
 import { describeToken, LighttpdLexer, type Token, type TokenType } from './lexer.js';
 import { mergeValues, typeName } from './values.js';
 
@@ -23,9 +22,6 @@ export interface LighttpdParseOptions {
 
 /** Guards against `include` loops (lighttpd itself would recurse until it crashes). */
 const MAX_INCLUDE_DEPTH = 32;
-/** include_shell commands are expected to be quick generators (create-mime.conf.pl and the like). */
-const INCLUDE_SHELL_TIMEOUT_MS = 60_000;
-const INCLUDE_SHELL_MAX_BYTES = 32 * 1024 * 1024;
 
 interface Scope {
   block: ConfigBlock;
@@ -219,57 +215,20 @@ class LighttpdParser {
 
   private include(t: Token): void {
     const target = this.stringOperand(this.expression(), t, 'include');
-    // lighttpd: `/x`, `./x` and `../x` are used as written (relative to the working directory);
-    // any other path is relative to the directory of the main config file.
-    const named = path.isAbsolute(target) || /^\.\.?[\\/]/.test(target) ? target : path.join(this.baseDir, target);
-    const abs = path.resolve(this.cwd, named);
-    let files: Array<{ abs: string; shown: string }>;
-    if (isGlobPattern(named)) {
-      files = expandGlob(abs).map((f) => ({ abs: f, shown: path.isAbsolute(named) ? f : path.relative(this.cwd, f) }));
-    } else {
-      if (!fs.existsSync(abs)) this.fail(t, `include file not found: ${named}`);
-      files = [{ abs, shown: named }];
-    }
-    if (this.includeDepth >= MAX_INCLUDE_DEPTH) this.fail(t, `includes nested more than ${MAX_INCLUDE_DEPTH} deep (an include loop?)`);
-    this.includeDepth++;
-    for (const f of files) {
-      let text: string;
-      try {
-        text = fs.readFileSync(f.abs, 'utf8');
-      } catch (err) {
-        this.fail(t, `cannot read include file ${f.shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-      this.parseSource(text, f.shown);
-    }
-    this.includeDepth--;
+    const sources = readIncludes(target, this.baseDir, this.cwd, (msg) => this.fail(t, msg));
+    this.parseIncluded(t, sources);
   }
 
   private includeShell(t: Token): void {
     const cmd = this.stringOperand(this.expression(), t, 'include_shell');
-    // lighttpd runs the command with `sh -c` in the main config file's directory.
     const dir = path.resolve(this.cwd, this.baseDir);
-    if (!fs.existsSync(dir)) this.fail(t, `include_shell "${cmd}": directory ${dir} does not exist`);
-    let out: string;
-    try {
-      out = execFileSync('/bin/sh', ['-c', cmd], {
-        cwd: dir,
-        env: this.env,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: INCLUDE_SHELL_TIMEOUT_MS,
-        maxBuffer: INCLUDE_SHELL_MAX_BYTES,
-      });
-    } catch (err) {
-      const e = err as { status?: number | null; signal?: string | null; stderr?: string; code?: string; message: string };
-      const stderr = typeof e.stderr === 'string' && e.stderr.trim() ? `: ${e.stderr.trim().slice(0, 500)}` : '';
-      if (typeof e.status === 'number') this.fail(t, `include_shell "${cmd}" exited with status ${e.status}${stderr}`);
-      if (e.code === 'ETIMEDOUT') this.fail(t, `include_shell "${cmd}" did not finish within ${INCLUDE_SHELL_TIMEOUT_MS} ms`);
-      if (e.signal) this.fail(t, `include_shell "${cmd}" was killed by ${e.signal}${stderr}`);
-      this.fail(t, `include_shell "${cmd}" could not run: ${e.message}`);
-    }
+    this.parseIncluded(t, [runIncludeShell(cmd, dir, this.env, (msg) => this.fail(t, msg))]);
+  }
+
+  private parseIncluded(t: Token, sources: IncludeSource[]): void {
     if (this.includeDepth >= MAX_INCLUDE_DEPTH) this.fail(t, `includes nested more than ${MAX_INCLUDE_DEPTH} deep (an include loop?)`);
     this.includeDepth++;
-    this.parseSource(out, `include_shell "${cmd}"`);
+    for (const src of sources) this.parseSource(src.text, src.shown);
     this.includeDepth--;
   }
 

@@ -59,21 +59,23 @@ function partial(stop: number): number {
  * Scanning a Buffer is about three times faster than charCodeAt on the decoded string.
  */
 export function scanFieldLine(b: Buffer, pos: number, lfEnds: boolean): number {
+  // Every loop is bounded by `len` explicitly: a single read past the end of a typed array makes
+  // V8 turn that load site generic for good (measured: 20x slower scans afterwards).
   const len = b.length;
   let i = pos;
-  while (TCHAR[b[i]!] === 1) i++;
+  while (i < len && TCHAR[b[i]!] === 1) i++;
   if (i >= len) return partial(i);
   let c = b[i]!;
   if (i === pos) return c === 0x20 || c === 0x09 ? FIELD_FOLD : FIELD_BAD_NAME;
   if (c !== 0x3a) return c === 0x20 || c === 0x09 ? FIELD_SPACE_BEFORE_COLON : FIELD_BAD_NAME;
   fieldScan.nameEnd = i;
-  c = b[++i]!;
-  while (c === 0x20 || c === 0x09) c = b[++i]!;
+  i++;
+  while (i < len && (b[i] === 0x20 || b[i] === 0x09)) i++;
   const valueStart = i;
-  // Four bytes per step roughly halves the cost of this, the parser's hottest loop. Reading
-  // past the end gives undefined, which the table maps to "stop".
-  while ((FIELD_VALUE[b[i]!]! & FIELD_VALUE[b[i + 1]!]! & FIELD_VALUE[b[i + 2]!]! & FIELD_VALUE[b[i + 3]!]!) === 1) i += 4;
-  while (FIELD_VALUE[b[i]!] === 1) i++;
+  // Four bytes per step roughly halves the cost of this, the parser's hottest loop.
+  const last4 = len - 4;
+  while (i <= last4 && (FIELD_VALUE[b[i]!]! & FIELD_VALUE[b[i + 1]!]! & FIELD_VALUE[b[i + 2]!]! & FIELD_VALUE[b[i + 3]!]!) === 1) i += 4;
+  while (i < len && FIELD_VALUE[b[i]!] === 1) i++;
   if (i >= len) return partial(i);
   c = b[i]!;
   let next: number;
@@ -89,8 +91,7 @@ export function scanFieldLine(b: Buffer, pos: number, lfEnds: boolean): number {
     return FIELD_BAD_VALUE;
   }
   let valueEnd = i;
-  c = b[valueEnd - 1]!;
-  while (valueEnd > valueStart && (c === 0x20 || c === 0x09)) c = b[--valueEnd - 1]!;
+  while (valueEnd > valueStart && (b[valueEnd - 1] === 0x20 || b[valueEnd - 1] === 0x09)) valueEnd--;
   fieldScan.valueStart = valueStart;
   fieldScan.valueEnd = valueEnd;
   fieldScan.next = next;

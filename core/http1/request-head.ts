@@ -78,21 +78,23 @@ let fieldOffsets = new Int32Array(4 * 64);
  * that is valid so far, or the first error (limits included, B9).
  */
 function scanHead(b: Buffer, start: number, limits: RequestLimits): number | FramingError {
+  // Loops stay inside `len`: see scanFieldLine() for why a read past the end is so costly.
   const len = b.length;
   let i = start;
-  while (TCHAR[b[i]!] === 1) i++;
+  while (i < len && TCHAR[b[i]!] === 1) i++;
   if (i >= len) return unfinishedRequestLine(b, start, limits);
   let c = b[i]!;
   if (i === start || c !== 0x20) {
+    if (c === 0x0a) return framing('LT_ERR_BAD_REQUEST_LINE', 'bare LF line ending');
     if (i > start && c === 0x0d) return framing('LT_ERR_BAD_REQUEST_LINE', 'request line without target');
     return framing('LT_ERR_BAD_METHOD', 'invalid method token');
   }
   scan.methodEnd = i;
   const targetStart = ++i;
-  c = b[i]!;
   // RFC 9112 §3.2: no whitespace, CTL or DEL in the target; non-ASCII must be percent-encoded.
-  while (c > 0x20 && c < 0x7f) c = b[++i]!;
+  while (i < len && b[i]! > 0x20 && b[i]! < 0x7f) i++;
   if (i >= len) return unfinishedRequestLine(b, start, limits);
+  c = b[i]!;
   if (i === targetStart) return framing('LT_ERR_BAD_REQUEST_LINE', 'empty request target');
   if (c !== 0x20) {
     if (c !== 0x0d) return framing('LT_ERR_BAD_TARGET', 'control, space or non-ASCII byte in the request target');

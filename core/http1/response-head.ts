@@ -2,8 +2,8 @@
 // fields (RFC 9112 §4-§6), or a CGI header block (RFC 3875 §6). Checklist rows D1-D5, D9-D12.
 import { statusText } from '../errors.js';
 import {
-  FIELD_OK, FIELD_SCAN_DETAIL, FIELD_VALUE, TE_CHUNKED, bytesEqualLower, classifyTransferCoding, fieldScan,
-  hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
+  FIELD_OK, FIELD_PARTIAL, FIELD_SCAN_DETAIL, FIELD_VALUE, TE_CHUNKED, bytesEqualLower,
+  classifyTransferCoding, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
 } from './field-lines.js';
 import type { HeaderList, ResponseHead, ResponseHeadOptions, ResponseHeadResult } from './types.js';
 
@@ -16,6 +16,9 @@ interface Latin1Source {
 
 const INCOMPLETE: ResponseHeadResult = Object.freeze({ kind: 'incomplete' as const });
 const HTTP_PREFIX = 'HTTP/';
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+/** Above this many bytes an unfinished head is only searched natively (see request-head.ts). */
+const JS_RESCAN_LIMIT_BYTES = 4096;
 
 function bad(detail: string): ResponseHeadResult {
   return { kind: 'error', error: { code: 'LT_ERR_BACKEND_BAD_RESPONSE', detail } };
@@ -28,43 +31,110 @@ function bad(detail: string): ResponseHeadResult {
  */
 export function parseResponseHead(buf: Buffer, opts: ResponseHeadOptions): ResponseHeadResult {
   const cgi = opts.mode === 'cgi';
+  const len = buf.length;
+  if (len > JS_RESCAN_LIMIT_BYTES && !hasHeadEnd(buf, cgi)) {
+    return len >= opts.maxHeadBytes ? bad(`head over ${opts.maxHeadBytes} bytes`) : INCOMPLETE;
+  }
+  const end = scanHead(buf, cgi, opts);
+  if (typeof end === 'string') return bad(end);
+  if (end < 0) return len >= opts.maxHeadBytes ? bad(`head over ${opts.maxHeadBytes} bytes`) : INCOMPLETE;
+  if (end > opts.maxHeadBytes) return bad(`head over ${opts.maxHeadBytes} bytes`);
+  const s = (buf as unknown as Latin1Source).latin1Slice(0, end);
+  return cgi ? buildCgi(buf, s, end, opts) : buildHttp(buf, s, end, opts);
+}
+
+function hasHeadEnd(buf: Buffer, cgi: boolean): boolean {
+  if (buf.indexOf(CRLF_CRLF) !== -1) return true;
+  return cgi && (buf.indexOf('\n\n') !== -1 || buf.indexOf('\n\r\n') !== -1);
+}
+
+/** What scanHead() found: the status line's parts and four offsets per field line. */
+const scan = { status: 0, minor: 0, reasonStart: 0, reasonEnd: 0, fieldCount: 0 };
+let fieldOffsets = new Int32Array(4 * 64);
+
+/**
+ * Validates the status line (http mode) and the field lines, recording where their parts are.
+ * Returns the offset just past the empty line, -1 when the buffer ends first, or why it is bad.
+ */
+function scanHead(b: Buffer, cgi: boolean, opts: ResponseHeadOptions): number | string {
+  const len = b.length;
+  let pos = 0;
   if (!cgi) {
     // D5: garbage instead of a status line is refused from its first bytes.
-    const n = Math.min(buf.length, HTTP_PREFIX.length);
-    for (let k = 0; k < n; k++) if (buf[k] !== HTTP_PREFIX.charCodeAt(k)) return bad('no HTTP status line');
+    const n = Math.min(len, HTTP_PREFIX.length);
+    for (let k = 0; k < n; k++) if (b[k] !== HTTP_PREFIX.charCodeAt(k)) return 'no HTTP status line';
+    pos = scanStatusLine(b);
+    if (pos <= 0) return pos === 0 ? 'malformed status line' : -1;
   }
-  const end = findEnd(buf, cgi, opts);
-  if (typeof end === 'string') return bad(end);
-  if (end < 0) return INCOMPLETE;
-  const s = (buf as unknown as Latin1Source).latin1Slice(0, end);
-  return cgi ? parseCgi(buf, s, end, opts) : parseHttp(buf, s, end, opts);
-}
-
-/** Offset past the empty line ending the head, -1 if not here yet, or why the head is bad. */
-function findEnd(buf: Buffer, cgi: boolean, opts: ResponseHeadOptions): number | string {
   const maxCount = opts.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
-  let pos = 0;
-  let line = 0;
+  if (fieldOffsets.length < 4 * maxCount) fieldOffsets = new Int32Array(4 * maxCount);
+  const offsets = fieldOffsets;
+  let count = 0;
   for (;;) {
-    const lf = buf.indexOf(0x0a, pos);
-    if (lf === -1) return buf.length >= opts.maxHeadBytes ? `head over ${opts.maxHeadBytes} bytes` : -1;
-    const hasCr = lf > pos && buf[lf - 1] === 0x0d;
-    if (!hasCr && !cgi) return 'bare LF line ending';
-    if (lf + 1 > opts.maxHeadBytes) return `head over ${opts.maxHeadBytes} bytes`;
-    const empty = lf === pos || (hasCr && lf === pos + 1);
-    if (empty) {
-      // RFC 3875 §6.2: a CGI response has at least one header field; an HTTP one a status line.
-      if (line === 0) return cgi ? 'empty CGI header block' : 'no HTTP status line';
-      return lf + 1;
+    if (pos >= len) return -1;
+    const c = b[pos];
+    if (c === 0x0d || (cgi && c === 0x0a)) {
+      let end = pos + 1;
+      if (c === 0x0d) {
+        if (end >= len) return -1;
+        if (b[end] !== 0x0a) return 'bare CR';
+        end++;
+      }
+      // RFC 3875 §6.2: a CGI response has at least one header field.
+      if (cgi && count === 0) return 'empty CGI header block';
+      scan.fieldCount = count;
+      return end;
     }
-    // The status line does not count as a field.
-    if (line - (cgi ? 0 : 1) >= maxCount) return `more than ${maxCount} fields`;
-    line++;
-    pos = lf + 1;
+    if (count === maxCount) return `more than ${maxCount} fields`;
+    const r = scanFieldLine(b, pos, cgi);
+    // D4: obs-fold, NUL/CR/LF in a value and whitespace before the colon are all refused.
+    if (r === FIELD_PARTIAL) return -1;
+    if (r !== FIELD_OK) return FIELD_SCAN_DETAIL[r]!;
+    const k = count * 4;
+    offsets[k] = pos;
+    offsets[k + 1] = fieldScan.nameEnd;
+    offsets[k + 2] = fieldScan.valueStart;
+    offsets[k + 3] = fieldScan.valueEnd;
+    count++;
+    pos = fieldScan.next;
   }
 }
 
-/** Header values the framing decision needs, collected while the fields are scanned. */
+/**
+ * status-line = HTTP-version SP 3DIGIT SP [ reason-phrase ] CRLF (RFC 9112 §4). A missing
+ * reason with its SP (`HTTP/1.1 200\r\n`) is accepted too. Returns the offset of the first
+ * field line, -1 when the buffer ends first, 0 when the line is malformed.
+ */
+function scanStatusLine(b: Buffer): number {
+  const len = b.length;
+  if (len < 13) return -1;
+  const major = b[5]! - 0x30;
+  const minor = b[7]! - 0x30;
+  const s1 = b[9]! - 0x30;
+  const s2 = b[10]! - 0x30;
+  const s3 = b[11]! - 0x30;
+  // RFC 9110 §15: only 100..599 are status codes; other HTTP majors are not spoken here.
+  if (
+    major !== 1 || b[6] !== 0x2e || !(minor >= 0 && minor <= 9) || b[8] !== 0x20 ||
+    !(s1 >= 1 && s1 <= 5) || !(s2 >= 0 && s2 <= 9) || !(s3 >= 0 && s3 <= 9)
+  ) {
+    return 0;
+  }
+  scan.status = s1 * 100 + s2 * 10 + s3;
+  scan.minor = minor;
+  let i = 12;
+  if (b[i] === 0x20) i++;
+  scan.reasonStart = i;
+  while (i < len && FIELD_VALUE[b[i]!] === 1) i++;
+  scan.reasonEnd = i;
+  if (i + 1 >= len) return -1;
+  if (b[i] !== 0x0d || b[i + 1] !== 0x0a) return 0;
+  // `HTTP/1.1 200X` (no SP before the reason) is not a status line.
+  if (scan.reasonStart === 12 && i !== 12) return 0;
+  return i + 2;
+}
+
+/** Header values the framing decision needs, gathered while the fields are built. */
 interface Framing {
   headers: HeaderList;
   contentLength: number;
@@ -74,54 +144,49 @@ interface Framing {
   location: string | null;
 }
 
-/**
- * Scans the field lines in [pos, fieldsEnd) of `b`, whose latin1 text from offset 0 is `s`;
- * returns null or why they are bad.
- */
-function scanFields(b: Buffer, s: string, pos: number, fieldsEnd: number, cgi: boolean, f: Framing): string | null {
-  while (pos < fieldsEnd) {
-    const r = scanFieldLine(b, pos, cgi);
-    // D4: obs-fold, NUL/CR/LF in a value and whitespace before the colon are all refused.
-    if (r !== FIELD_OK) return FIELD_SCAN_DETAIL[r]!;
-    const nameEnd = fieldScan.nameEnd;
-    const next = fieldScan.next;
-    let value = s.slice(fieldScan.valueStart, fieldScan.valueEnd);
+/** Builds the header list from the recorded offsets; returns null or why the fields are bad. */
+function buildFields(b: Buffer, s: string, cgi: boolean, f: Framing): string | null {
+  const offsets = fieldOffsets;
+  const n = scan.fieldCount * 4;
+  for (let k = 0; k < n; k += 4) {
+    const nameStart = offsets[k]!;
+    const nameEnd = offsets[k + 1]!;
+    let value = s.slice(offsets[k + 2]!, offsets[k + 3]!);
     let keep = true;
-    switch (nameEnd - pos) {
+    switch (nameEnd - nameStart) {
       case 14:
-        if (bytesEqualLower(b, pos, 'content-length')) {
-          const n = parseContentLength(value);
-          if (n === -1) return 'invalid Content-Length';
+        if (bytesEqualLower(b, nameStart, 'content-length')) {
+          const cl = parseContentLength(value);
+          if (cl === -1) return 'invalid Content-Length';
           // D2: RFC 9112 §6.3(5) different lengths mean the framing cannot be trusted.
-          if (n === -2 || (f.contentLength >= 0 && n !== f.contentLength)) return 'conflicting Content-Length';
+          if (cl === -2 || (f.contentLength >= 0 && cl !== f.contentLength)) return 'conflicting Content-Length';
           if (f.contentLength >= 0) keep = false;
-          else if (value.indexOf(',') !== -1) value = String(n);
-          f.contentLength = n;
+          else if (value.indexOf(',') !== -1) value = String(cl);
+          f.contentLength = cl;
         }
         break;
       case 17:
-        if (bytesEqualLower(b, pos, 'transfer-encoding')) {
+        if (bytesEqualLower(b, nameStart, 'transfer-encoding')) {
           f.te = f.te === null ? value : f.te + ',' + value;
-          // RFC 3875 §6.3: a script must not send it; it says nothing about the script's output framing.
+          // RFC 3875 §6.3: a script must not send it, and it says nothing about the output's framing.
           if (cgi) keep = false;
         }
         break;
       case 10:
-        if (bytesEqualLower(b, pos, 'connection')) pushListTokensLower(value, f.connection);
+        if (bytesEqualLower(b, nameStart, 'connection')) pushListTokensLower(value, f.connection);
         break;
       case 6:
-        if (cgi && bytesEqualLower(b, pos, 'status')) {
+        if (cgi && bytesEqualLower(b, nameStart, 'status')) {
           if (f.status !== null) return 'two Status fields';
           f.status = value;
           keep = false;
         }
         break;
       case 8:
-        if (cgi && bytesEqualLower(b, pos, 'location')) f.location = value;
+        if (cgi && bytesEqualLower(b, nameStart, 'location')) f.location = value;
         break;
     }
-    if (keep) f.headers.push(s.slice(pos, nameEnd), value);
-    pos = next;
+    if (keep) f.headers.push(s.slice(nameStart, nameEnd), value);
   }
   return null;
 }
@@ -131,28 +196,12 @@ function isBodiless(status: number, requestMethod: string): boolean {
   return requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304;
 }
 
-/** status-line = HTTP-version SP 3DIGIT SP [ reason-phrase ] (RFC 9112 §4), then fields. */
-function parseHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions): ResponseHeadResult {
-  const major = s.charCodeAt(5) - 0x30;
-  const minor = s.charCodeAt(7) - 0x30;
-  if (major !== 1 || s.charCodeAt(6) !== 0x2e || !(minor >= 0 && minor <= 9) || s.charCodeAt(8) !== 0x20) {
-    return bad('malformed status line');
-  }
-  const status = threeDigits(s, 9);
-  if (status < 0) return bad('malformed status code');
-  let i = 12;
-  let c = s.charCodeAt(i);
-  let reason = '';
-  if (c === 0x20) {
-    // A missing reason (`HTTP/1.1 200\r\n`) is accepted too: RFC 9112 §4 asks clients to.
-    const reasonStart = ++i;
-    c = s.charCodeAt(i);
-    while (FIELD_VALUE[c] === 1) c = s.charCodeAt(++i);
-    reason = s.slice(reasonStart, i);
-  }
-  if (c !== 0x0d || s.charCodeAt(i + 1) !== 0x0a) return bad('malformed status line');
+function buildHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions): ResponseHeadResult {
+  const status = scan.status;
+  const reason = s.slice(scan.reasonStart, scan.reasonEnd);
+  const versionMinor: 0 | 1 = scan.minor === 0 ? 0 : 1;
   const f: Framing = { headers: [], contentLength: -1, te: null, connection: [], status: null, location: null };
-  const fieldError = scanFields(b, s, i + 2, end - 2, false, f);
+  const fieldError = buildFields(b, s, false, f);
   if (fieldError !== null) return bad(fieldError);
   let chunked = false;
   if (f.te !== null) {
@@ -164,7 +213,6 @@ function parseHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions)
   const noBody = isBodiless(status, opts.requestMethod);
   const closeDelimited = !noBody && !chunked && f.contentLength < 0;
   const close = hasToken(f.connection, 'close');
-  const versionMinor: 0 | 1 = minor === 0 ? 0 : 1;
   const head: ResponseHead = {
     status,
     reason,
@@ -174,36 +222,31 @@ function parseHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions)
     chunked: noBody ? false : chunked,
     noBody,
     closeDelimited,
+    // RFC 9112 §9.3: 1.1 persists unless "close", 1.0 only with "keep-alive"; a close-delimited body ends the connection.
     keepAlive: !closeDelimited && !close && (versionMinor === 1 || hasToken(f.connection, 'keep-alive')),
     localRedirect: null,
   };
   return { kind: 'head', head, consumed: end };
 }
 
-/** 3DIGIT in 100..599 (RFC 9110 §15: other values are not HTTP status codes), else -1. */
-function threeDigits(s: string, at: number): number {
-  const a = s.charCodeAt(at) - 0x30;
-  const b = s.charCodeAt(at + 1) - 0x30;
-  const c = s.charCodeAt(at + 2) - 0x30;
-  if (!(a >= 1 && a <= 5 && b >= 0 && b <= 9 && c >= 0 && c <= 9)) return -1;
-  return a * 100 + b * 10 + c;
-}
-
 /** A CGI header block (RFC 3875 §6.2-§6.3): Status, Location and Content-Type decide the response. */
-function parseCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions): ResponseHeadResult {
-  // The empty line is CRLF or a bare LF: the byte before its LF tells which.
-  const fieldsEnd = end - (s.charCodeAt(end - 2) === 0x0d ? 2 : 1);
+function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions): ResponseHeadResult {
   const f: Framing = { headers: [], contentLength: -1, te: null, connection: [], status: null, location: null };
-  const fieldError = scanFields(b, s, 0, fieldsEnd, true, f);
+  const fieldError = buildFields(b, s, true, f);
   if (fieldError !== null) return bad(fieldError);
   let status = 200;
   let reason = '';
   let localRedirect: string | null = null;
   if (f.status !== null) {
-    // §6.3.3: Status = 3DIGIT [SP reason-phrase].
+    // §6.3.3: Status = 3DIGIT [SP reason-phrase], 100..599.
     const v = f.status;
-    status = threeDigits(v, 0);
-    if (status < 0 || (v.length > 3 && v.charCodeAt(3) !== 0x20)) return bad('invalid CGI Status');
+    const d1 = v.charCodeAt(0) - 0x30;
+    const d2 = v.charCodeAt(1) - 0x30;
+    const d3 = v.charCodeAt(2) - 0x30;
+    if (!(d1 >= 1 && d1 <= 5 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9) || (v.length > 3 && v.charCodeAt(3) !== 0x20)) {
+      return bad('invalid CGI Status');
+    }
+    status = d1 * 100 + d2 * 10 + d3;
     reason = v.length > 4 ? v.slice(4) : '';
   } else if (f.location !== null) {
     const loc = f.location;

@@ -1,9 +1,11 @@
 // mod_dirlisting: an HTML listing for a directory request (path ending in '/') that no index
 // file took, when dir-listing.activate (or server.dir-listing) is enabled (lighttpd mod_dirlisting).
+import fs from 'node:fs';
 import path from 'node:path';
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import { checkPhysicalPath } from '../staticfile/file-check.js';
+import { laterKey } from '../indexfile/option-alias.js';
 import { contentTypeFor } from '../staticfile/mime-type.js';
 import { renderListing } from './listing-html.js';
 import { nameFilter, readEntries, readNote } from './read-entries.js';
@@ -18,6 +20,14 @@ export function noteName(value: unknown, dflt: string): string | null {
   if (value === true || value === 'enable') return dflt;
   if (value === false || value === 'disable' || value === '' || typeof value !== 'string') return null;
   return value;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false; // ENOTDIR, EACCES...: staticfile gives the right status
+  }
 }
 
 /** Compiled dir-listing.exclude lists, per config value (shared between requests). */
@@ -40,13 +50,13 @@ export default definePlugin({
         return undefined;
       },
     },
-    'dir-listing.encoding': { type: 'string', default: 'utf-8', doc: 'The charset named in the Content-Type and <meta charset> of the page. Default: "utf-8".' },
+    'dir-listing.encoding': { type: 'string', default: 'utf-8', doc: 'The charset named in the Content-Type and the `<meta charset>` of the page. Default: "utf-8".' },
     'dir-listing.show-readme': { type: 'any', default: false, check: stringOrBool, doc: 'Show a text file of the directory below the listing: "enable" for README.txt, or a file name. Default: disabled.' },
     'dir-listing.hide-readme-file': { type: 'boolean', default: false, doc: 'Leave the file shown by dir-listing.show-readme out of the list. Default: disabled.' },
     'dir-listing.show-header': { type: 'any', default: false, check: stringOrBool, doc: 'Show a text file of the directory above the listing: "enable" for HEADER.txt, or a file name. Default: disabled.' },
     'dir-listing.hide-header-file': { type: 'boolean', default: false, doc: 'Leave the file shown by dir-listing.show-header out of the list. Default: disabled.' },
-    'dir-listing.encode-readme': { type: 'boolean', default: true, doc: 'HTML-escape the readme text (shown in <pre>). Disable to insert it as HTML. Default: enabled.' },
-    'dir-listing.encode-header': { type: 'boolean', default: true, doc: 'HTML-escape the header text (shown in <pre>). Disable to insert it as HTML. Default: enabled.' },
+    'dir-listing.encode-readme': { type: 'boolean', default: true, doc: 'HTML-escape the readme text (shown in a `<pre>`). Disable to insert it as HTML. Default: enabled.' },
+    'dir-listing.encode-header': { type: 'boolean', default: true, doc: 'HTML-escape the header text (shown in a `<pre>`). Disable to insert it as HTML. Default: enabled.' },
     'dir-listing.external-css': { type: 'string', default: '', doc: 'URL of a stylesheet used instead of the built-in style. Default: none.' },
     'dir-listing.external-js': { type: 'string', default: '', doc: 'URL of a script added to the page. Default: none.' },
     'dir-listing.set-footer': { type: 'string', default: '', doc: 'Footer text of the page. Default: the server tag (server.tag).' },
@@ -55,9 +65,13 @@ export default definePlugin({
     ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: DIRLISTING_STAGE }, (req) => {
       if (req.physicalPath === '' || !req.path.endsWith('/')) return undefined;
       if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
-      const values = req.config.values;
-      const active = values.has('dir-listing.activate') ? ctx.options(req)['dir-listing.activate'] : values.get('server.dir-listing') === true;
+      const active = laterKey(req, 'dir-listing.activate', 'server.dir-listing') === 'server.dir-listing'
+        ? req.config.values.get('server.dir-listing') === true
+        : ctx.options(req)['dir-listing.activate'];
       if (!active) return undefined;
+      // Only a real directory is listed; anything else (a missing path, `/file.txt/` with
+      // PATH_INFO) goes on to staticfile. A sync stat, as indexfile's, on directory requests only.
+      if (!isDirectory(req.physicalPath)) return undefined;
       req.handler = ctx.id;
       list(req).catch((err: unknown) => {
         ctx.logError(`${req.physicalPath}: ${(err as Error).stack ?? err}`);
@@ -76,7 +90,7 @@ export default definePlugin({
         return;
       }
       if (target.kind !== 'dir') {
-        // `/file.txt/`: a file asked for as a directory.
+        // Replaced between the check above and now.
         req.sendError(404, 'LT_ERR_NOT_FOUND');
         return;
       }
@@ -110,7 +124,7 @@ export default definePlugin({
         footer: o['dir-listing.set-footer'] || ctx.server.tag,
       });
       const body = Buffer.from(html, 'utf8');
-      req.respond(200, ['Content-Type', `text/html; charset=${encoding}`, 'Content-Length', String(body.length)], body);
+      req.respond(200, [...req.responseHeaders, 'Content-Type', `text/html; charset=${encoding}`, 'Content-Length', String(body.length)], body);
     }
   },
 });

@@ -3,6 +3,7 @@
 // index's path (lighttpd mod_indexfile).
 import { definePlugin } from '../../core/plugin.js';
 import { findIndexFile } from './index-lookup.js';
+import { laterKey } from './option-alias.js';
 
 /**
  * Tap stage in `physical`: after plugins that move the physical path (alias, default stage 0),
@@ -26,11 +27,9 @@ export default definePlugin({
   create(ctx) {
     ctx.hooks.physical.tap({ name: ctx.id, stage: INDEXFILE_STAGE }, (req) => {
       if (req.physicalPath === '' || !req.path.endsWith('/')) return undefined;
-      const values = req.config.values;
       // An explicit setting wins; "unset" must be told apart from "set to the default".
-      const names = values.has('index-file.names')
-        ? ctx.options(req)['index-file.names']
-        : (values.get('server.indexfiles') as string[] | undefined) ?? DEFAULT_NAMES;
+      const key = laterKey(req, 'index-file.names', 'server.indexfiles');
+      const names = req.config.values.has(key) ? (req.config.values.get(key) as string[]) : DEFAULT_NAMES;
       if (names.length === 0) return undefined;
       const found = findIndexFile(req.path, req.physicalPath, req.docRoot, names);
       if (found.kind === 'none') return undefined;

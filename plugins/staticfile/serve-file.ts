@@ -63,7 +63,7 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     return;
   }
   if (req.method === 'OPTIONS') {
-    req.respond(200, ['Allow', ALLOW, 'Content-Length', '0']);
+    req.respond(200, [...req.responseHeaders, 'Allow', ALLOW, 'Content-Length', '0']);
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -91,7 +91,8 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     }
     const etag = s.etag ? makeETag(st, s.etag) : null;
     const v: Validators = { etag, lastModifiedMs: st.mtimeMs };
-    const validators: HeaderList = ['Last-Modified', formatHttpDate(st.mtimeMs)];
+    // Headers other plugins set before the handler ran are kept (Request.writeHead replaces the list).
+    const validators: HeaderList = [...req.responseHeaders, 'Last-Modified', formatHttpDate(st.mtimeMs)];
     if (etag) validators.push('ETag', etag);
 
     const pre = evaluatePreconditions(req.method, (n) => req.header(n), v, Date.now());
@@ -188,7 +189,7 @@ async function readPieces(fh: FileHandle, pieces: BodyPiece[], length: number): 
  */
 function redirectToDirectory(req: Request): void {
   const location = `${encodeUrlPath(req.path)}/${req.query !== null ? `?${req.query}` : ''}`;
-  req.respond(301, ['Location', location, 'Content-Length', '0']);
+  req.respond(301, [...req.responseHeaders, 'Location', location, 'Content-Length', '0']);
 }
 
 /**

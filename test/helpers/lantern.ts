@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseLighttpdConfig } from '../../config/lighttpd/parser.js';
-import type { ConfigModel } from '../../config/model.js';
+import { parseNativeConfig } from '../../config/native.js';
 import { Server } from '../../core/server.js';
 
 export interface LanternOptions {
-  /** `lighttpd` (default): confText is lighttpd.conf; `native`: confText is JSON for config/native.ts. */
+  /** `lighttpd` (default): confText is lighttpd.conf; `native`: JSON (text starting with '{') or YAML. */
   syntax?: 'lighttpd' | 'native';
   /** Files written into the temp dir before the start; keys are relative paths (`sub/a.txt`). */
   files?: Record<string, string | Buffer>;
@@ -39,17 +39,6 @@ export function writeFiles(dir: string, files: Record<string, string | Buffer>):
   }
 }
 
-/** Parse native (JSON) config text through config/native.ts, loaded at run time. */
-async function parseNative(text: string, file: string, dir: string): Promise<ConfigModel> {
-  // A computed specifier: the native loader is another engineer's module, looked up by shape.
-  const mod = (await import(new URL('../../config/native.js', import.meta.url).href)) as Record<string, unknown>;
-  const fn = (mod.parseNativeConfig ?? mod.nativeToModel ?? mod.loadNativeConfig) as
-    | ((value: unknown, file: string, opts?: { cwd?: string }) => ConfigModel)
-    | undefined;
-  if (typeof fn !== 'function') throw new Error('config/native.ts exports no parseNativeConfig');
-  return fn(JSON.parse(text), file, { cwd: dir });
-}
-
 /** Start lantern with `confText` (see LanternOptions); resolves once it listens. */
 export async function startLantern(confText: string, opts: LanternOptions = {}): Promise<LanternHandle> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-files-'));
@@ -63,11 +52,12 @@ export async function startLantern(confText: string, opts: LanternOptions = {}):
     if (opts.files) writeFiles(dir, opts.files);
     const text = confText.split('%DIR%').join(dir);
     const syntax = opts.syntax ?? 'lighttpd';
-    const file = path.join(confDir, syntax === 'lighttpd' ? 'lighttpd.conf' : 'lantern.config.json');
+    const format = text.trimStart().startsWith('{') ? 'json' : 'yaml';
+    const file = path.join(confDir, syntax === 'lighttpd' ? 'lighttpd.conf' : `lantern.config.${format}`);
     fs.writeFileSync(file, text);
     const model = syntax === 'lighttpd'
       ? parseLighttpdConfig(text, file, { cwd: dir, env: opts.env })
-      : await parseNative(text, file, dir);
+      : parseNativeConfig(text, file, format, { cwd: dir, env: opts.env });
     const warnings: string[] = [];
     const server = await Server.create({
       model,

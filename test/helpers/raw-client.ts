@@ -19,7 +19,10 @@ export interface RawExchangeResult {
   responses: RawResponse[];
   /** The server closed (FIN or RST) before the timeout and before we stopped reading. */
   closed: boolean;
-  /** The server's close was a reset (ECONNRESET/EPIPE), not a FIN. */
+  /**
+   * The socket reported ECONNRESET/EPIPE. Only a hint: Linux reports an RST that follows
+   * received data as a plain EOF, so false does not prove the server sent a FIN.
+   */
   reset: boolean;
   /** Every byte received. */
   raw: Buffer;
@@ -151,7 +154,10 @@ export interface RawConnection {
   readonly socket: net.Socket;
   /** The server closed (FIN or RST). */
   readonly closed: boolean;
-  /** The server's close was a reset (ECONNRESET/EPIPE). */
+  /**
+   * The socket reported ECONNRESET/EPIPE. Only a hint: Linux reports an RST that follows
+   * received data as a plain EOF, so false does not prove the server sent a FIN.
+   */
   readonly reset: boolean;
   /** Every byte received so far. */
   readonly received: Buffer;

@@ -11,9 +11,16 @@ import { ConfigHash, type ConfigValue, type ConfigModel } from '../../../config/
 
 const Load = suite('load');
 
+const tmpDirs: string[] = [];
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-load-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-load-'));
+  tmpDirs.push(dir);
+  return dir;
 }
+
+Load.after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function values(m: ConfigModel): Record<string, ConfigValue> {
   return Object.fromEntries(m.root.entries.map((e) => [e.key, e.value]));

@@ -24,9 +24,16 @@ async function errorOf(fn: () => unknown): Promise<string> {
   throw new Error('expected a ConfigError');
 }
 
+const tmpDirs: string[] = [];
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-native-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-native-'));
+  tmpDirs.push(dir);
+  return dir;
 }
+
+Native.after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 const JSON_CONF = `{
   "server.port": 8080,

@@ -157,7 +157,7 @@ RawClient('a close-delimited body ends at FIN; closed is reported', async () => 
   }
 });
 
-RawClient('a reset mid-body is reported as closed, reset, and incomplete', async () => {
+RawClient('a reset mid-body is reported as closed and incomplete', async () => {
   const server = await tinyServer((socket) =>
     afterHead(socket, async () => {
       await writeEach(socket, ['HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial']);
@@ -167,9 +167,25 @@ RawClient('a reset mid-body is reported as closed, reset, and incomplete', async
   try {
     const result = await rawExchange({ port: server.port, send: 'GET / HTTP/1.1\r\n\r\n', timeoutMs: 2000 });
     assert.is(result.closed, true);
-    assert.is(result.reset, true);
     assert.is(result.responses[0].complete, false);
     assert.is(result.responses[0].body.toString(), 'partial');
+  } finally {
+    await server.close();
+  }
+});
+
+RawClient('a reset with nothing sent is reported as reset by both clients', async () => {
+  const server = await tinyServer((socket) => afterHead(socket, () => socket.resetAndDestroy()));
+  try {
+    const result = await rawExchange({ port: server.port, send: 'GET / HTTP/1.1\r\n\r\n', timeoutMs: 2000 });
+    assert.is(result.closed, true);
+    assert.is(result.reset, true);
+    assert.is(result.responses.length, 0);
+    const conn = await connectRaw(server.port);
+    await conn.write('GET / HTTP/1.1\r\n\r\n');
+    assert.is(await conn.waitClose(2000), true);
+    assert.is(conn.reset, true);
+    conn.destroy();
   } finally {
     await server.close();
   }

@@ -35,6 +35,7 @@ Glob('expandGlob: *, ?, [..], [!..], directories in the middle, sorted, dotfiles
   assert.equal(rel(expandGlob(path.join(dir, 'one', '.*.conf'))), ['one/.h.conf']);
   assert.equal(rel(expandGlob(path.join(dir, '.dot', 'a.conf'))), ['.dot/a.conf']);
   assert.equal(expandGlob(path.join(dir, 'none', '*.conf')), []);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 Glob.run();

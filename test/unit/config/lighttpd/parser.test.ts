@@ -31,9 +31,16 @@ function errorOf(fn: () => unknown): string {
   throw new Error('expected a ConfigError');
 }
 
+const tmpDirs: string[] = [];
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-conf-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-parser-'));
+  tmpDirs.push(dir);
+  return dir;
 }
+
+LighttpdParser.after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 LighttpdParser('comments, blank lines, strings and integers', () => {
   const m = parse('# a comment\n\nserver.port = 8080   # trailing comment\nserver.tag = "lantern"\n');
@@ -316,6 +323,15 @@ LighttpdParser('include: relative to the main file, into the current block; erro
     `${path.join(dir, 'bad.conf')}:2: expected a value (string, integer, list or variable), found end of line`,
   );
   assert.is(errorOf(() => parseLighttpdConfig('\n\ninclude "missing.conf"', main, { cwd: CWD })), `${main}:3: include file not found: ${path.join(dir, 'missing.conf')}`);
+});
+
+LighttpdParser('include loops and unreadable includes are errors', () => {
+  const dir = tmpDir();
+  const self = path.join(dir, 'self.conf');
+  fs.writeFileSync(self, 'a.b += 1\ninclude "self.conf"\n');
+  assert.is(errorOf(() => loadLighttpdConfig(self, { cwd: CWD })), `${self}:2: includes nested more than 32 deep (an include loop?)`);
+  fs.mkdirSync(path.join(dir, 'sub'));
+  assert.is(errorOf(() => parseLighttpdConfig('include "sub"', self, { cwd: CWD })), `${self}:1: cannot read include file ${path.join(dir, 'sub')}: EISDIR`);
 });
 
 LighttpdParser('include: ./ paths are relative to the working directory', () => {
