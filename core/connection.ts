@@ -75,12 +75,7 @@ export class Connection implements BodySource {
     if (this.state === 'linger' || this.state === 'closed') return; // drained and dropped
     this.buf = this.buf === null || this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.state === 'body') this.deadlineMs = this.server.nowMs + this.server.limits.readIdleMs;
-    this.socket.cork();
-    try {
-      this.process();
-    } finally {
-      if (!this.socket.destroyed) this.socket.uncork();
-    }
+    this.process();
   }
 
   private process(): void {

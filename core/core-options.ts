@@ -28,6 +28,7 @@ export const CORE_OPTIONS = {
   'server.event-handler': { type: 'string', default: '', conditional: false, doc: 'Accepted for compatibility (Node picks the event mechanism).' },
   'server.network-backend': { type: 'string', default: '', conditional: false, doc: 'Accepted for compatibility.' },
   'server.follow-symlink': { type: 'boolean', default: true, doc: 'Serve files reached through symbolic links.' },
+  'server.stat-cache-engine': { type: 'string', default: 'simple', enum: ['simple', 'disable', 'none', 'fam', 'inotify'], conditional: false, doc: 'File metadata cache: "simple" (default) trusts a stat and the bytes of files up to 64 KiB for one second, as lighttpd does; "disable" or "none" stats every request. "fam"/"inotify" act as "simple".' },
   'server.range-requests': { type: 'boolean', default: true, doc: 'Answer Range requests with 206.' },
   'server.error-handler': { type: 'string', default: '', doc: 'A local URL served (as an internal redirect) for 4xx/5xx errors of static files.' },
   'server.error-handler-404': { type: 'string', default: '', doc: 'A local URL served for 404s.' },

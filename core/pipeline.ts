@@ -1,7 +1,6 @@
 // The request pipeline: lighttpd's phases in order (response.c: http_response_prepare):
 // uriRaw → uriClean → docroot → physical → requestEnv → subrequestStart. A tap that throws ends
 // that request with 500 and the server goes on (the issue's "bad plugin" rule).
-import path from 'node:path';
 import type { ConditionContext } from '../config/model.js';
 import { LanternError } from './errors.js';
 import type { HookResult } from './hooks.js';
@@ -14,7 +13,12 @@ const MAX_REDIRECTS = 10;
 
 export class Pipeline {
   private readonly server: Server;
-  constructor(server: Server) { this.server = server; }
+  /** The name of the subrequestStart tap that ran last: the handler when it bails. */
+  private lastHandlerTap = '';
+  constructor(server: Server) {
+    this.server = server;
+    server.hooks.subrequestStart.intercept({ tap: (tap) => { this.lastHandlerTap = tap.name; } });
+  }
 
   run(req: Request): void {
     try {
@@ -57,12 +61,12 @@ export class Pipeline {
       return;
     }
     if (!this.splitTarget(req)) return;
-    req.config = server.merger.merge(conditionContext(req));
+    if (server.conditional) req.config = server.merger.merge(new RequestConditions(req));
     const hooks = server.hooks;
     const target = req.target;
     if (done(req, hooks.uriRaw.call(req))) return;
     if (req.target !== target && !this.splitTarget(req)) return;
-    if (req.target !== target) req.config = server.merger.merge(conditionContext(req));
+    if (req.target !== target && server.conditional) req.config = server.merger.merge(new RequestConditions(req));
     if (done(req, hooks.uriClean.call(req))) return;
     if (req.path === '*') {
       // OPTIONS * (RFC 9110 §9.3.7): the server's own capabilities.
@@ -71,11 +75,14 @@ export class Pipeline {
     }
     req.docRoot = (req.config.values.get('server.document-root') as string | undefined) ?? '';
     if (done(req, hooks.docroot.call(req))) return;
-    req.physicalPath = req.docRoot ? path.join(req.docRoot, req.path) : '';
-    if (req.path.endsWith('/') && req.physicalPath && !req.physicalPath.endsWith('/')) req.physicalPath += '/';
+    // req.path is normalised (absolute, no dot segments, no `//`): joining is concatenation.
+    const root = req.docRoot;
+    req.physicalPath = root === '' ? '' : root.charCodeAt(root.length - 1) === 47 ? root + req.path.slice(1) : root + req.path;
     if (done(req, hooks.physical.call(req))) return;
     hooks.requestEnv.call(req);
-    if (done(req, hooks.subrequestStart.call(req))) return;
+    const taken = hooks.subrequestStart.call(req);
+    if (taken !== undefined && req.handler === null) req.handler = this.lastHandlerTap;
+    if (done(req, taken)) return;
     // Nobody took it.
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST' && req.method !== 'OPTIONS') {
       req.sendError(501, 'LT_ERR_NOT_IMPLEMENTED');
@@ -122,15 +129,15 @@ function finish(req: Request, status: number): void {
 }
 
 /** What conditions are evaluated against (lighttpd's $HTTP[...] fields). */
-export function conditionContext(req: Request): ConditionContext {
-  return {
-    host: req.host,
-    url: req.path,
-    querystring: req.query ?? '',
-    remoteip: req.conn.remoteAddress,
-    scheme: req.scheme,
-    method: req.method,
-    header: (name: string) => req.header(name),
-    serverSocket: req.conn.serverSocket,
-  };
+export class RequestConditions implements ConditionContext {
+  private readonly req: Request;
+  constructor(req: Request) { this.req = req; }
+  get host(): string { return this.req.host; }
+  get url(): string { return this.req.path; }
+  get querystring(): string { return this.req.query ?? ''; }
+  get remoteip(): string { return this.req.conn.remoteAddress; }
+  get scheme(): string { return this.req.scheme; }
+  get method(): string { return this.req.method; }
+  get serverSocket(): string { return this.req.conn.serverSocket; }
+  header(name: string): string | undefined { return this.req.header(name); }
 }

@@ -5,7 +5,7 @@
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
 import { chunkHeader, LAST_CHUNK } from './http1/chunked.js';
-import { formatResponseHead } from './http1/response-writer.js';
+import { checkName, checkValue, formatResponseHead, statusLine } from './http1/response-writer.js';
 import type { HeaderList, RequestHead } from './http1/types.js';
 import { RequestBody } from './request-body.js';
 import type { MergedConfig } from '../config/model.js';
@@ -13,6 +13,41 @@ import type { MergedConfig } from '../config/model.js';
 const CRLF = '\r\n';
 /** Bodies up to this size go out in the same buffer as the head. */
 const SINGLE_WRITE_MAX_BYTES = 16 * 1024;
+
+/**
+ * Response fields formatted and checked once, to be sent many times with respondPrepared().
+ * Fields the core owns are dropped, as in every response.
+ */
+export class PreparedFields {
+  /** `Name: value\r\n` lines. */
+  readonly text: string;
+  /** The Content-Length among them (-1: none). */
+  readonly contentLength: number;
+  /** The fields as a list, for the general path. */
+  readonly list: HeaderList;
+  constructor(headers: HeaderList) {
+    let text = '';
+    let contentLength = -1;
+    const list: HeaderList = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      const value = headers[i + 1];
+      const lower = name.toLowerCase();
+      if (CORE_OWNED.has(lower)) continue;
+      checkName(name);
+      checkValue(value, name);
+      if (lower === 'content-length') contentLength = Number(value);
+      text += name + ': ' + value + '\r\n';
+      list.push(name, value);
+    }
+    this.text = text;
+    this.contentLength = contentLength;
+    this.list = list;
+  }
+}
+
+/** Fields an error answer keeps from what the handler set (see sendError). */
+const ERROR_KEPT_FIELDS = new Set(['allow', 'www-authenticate', 'proxy-authenticate', 'content-range', 'retry-after', 'location', 'vary']);
 
 /** Response fields the core owns: a handler's own values are dropped (framing, RFC 9112 §6). */
 const CORE_OWNED = new Set(['connection', 'transfer-encoding', 'keep-alive', 'date', 'server']);
@@ -39,11 +74,13 @@ export class Request {
   /** File system path the request maps to (physical phase). */
   physicalPath = '';
   /** The merged config for this request. Replaced when the request is rewritten. */
-  config!: MergedConfig;
+  config: MergedConfig;
+  private envList: Array<[string, string]> | null = null;
+  private pluginState: Map<string, unknown> | null = null;
   /** Extra environment for CGI-family handlers (requestEnv phase). */
-  readonly env: Array<[string, string]> = [];
+  get env(): Array<[string, string]> { return (this.envList ??= []); }
   /** Per-plugin state, keyed by plugin id; dropped at requestReset. */
-  readonly pluginData = new Map<string, unknown>();
+  get pluginData(): Map<string, unknown> { return (this.pluginState ??= new Map()); }
   readonly body: RequestBody;
   /** When the head was complete (ms, performance.now()). */
   readonly startMs: number;
@@ -63,6 +100,8 @@ export class Request {
   finished = false;
   /** The client went away before the response finished. */
   aborted = false;
+  /** The response did not complete (client gone, or abort()): access logs show 'X'. */
+  incomplete = false;
   /** Body bytes written (not counting framing); for access logs. */
   bytesOut = 0;
   /** Bytes on the wire for the whole response, head included. */
@@ -86,6 +125,9 @@ export class Request {
     this.host = head.host;
     this.keepAlive = head.keepAlive;
     this.body = new RequestBody(conn, bodyLength);
+    // Until the pipeline merges the blocks that match, plugins see the global values (a request
+    // refused early still reaches requestDone).
+    this.config = conn.server.globalMerged;
     this.startMs = performance.now();
     this.startDate = Date.now();
   }
@@ -206,6 +248,48 @@ export class Request {
     this.conn.responseFinished(this);
   }
 
+  /**
+   * A whole response whose fields were formatted and checked once (PreparedFields), for a
+   * handler that sends the same head many times (the static file cache). `bodyLatin1` is the
+   * body as a latin1 string when the caller has it: head and body then go out as one string.
+   */
+  respondPrepared(status: number, fields: PreparedFields, body: Buffer | undefined, bodyLatin1?: string): void {
+    if (this.headSent || this.finished) return;
+    if (this.responseHeaders.length > 0 || this.conn.server.hooks.responseStart.isUsed() || fields.contentLength !== (body ? body.length : 0) && this.method !== 'HEAD') {
+      this.respond(status, this.responseHeaders.concat(fields.list), body);
+      return;
+    }
+    this.status = status;
+    // Shared with the PreparedFields: read-only from here on (access logs read it).
+    this.responseHeaders = fields.list;
+    const isHead = this.method === 'HEAD';
+    this.noBody = isHead || status < 200 || status === 204 || status === 304;
+    this.framing = 'length';
+    this.remainingLength = 0;
+    if (this.keepAlive && !this.conn.canKeepAlive(this)) this.keepAlive = false;
+    const server = this.conn.server;
+    const head = statusLine(this.head.versionMinor, status) + fields.text +
+      (!this.keepAlive ? 'Connection: close\r\n' : this.head.versionMinor === 0 ? 'Connection: keep-alive\r\n' : '') +
+      'Date: ' + server.httpDate() + '\r\n' + server.serverField + '\r\n';
+    this.headSent = true;
+    this.wireBytesOut += head.length;
+    if (this.noBody || body === undefined || body.length === 0) {
+      this.conn.writeRaw(head);
+    } else {
+      this.bytesOut += body.length;
+      this.wireBytesOut += body.length;
+      if (bodyLatin1 !== undefined) this.conn.writeRaw(head + bodyLatin1);
+      else {
+        this.conn.cork();
+        this.conn.writeRaw(head);
+        this.conn.writeRaw(body);
+        this.conn.uncork();
+      }
+    }
+    this.finished = true;
+    this.conn.responseFinished(this);
+  }
+
   /** Convenience: a whole response at once. */
   respond(status: number, headers: HeaderList, body?: Buffer | string): void {
     this.writeHead(status, headers);
@@ -220,7 +304,13 @@ export class Request {
     if (code && ERRORS[code].close) this.keepAlive = false;
     const body = errorPage(status);
     this.status = status;
-    this.responseHeaders = ['Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(body))];
+    // Keep the fields that belong to the error itself (405 Allow, 401 WWW-Authenticate, 416
+    // Content-Range, 503 Retry-After); drop what described a body that will not be sent.
+    const kept: HeaderList = [];
+    const h = this.responseHeaders;
+    for (let i = 0; i < h.length; i += 2) if (ERROR_KEPT_FIELDS.has(h[i].toLowerCase())) kept.push(h[i], h[i + 1]);
+    kept.push('Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(body)));
+    this.responseHeaders = kept;
     this.end(body);
   }
 
@@ -233,20 +323,28 @@ export class Request {
     }
   }
 
-  /** The response cannot complete: close the connection without finishing the framing (D6). */
+  /**
+   * The response cannot complete: close the connection without finishing the framing (D6).
+   * onAbort listeners run (whatever produces the body should stop).
+   */
   abort(): void {
-    if (this.finished && !this.aborted) { if (!this.headSent) return; }
+    if (this.incomplete) return;
+    this.incomplete = true;
     this.keepAlive = false;
     this.finished = true;
+    this.runAbortListeners();
     this.conn.responseAborted(this);
   }
 
   /** Call `cb` once the client can take more bytes. */
   onDrain(cb: () => void): void { this.conn.onceDrain(cb); }
 
-  /** Call `cb` if the client goes away before the response finishes. */
+  /**
+   * Call `cb` if the response will not complete: the client went away, or the response was
+   * aborted. A callback waiting in onDrain() is never called then: listen here too.
+   */
   onAbort(cb: () => void): void {
-    if (this.aborted) { cb(); return; }
+    if (this.incomplete) { cb(); return; }
     (this.abortListeners ??= []).push(cb);
   }
 
@@ -254,7 +352,12 @@ export class Request {
   clientGone(): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.incomplete = true;
     this.finished = true;
+    this.runAbortListeners();
+  }
+
+  private runAbortListeners(): void {
     const ls = this.abortListeners;
     this.abortListeners = null;
     if (ls) for (const cb of ls) cb();
@@ -266,66 +369,84 @@ export class Request {
   /** Decide the framing, run responseStart, and return the head's text (not yet written). */
   private sendHead(knownLength: number, isEnd = false): string {
     if (this.status === 0) this.status = 200;
-    this.conn.server.hooks.responseStart.call(this);
-    const status = this.status;
-    const headers = this.responseHeaders;
-    const out: HeaderList = [];
-    let contentLength = -1;
-    for (let i = 0; i < headers.length; i += 2) {
-      const lower = headers[i].toLowerCase();
-      if (CORE_OWNED.has(lower)) continue;
-      if (lower === 'content-length') {
-        const n = Number(headers[i + 1]);
-        if (!Number.isSafeInteger(n) || n < 0) continue;
-        contentLength = n;
-      }
-      out.push(headers[i], headers[i + 1]);
-    }
-    const noBodyStatus = status < 200 || status === 204 || status === 304;
-    this.noBody = this.method === 'HEAD' || noBodyStatus;
-    if (noBodyStatus) {
-      // RFC 9110 §8.6: no Content-Length on 1xx/204; 304 may carry the GET's length.
-      if (status !== 304 && contentLength >= 0) removeField(out, 'content-length');
-      this.framing = 'none';
-    } else if (contentLength >= 0) {
-      this.framing = 'length';
-      this.remainingLength = this.method === 'HEAD' ? 0 : contentLength;
-    } else if (isEnd && this.method !== 'HEAD') {
-      this.framing = 'length';
-      this.remainingLength = knownLength;
-      out.push('Content-Length', String(knownLength));
-    } else if (this.head.versionMinor === 1) {
-      this.framing = 'chunked';
-      if (this.method !== 'HEAD') out.push('Transfer-Encoding', 'chunked');
-    } else {
-      // HTTP/1.0 and unknown length: the end of the body is the end of the connection.
-      this.framing = 'close';
-      if (this.method !== 'HEAD') this.keepAlive = false;
-    }
-    if (!this.conn.canKeepAlive(this)) this.keepAlive = false;
-    if (!this.keepAlive) out.push('Connection', 'close');
-    else if (this.head.versionMinor === 0) out.push('Connection', 'keep-alive');
     const server = this.conn.server;
-    out.push('Date', server.httpDate());
-    if (server.tag) out.push('Server', server.tag);
-    let headText: string;
+    if (server.hooks.responseStart.isUsed()) server.hooks.responseStart.call(this);
     try {
-      headText = formatResponseHead(this.head.versionMinor, status, out);
+      return this.buildHead(knownLength, isEnd);
     } catch {
-      // A header with CR/LF/NUL (response splitting, G7): never emit it.
+      // A header with CR/LF/NUL (response splitting, G7) or a bad status: never emit it.
       this.status = 500;
       this.errorCode = 'LT_ERR_INTERNAL';
-      const body = errorPage(500);
-      headText = formatResponseHead(this.head.versionMinor, 500, [
-        'Content-Type', 'text/html', 'Content-Length', String(body.length), 'Connection', 'close',
-        'Date', server.httpDate()]) + (this.method === 'HEAD' ? '' : body);
       this.keepAlive = false;
       this.framing = 'none';
       this.noBody = true;
+      const body = errorPage(500);
+      const text = `${statusLine(this.head.versionMinor, 500)}Content-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${server.httpDate()}\r\n\r\n${this.method === 'HEAD' ? '' : body}`;
+      this.headSent = true;
+      this.wireBytesOut += text.length;
+      return text;
     }
+  }
+
+  /**
+   * One pass over the handler's fields: validate and format each, drop the ones the core owns,
+   * note Content-Length; then the framing and the core's own fields (RFC 9112 §6).
+   */
+  private buildHead(knownLength: number, isEnd: boolean): string {
+    const status = this.status;
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
+    const headers = this.responseHeaders;
+    const noBodyStatus = status < 200 || status === 204 || status === 304;
+    let fields = '';
+    let contentLength = -1;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      const value = headers[i + 1];
+      const len = name.length;
+      // Only these lengths can be a field the core owns: date 4, server 6, connection and
+      // keep-alive 10, content-length 14, transfer-encoding 17.
+      if (len === 4 || len === 6 || len === 10 || len === 14 || len === 17) {
+        const lower = name.toLowerCase();
+        if (CORE_OWNED.has(lower)) continue;
+        if (lower === 'content-length') {
+          const n = Number(value);
+          if (value === '' || !Number.isSafeInteger(n) || n < 0) continue;
+          contentLength = n;
+          // RFC 9110 §8.6: no Content-Length on 1xx/204; a 304 may carry the GET's length.
+          if (noBodyStatus && status !== 304) continue;
+        }
+      }
+      checkName(name);
+      checkValue(value, name);
+      fields += name + ': ' + value + '\r\n';
+    }
+    const isHead = this.method === 'HEAD';
+    this.noBody = isHead || noBodyStatus;
+    if (noBodyStatus) {
+      this.framing = 'none';
+    } else if (contentLength >= 0) {
+      this.framing = 'length';
+      this.remainingLength = isHead ? 0 : contentLength;
+    } else if (isEnd && !isHead) {
+      this.framing = 'length';
+      this.remainingLength = knownLength;
+      fields += 'Content-Length: ' + knownLength + '\r\n';
+    } else if (this.head.versionMinor === 1) {
+      this.framing = 'chunked';
+      if (!isHead) fields += 'Transfer-Encoding: chunked\r\n';
+    } else {
+      // HTTP/1.0 and unknown length: the end of the body is the end of the connection.
+      this.framing = 'close';
+      if (!isHead) this.keepAlive = false;
+    }
+    if (this.keepAlive && !this.conn.canKeepAlive(this)) this.keepAlive = false;
+    if (!this.keepAlive) fields += 'Connection: close\r\n';
+    else if (this.head.versionMinor === 0) fields += 'Connection: keep-alive\r\n';
+    const server = this.conn.server;
+    const text = statusLine(this.head.versionMinor, status) + fields + 'Date: ' + server.httpDate() + '\r\n' + server.serverField + '\r\n';
     this.headSent = true;
-    this.wireBytesOut += headText.length;
-    return headText;
+    this.wireBytesOut += text.length;
+    return text;
   }
 
   private writeBody(buf: Buffer): boolean {
@@ -349,6 +470,3 @@ export class Request {
   }
 }
 
-function removeField(list: HeaderList, lower: string): void {
-  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i].toLowerCase() === lower) list.splice(i, 2);
-}

@@ -2,7 +2,7 @@
 import type net from 'node:net';
 import createDebug from 'debug';
 import { ConfigMerger, globalValues, socketBlocks } from '../config/merge.js';
-import { ConfigError, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
+import { ConfigError, type ConfigModel, type ConfigValue, type MergedConfig, type SourceLoc } from '../config/model.js';
 import { Connection } from './connection.js';
 import { ErrorLog } from './error-log.js';
 import { createHooks, type Hooks } from './hooks.js';
@@ -53,9 +53,13 @@ export class Server {
   readonly hooks: Hooks = createHooks();
   readonly model: ConfigModel;
   readonly merger: ConfigMerger;
+  /** The config has condition blocks: requests need a merge (else they use globalMerged). */
+  readonly conditional: boolean;
   readonly host: PluginHost;
   readonly globalValues: Map<string, ConfigValue>;
   readonly globalLocs = new Map<string, SourceLoc>();
+  /** The global scope as a MergedConfig: what a request sees before its blocks are merged. */
+  readonly globalMerged: MergedConfig;
   readonly pipeline = new Pipeline(this);
   readonly connections = new Set<Connection>();
   readonly listeners: Listener[] = [];
@@ -65,6 +69,8 @@ export class Server {
   };
   readonly limits: ServerLimits;
   readonly tag: string;
+  /** `Server: <tag>\r\n`, or '' when server.tag is empty. */
+  readonly serverField: string;
   readonly warnings: string[] = [];
   /** Coarse clock (ms since epoch), updated by the tick. */
   nowMs = Date.now();
@@ -81,7 +87,9 @@ export class Server {
     this.host = host;
     this.globalValues = globalValues(opts.model);
     for (const e of opts.model.root.entries) this.globalLocs.set(e.key, e.loc);
+    this.globalMerged = { values: this.globalValues, locs: this.globalLocs, captures: [], matched: [0] };
     this.merger = new ConfigMerger(opts.model);
+    this.conditional = opts.model.root.children.length > 0;
     const g = <T>(key: string, dflt: T): T => (this.globalValues.get(key) as T | undefined) ?? dflt;
     const headBytes = g<number>('server.max-request-head-size', 32768);
     this.limits = {
@@ -101,6 +109,9 @@ export class Server {
       gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
     };
     this.tag = g<string>('server.tag', 'lantern');
+    // Checked once here, so the hot path can append it as is.
+    if (/[\r\n\0]/.test(this.tag)) throw new ConfigError(this.globalLocs.get('server.tag') ?? { file: this.model.file, line: 0 }, 'server.tag: CR, LF and NUL are not allowed');
+    this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';
     this.errorLog = new ErrorLog(g<string>('server.errorlog', ''));
   }
 

@@ -28,14 +28,16 @@ export function normalizeAuthority(s: string, requirePort: boolean): string | nu
   let trailingDot = false;
   let hasUpper = false;
   if (s.charCodeAt(0) === 0x5b) {
-    // IP-literal (RFC 3986 §3.2.2); IPvFuture is not accepted.
+    // IP-literal (RFC 3986 §3.2.2). IPvFuture and zone ids (`%eth0`, which isIPv6 accepts) are not.
     hostEnd = s.indexOf(']');
-    if (hostEnd < 0 || !isIPv6(s.slice(1, hostEnd))) return null;
-    hostEnd++;
+    if (hostEnd < 0) return null;
     for (let i = 1; i < hostEnd; i++) {
       const c = s.charCodeAt(i);
+      if (c === 0x25) return null;
       if (c >= 0x41 && c <= 0x5a) hasUpper = true;
     }
+    if (!isIPv6(s.slice(1, hostEnd))) return null;
+    hostEnd++;
   } else {
     let i = 0;
     let prev = 0x2e; // a leading '.' counts as an empty label

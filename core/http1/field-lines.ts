@@ -110,12 +110,11 @@ export function bytesEqualLower(b: Buffer, start: number, lower: string): boolea
 /**
  * `s[start, start + lower.length)` equals `lower` ignoring ASCII case. Meant for text already
  * checked to hold no CTL: then setting bit 0x20 folds A-Z onto a-z and maps nothing else onto a
- * letter, digit, '-', ':' or '/' (only CTLs 0x0d, 0x10-0x1a would collide).
+ * letter, digit, '-', ':' or '/' (only CTLs in 0x0d-0x1a could collide).
  */
 export function equalsLower(s: string, start: number, lower: string): boolean {
   const n = lower.length;
   for (let k = 0; k < n; k++) {
-    // Setting bit 0x20 folds A-Z onto a-z; no other tchar folds onto a letter or '-'.
     if ((s.charCodeAt(start + k) | 0x20) !== lower.charCodeAt(k)) return false;
   }
   return true;
@@ -141,22 +140,27 @@ export function parseContentLength(v: string): number {
   return parseContentLengthList(v);
 }
 
+/** The char code at `i`, or 0 past the end (values never hold NUL, so 0 reads as "stop"). */
+function codeAt(v: string, i: number): number {
+  return i < v.length ? v.charCodeAt(i) : 0;
+}
+
 function parseContentLengthList(v: string): number {
   const len = v.length;
   let first = -1;
   let i = 0;
   for (;;) {
-    let c = v.charCodeAt(i);
-    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    let c = codeAt(v, i);
+    while (c === 0x20 || c === 0x09) c = codeAt(v, ++i);
     const digitsStart = i;
     let n = 0;
     while (c >= 0x30 && c <= 0x39) {
       n = n * 10 + (c - 0x30);
-      c = v.charCodeAt(++i);
+      c = codeAt(v, ++i);
     }
     const digits = i - digitsStart;
     if (digits === 0 || digits > MAX_CL_DIGITS) return -1;
-    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    while (c === 0x20 || c === 0x09) c = codeAt(v, ++i);
     if (first === -1) first = n;
     else if (n !== first) return -2;
     if (i >= len) return first;
@@ -188,12 +192,12 @@ export function classifyTransferCoding(v: string): number {
   let unsupported = false;
   let i = 0;
   for (;;) {
-    let c = v.charCodeAt(i);
-    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    let c = codeAt(v, i);
+    while (c === 0x20 || c === 0x09) c = codeAt(v, ++i);
     const start = i;
-    while (TCHAR[c] === 1) c = v.charCodeAt(++i);
+    while (TCHAR[c] === 1) c = codeAt(v, ++i);
     const tokenLen = i - start;
-    while (c === 0x20 || c === 0x09) c = v.charCodeAt(++i);
+    while (c === 0x20 || c === 0x09) c = codeAt(v, ++i);
     if (tokenLen === 0 || (i < len && c !== 0x2c)) return TE_INVALID;
     if (tokenLen === 7 && equalsLower(v, start, 'chunked')) {
       chunkedCount++;

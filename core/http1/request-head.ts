@@ -4,9 +4,9 @@ import type { ErrorCode } from '../errors.js';
 import { normalizeAuthority } from './authority.js';
 import {
   FIELD_OK, FIELD_PARTIAL, FIELD_SCAN_DETAIL, TCHAR, TE_INVALID, TE_NOT_IMPLEMENTED, bytesEqualLower,
-  classifyTransferCoding, equalsLower, fieldScan, hasToken, parseContentLength, pushListTokensLower,
-  scanFieldLine,
+  classifyTransferCoding, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
 } from './field-lines.js';
+import { classifyTarget } from './request-target.js';
 import type { FramingError, HeaderList, RequestHead, RequestHeadResult, RequestLimits } from './types.js';
 
 export interface RequestHeadOptions {
@@ -220,47 +220,6 @@ function methodName(b: Buffer, start: number, methodLen: number, s: string): str
     if (c === 0x48 && b[start + 1] === 0x45 && b[start + 2] === 0x41 && b[start + 3] === 0x44) return 'HEAD';
   }
   return s.slice(0, methodLen);
-}
-
-/** Target form, authority and path of the request (RFC 9112 §3.2.1-§3.2.4). */
-interface TargetInfo {
-  pathAndQuery: string;
-  absoluteHost: string | null;
-  scheme: string | null;
-}
-
-function classifyTarget(method: string, target: string): TargetInfo | FramingError {
-  const first = target.charCodeAt(0);
-  if (method === 'CONNECT') {
-    // §3.2.3: CONNECT takes authority-form only, and the port is not optional there.
-    if (normalizeAuthority(target, true) === null) return framing('LT_ERR_BAD_TARGET', 'CONNECT needs host:port');
-    return { pathAndQuery: target, absoluteHost: null, scheme: null };
-  }
-  if (first === 0x2f) return { pathAndQuery: target, absoluteHost: null, scheme: null };
-  if (first === 0x2a && target.length === 1) {
-    // §3.2.4: asterisk-form is only for a server-wide OPTIONS.
-    if (method !== 'OPTIONS') return framing('LT_ERR_BAD_TARGET', '* with a method other than OPTIONS');
-    return { pathAndQuery: target, absoluteHost: null, scheme: null };
-  }
-  // §3.2.2 absolute-form, http and https only (case-insensitive scheme, RFC 3986 §3.1).
-  let schemeLen = 0;
-  if (target.length > 7 && equalsLower(target, 0, 'http://')) schemeLen = 7;
-  else if (target.length > 8 && equalsLower(target, 0, 'https://')) schemeLen = 8;
-  else return framing('LT_ERR_BAD_TARGET', 'not origin-, absolute-, authority- or asterisk-form');
-  let authorityEnd = schemeLen;
-  for (; authorityEnd < target.length; authorityEnd++) {
-    const c = target.charCodeAt(authorityEnd);
-    if (c === 0x2f || c === 0x3f || c === 0x23) break;
-  }
-  // RFC 9110 §4.2.1, §4.2.4: an empty host or userinfo makes the http(s) URI invalid.
-  const host = normalizeAuthority(target.slice(schemeLen, authorityEnd), false);
-  if (host === null) return framing('LT_ERR_BAD_TARGET', 'invalid authority in absolute-form target');
-  const rest = target.slice(authorityEnd);
-  return {
-    pathAndQuery: rest.charCodeAt(0) === 0x2f ? rest : '/' + rest,
-    absoluteHost: host,
-    scheme: schemeLen === 7 ? 'http' : 'https',
-  };
 }
 
 /** Turns the offsets scanHead() recorded into the head, and takes the framing decisions (RFC 9112 §6). */

@@ -240,6 +240,7 @@ function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions):
   if (f.status !== null) {
     // §6.3.3: Status = 3DIGIT [SP reason-phrase], 100..599.
     const v = f.status;
+    if (v.length < 3) return bad('invalid CGI Status');
     const d1 = v.charCodeAt(0) - 0x30;
     const d2 = v.charCodeAt(1) - 0x30;
     const d3 = v.charCodeAt(2) - 0x30;
@@ -251,7 +252,7 @@ function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions):
   } else if (f.location !== null) {
     const loc = f.location;
     // §6.2.2: a local path is served by the server itself; `//host` is a network path, not local.
-    if (loc.charCodeAt(0) === 0x2f && loc.charCodeAt(1) !== 0x2f) localRedirect = loc;
+    if (loc.length > 0 && loc.charCodeAt(0) === 0x2f && (loc.length === 1 || loc.charCodeAt(1) !== 0x2f)) localRedirect = loc;
     else status = 302;
   }
   if (reason === '') reason = statusText(status);

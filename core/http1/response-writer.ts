@@ -7,7 +7,7 @@ import type { HeaderList } from './types.js';
 /** Status lines without a custom reason, built once per (version, status). */
 const statusLines = new Map<number, string>();
 
-function statusLine(versionMinor: 0 | 1, status: number): string {
+export function statusLine(versionMinor: 0 | 1, status: number): string {
   const key = status * 2 + versionMinor;
   let line = statusLines.get(key);
   if (line === undefined) {
@@ -18,7 +18,7 @@ function statusLine(versionMinor: 0 | 1, status: number): string {
 }
 
 /** A name must be a token (RFC 9110 §5.1): that also rules out CR, LF, NUL, ':' and spaces. */
-function checkName(name: string): void {
+export function checkName(name: string): void {
   const n = name.length;
   let ok = n > 0;
   for (let k = 0; ok && k < n; k++) {
@@ -32,7 +32,7 @@ function checkName(name: string): void {
  * A value must not hold CR, LF or NUL (RFC 9110 §5.5, response splitting) nor a character the
  * latin1 wire encoding cannot carry (it would be silently mangled).
  */
-function checkValue(value: string, what: string): void {
+export function checkValue(value: string, what: string): void {
   if (typeof value !== 'string') throw new LanternError('LT_ERR_INTERNAL', `${what} is not a string`);
   for (let k = 0; k < value.length; k++) {
     const c = value.charCodeAt(k);

@@ -42,7 +42,8 @@ export function normalizePath(rawPath: string): { path: string } | { error: Fram
     }
     if (c === 0x25) escaped = true;
     else if (c < 0x20 || c === 0x7f) return badPath('control character in path');
-    else if (c === 0x2f) {
+    else if (c === 0x2f && i + 1 < len) {
+      // Bounded: a charCodeAt past the end makes V8 slow that load site down for good.
       const d = rawPath.charCodeAt(i + 1);
       if (d === 0x2f || d === 0x2e) dotOrSlash = true;
     }
@@ -71,7 +72,7 @@ function percentDecode(p: string): string | { error: FramingError } {
     out += p.slice(runStart, i);
     const bytes: number[] = [];
     while (i < end && p.charCodeAt(i) === 0x25) {
-      const hi = hexValue(p.charCodeAt(i + 1));
+      const hi = i + 1 < end ? hexValue(p.charCodeAt(i + 1)) : -1;
       const lo = i + 2 < end ? hexValue(p.charCodeAt(i + 2)) : -1;
       if (hi < 0 || lo < 0) return badPath('% not followed by two hex digits');
       const b = hi * 16 + lo;

@@ -50,7 +50,7 @@ function recordOf(req: Request, values: Map<string, unknown> | undefined): LogRe
     authority: req.host,
     serverName: typeof serverName === 'string' && serverName !== '' ? utf8Bytes(serverName) : req.host,
     filename: utf8Bytes(req.physicalPath),
-    connStatus: req.aborted || !req.finished ? 'X' : req.keepAlive ? '+' : '-',
+    connStatus: req.incomplete || !req.finished ? 'X' : req.keepAlive ? '+' : '-',
     keepAliveCount: Math.max(0, conn.requests - 1),
     startMs: req.startDate,
     endMs: req.startDate + durationMs,

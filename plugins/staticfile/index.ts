@@ -2,6 +2,8 @@
 // mod_staticfile + http_response_send_file; RFC 9110 §13 conditionals, §14 ranges).
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
+import { FileCache } from './file-cache.js';
+import { serveCached } from './serve-cached.js';
 import { serveStatic, type StaticSettings } from './serve-file.js';
 
 /**
@@ -52,7 +54,17 @@ export default definePlugin({
     },
   },
   create(ctx) {
+    const cache = ctx.server.globalValues.get('server.stat-cache-engine') === 'disable' || ctx.server.globalValues.get('server.stat-cache-engine') === 'none' ? null : new FileCache();
+    if (cache) ctx.hooks.trigger.tap(ctx.id, (now) => cache.sweep(now));
+    // Settings depend only on the merged config: build them once per distinct merge.
+    const settingsByConfig = new WeakMap<object, StaticSettings>();
     const settings = (req: Request): StaticSettings => {
+      const values = req.config.values;
+      let s = settingsByConfig.get(values);
+      if (s === undefined) { s = buildSettings(req); settingsByConfig.set(values, s); }
+      return s;
+    };
+    const buildSettings = (req: Request): StaticSettings => {
       const o = ctx.options(req);
       const values = req.config.values;
       return {
@@ -69,7 +81,13 @@ export default definePlugin({
       const excluded = ctx.options(req)['static-file.exclude-extensions'];
       for (const suffix of excluded) if (suffix !== '' && req.physicalPath.endsWith(suffix)) return undefined;
       req.handler = ctx.id;
-      serveStatic(req, settings(req), ctx.logError).catch((err: unknown) => {
+      const s = settings(req);
+      if (cache !== null && (req.method === 'GET' || req.method === 'HEAD')) {
+        const now = Date.now();
+        const hit = cache.get(req.physicalPath, now);
+        if (hit !== undefined && serveCached(req, hit, s, now)) return true;
+      }
+      serveStatic(req, s, ctx.logError, cache).catch((err: unknown) => {
         // serveStatic handles its own errors; this is the last net for a bug in it.
         ctx.logError(`${req.method} ${req.target}: ${(err as Error).stack ?? err}`);
         if (!req.finished) req.fail(err);

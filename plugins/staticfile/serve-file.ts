@@ -10,6 +10,7 @@ import type { HeaderList } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
 import { makeETag, type ETagFlags } from './etag.js';
+import type { FileCache } from './file-cache.js';
 import { checkPhysicalPath, statusForErrno } from './file-check.js';
 import { CHUNK_BYTES, FileShrankError, sendPieces } from './file-sender.js';
 import { formatHttpDate } from './http-date.js';
@@ -38,7 +39,8 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
 };
 
 /** Answer `req` from the file system. Never throws; errors become 403/404/500 or an abort. */
-export async function serveStatic(req: Request, s: StaticSettings, logError: (msg: string) => void): Promise<void> {
+export async function serveStatic(req: Request, s: StaticSettings, logError: (msg: string) => void, cache: FileCache | null = null): Promise<void> {
+  const startedMs = Date.now();
   const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: s.followSymlinks });
   if (req.finished) return;
   switch (target.kind) {
@@ -146,6 +148,11 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     }
     if (length <= SMALL_FILE_BYTES) {
       const body = await readPieces(fh, pieces, length);
+      // The whole file, read through the descriptor whose stat made the validators: cache it,
+      // as of when this request started (a change after that is seen within STAT_TTL_MS).
+      if (cache !== null && status === 200 && target.pathInfo === '' && length === size) {
+        cache.put(target.path, st, s.etag && s.etag.inode && s.etag.size && s.etag.mtime ? etag : makeETag(st, { inode: true, size: true, mtime: true }), body, startedMs);
+      }
       if (!req.finished) req.respond(status, headers, body);
       return;
     }

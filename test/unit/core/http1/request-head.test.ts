@@ -297,7 +297,7 @@ RequestHeadSuite('B3 two Host lines → 400 LT_ERR_HOST_DUPLICATE, even identica
 
 RequestHeadSuite('B3 invalid Host values → 400 LT_ERR_HOST_INVALID', () => {
   for (const v of ['bad host', '..a', 'a..b', '.a', '.', 'a:99999', '[::1', '[::1]x', '[zz::1]', 'a:', ':80', 'u@a', 'a:123456',
-    'a:8a', 'a/b', 'a%41', 'caf\xe9', 'a:-1', '[::1]:']) {
+    'a:8a', 'a/b', 'a%41', 'caf\xe9', 'a:-1', '[::1]:', '[fe80::1%eth0]', '[::1/64]', '[v1.x]', '[]']) {
     rejects(req([`Host: ${v}`]), 'LT_ERR_HOST_INVALID');
   }
 });
