@@ -1,12 +1,18 @@
 // Micro-benchmark of the core's per-request JS cost: one Connection fed the same keep-alive
 // request over and over through a fake socket (no syscalls). Prints ns per request.
-// Usage: node --import tsx bench/micro-request.ts [config.conf] [path]
+// Usage: node --import tsx bench/micro-request.ts [--dist] [config.conf] [path]
+// --dist measures the compiled dist/ (what bin/lantern runs) instead of the sources via tsx.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { loadConfig } from '../config/load.js';
-import { Connection } from '../core/connection.js';
-import { Server } from '../core/server.js';
 import type { Listener } from '../core/listeners.js';
+
+const args = process.argv.slice(2);
+const useDist = args[0] === '--dist';
+if (useDist) args.shift();
+const root = useDist ? '../dist/' : '../';
+const { loadConfig } = await import(`${root}config/load.js`) as typeof import('../config/load.js');
+const { Connection } = await import(`${root}core/connection.js`) as typeof import('../core/connection.js');
+const { Server } = await import(`${root}core/server.js`) as typeof import('../core/server.js');
 
 class FakeSocket extends EventEmitter {
   remoteAddress = '127.0.0.1'; remotePort = 5555; destroyed = false; writableNeedDrain = false;
@@ -17,8 +23,8 @@ class FakeSocket extends EventEmitter {
   end() { return this; } destroy() { this.destroyed = true; return this; }
 }
 
-const file = process.argv[2];
-const reqPath = process.argv[3] ?? '/hello.txt';
+const file = args[0];
+const reqPath = args[1] ?? '/hello.txt';
 const model = await loadConfig(file, { cwd: process.cwd() });
 const server = await Server.create({ model, listen: [] });
 const sock = new FakeSocket();
