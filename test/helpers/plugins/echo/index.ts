@@ -23,6 +23,7 @@ export default definePlugin({
     'echo.prefix': { type: 'string', default: '/echo', doc: 'Path prefix the echo handler answers.' },
     'echo.throw': { type: 'boolean', default: false, doc: 'Throw inside the handler (tests the 500 path).' },
     'echo.early': { type: 'boolean', default: false, doc: 'Answer before reading the body.' },
+    'echo.stream': { type: 'boolean', default: false, doc: 'Answer "part1part2" in two writes with no Content-Length.' },
   },
   create(ctx) {
     ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: -10 }, (req) => {
@@ -34,6 +35,12 @@ export default definePlugin({
         headers: req.head.headers, body: '', trailers: [],
       };
       seen.push(record);
+      if (o['echo.stream']) {
+        req.writeHead(200, ['Content-Type', 'text/plain']);
+        req.write('part1');
+        setImmediate(() => req.end('part2'));
+        return true;
+      }
       if (o['echo.early']) {
         req.respond(200, ['Content-Type', 'text/plain'], 'early\n');
         return true;
