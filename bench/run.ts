@@ -1,79 +1,122 @@
-// `npm run bench`: side-by-side load (wrk) against lantern and its peers in one run, in
-// interleaved rounds, reported as medians and ratios (DEVELOPERS: speed is only measured here).
-// Cases: `static13` — a 13-byte static file over keep-alive, lantern vs a bare node:http server.
-import { execFileSync, type ChildProcess } from 'node:child_process';
+// `npm run bench`: side-by-side load against lantern and its peers in one run, in interleaved
+// rounds, reported as medians and ratios (DEVELOPERS: speed is only measured here), and written
+// into docs/performance.md. Cases, in this order:
+//   static13  a 13-byte static file, lantern vs a bare node:http server
+//   hello     issue 4: nginx origin `return 200 "hello\n"` through lantern (1 and 2 workers),
+//             nginx as a proxy, http-proxy and undici; ratios to nginx-proxy
+//   1m        the same proxies, a 1 MiB file: req/s and p99 ratios to nginx-proxy
+//   100m      the same proxies, a 100 MiB file to a fast and a 20 MB/s client: RSS rise, disk writes
+// Flags: --case <name>[,<name>] (repeatable), --rounds N (3), --duration S (10), --connections N
+// (50), --quick (3 s runs), --no-docs (do not write docs/performance.md). Only 127.0.0.1 is used.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, startProcess, stopProcess } from './processes.js';
-import { median, runWrk, type WrkResult } from './wrk.js';
+import { makeBenchDir, ROOT } from './cases/fixtures.js';
+import { runHundredMib } from './cases/large-body.js';
+import { runHello, runOneMib } from './cases/proxy-load.js';
+import { DOC_FILE, machineLine, markdown, withoutTempDir, writePerformanceDoc, type CaseReport } from './cases/report.js';
+import { runStatic13 } from './cases/static13.js';
+import { findNginx, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
+import type { LoadOptions } from './cases/wrk-rounds.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CASES = ['static13', 'hello', '1m', '100m'] as const;
+type CaseName = (typeof CASES)[number];
+
 const args = process.argv.slice(2);
-const opt = (name: string, dflt: number) => {
+const COMMAND = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+
+function numberFlag(name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
+  if (i < 0) return dflt;
+  const n = Number(args[i + 1]);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${name} needs a positive number`);
+  return n;
+}
+
+function usage(problem: string): never {
+  process.stderr.write(`bench: ${problem}\nusage: npm run bench -- [--case ${CASES.join('|')}[,...]] [--rounds N] [--duration S] [--connections N] [--quick] [--no-docs]\n`);
+  process.exit(2);
+}
+
+function selectedCases(): CaseName[] {
+  const asked = args.flatMap((a, i) => (args[i - 1] === '--case' ? a.split(',') : []));
+  for (const c of asked) if (!(CASES as readonly string[]).includes(c)) usage(`unknown case "${c}"`);
+  return asked.length ? CASES.filter((c) => asked.includes(c)) : [...CASES];
+}
+
+const QUICK = args.includes('--quick');
+const cases = selectedCases();
+const load: LoadOptions = {
+  rounds: numberFlag('rounds', 3),
+  durationSec: numberFlag('duration', QUICK ? 3 : 10),
+  connections: numberFlag('connections', 50),
+  warmupSec: QUICK ? 1 : 2,
 };
-const ROUNDS = opt('rounds', 3);
-const DURATION = opt('duration', 10);
-const CONNECTIONS = opt('connections', 50);
 
 function have(bin: string): boolean {
   try { execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-interface Target { name: string; url: string; start(): Promise<ChildProcess> }
-
-async function main(): Promise<void> {
-  if (!have('wrk')) {
-    process.stderr.write('bench: wrk is missing. Install it with: apt-get install wrk\n');
-    process.exit(2);
-  }
-  // Measure what the sources say now: rebuild dist/ (bin/lantern runs it).
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-bench-'));
-  fs.writeFileSync(path.join(dir, 'hello.txt'), 'hello world!\n');
-  const lanternPort = await freePort();
-  const nodePort = await freePort();
-  const conf = path.join(dir, 'lantern.conf');
-  fs.writeFileSync(conf, [
-    `server.document-root = "${dir}"`,
-    `server.port = ${lanternPort}`,
-    'server.bind = "127.0.0.1"',
-    'server.max-keep-alive-requests = 100000',
-    'mimetype.assign = ( ".txt" => "text/plain" )',
-  ].join('\n') + '\n');
-  const targets: Target[] = [
-    { name: 'lantern', url: `http://127.0.0.1:${lanternPort}/hello.txt`,
-      start: () => startProcess(process.execPath, [path.join(ROOT, 'bin/lantern'), '-D', '-f', conf], lanternPort) },
-    { name: 'node:http', url: `http://127.0.0.1:${nodePort}/hello.txt`,
-      start: () => startProcess(process.execPath, [path.join(ROOT, 'bench/peers/node-http.mjs'), String(nodePort)], nodePort) },
-  ];
-  const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
-  const procs = new Map<string, ChildProcess>();
-  for (const t of targets) procs.set(t.name, await t.start());
+/** Measure what the sources say now: rebuild dist/ (bin/lantern runs it). */
+function buildDist(): void {
   try {
-    // Warm up each target (JIT) before measuring.
-    for (const t of targets) await runWrk(t.url, { threads: 1, connections: CONNECTIONS, durationSec: 2 });
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const t of round % 2 ? targets : [...targets].reverse()) {
-        const r = await runWrk(t.url, { threads: 1, connections: CONNECTIONS, durationSec: DURATION });
-        results.get(t.name)!.push(r);
-        process.stdout.write(`round ${round} ${t.name.padEnd(10)} ${r.rps.toFixed(0).padStart(8)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}\n`);
-      }
-    }
-  } finally {
-    for (const p of procs.values()) await stopProcess(p);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  const base = median(results.get('node:http')!.map((r) => r.rps));
-  process.stdout.write(`\ncase static13: 13-byte static file, keep-alive, wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${ROUNDS} interleaved rounds, medians\n`);
-  process.stdout.write('| target | req/s | p99 ms | ratio to node:http |\n|---|---|---|---|\n');
-  for (const [name, rs] of results) {
-    const rps = median(rs.map((r) => r.rps));
-    process.stdout.write(`| ${name} | ${rps.toFixed(0)} | ${median(rs.map((r) => r.p99Ms)).toFixed(2)} | ${(rps / base).toFixed(2)}x |\n`);
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  } catch {
+    // tsc still emits on type errors; say so rather than measure nothing.
+    process.stderr.write('bench: tsc reported errors (above); measuring the dist/ it emitted\n');
   }
 }
 
-main().catch((err) => { process.stderr.write(`bench: ${err.stack ?? err}\n`); process.exit(1); });
+function report(r: CaseReport, reports: CaseReport[]): void {
+  reports.push(r);
+  process.stdout.write(`\n${markdown(r)}\n`);
+}
+
+async function runProxyCases(dir: string, reports: CaseReport[]): Promise<void> {
+  const nginx = findNginx();
+  if (!nginx) {
+    process.stderr.write('bench: nginx is missing, skipping the proxy cases. Install it with: apt-get install nginx\n');
+    return;
+  }
+  const missing = missingPeerPackages();
+  if (missing.length) {
+    process.stderr.write(`bench: npm package(s) ${missing.join(', ')} missing, skipping those Node peers. Install them with: ${PEER_INSTALL_COMMAND}\n`);
+  }
+  // lantern with server.max-worker = 2 is reported for hello only (issue 4).
+  const wanted = PROXY_TARGET_NAMES.filter((n: ProxyTargetName) => n !== 'lantern-2w' || cases.includes('hello'));
+  const { origin, targets } = await startProxyTargets(dir, nginx, wanted);
+  try {
+    for (const t of [origin, ...targets]) if (t.failure) process.stdout.write(`target ${t.name}: ${t.failure}\n`);
+    const single = targets.filter((t) => t.name !== 'lantern-2w');
+    const run = async (rep: Promise<CaseReport>) => report(withoutTempDir(await rep, dir), reports);
+    if (cases.includes('hello')) await run(runHello(targets, load));
+    if (cases.includes('1m')) await run(runOneMib(single, load));
+    if (cases.includes('100m')) await run(runHundredMib(single, { rounds: load.rounds, fastDownloads: 2 }));
+  } finally {
+    await stopTargets([...targets, origin]);
+  }
+}
+
+async function main(): Promise<void> {
+  if (cases.some((c) => c !== '100m') && !have('wrk')) {
+    process.stderr.write('bench: wrk is missing. Install it with: apt-get install wrk\n');
+    process.exit(2);
+  }
+  process.stdout.write(`command: ${COMMAND}\n`);
+  buildDist();
+  const dir = makeBenchDir();
+  const reports: CaseReport[] = [];
+  try {
+    if (cases.includes('static13')) report(withoutTempDir(await runStatic13(dir, load), dir), reports);
+    if (cases.some((c) => c !== 'static13')) await runProxyCases(dir, reports);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`command: ${COMMAND}\n`);
+  if (!args.includes('--no-docs') && reports.length) {
+    writePerformanceDoc(reports, COMMAND, machineLine(findNginx()));
+    process.stdout.write(`tables written to ${path.relative(ROOT, DOC_FILE)}\n`);
+  }
+}
+
+main().then(() => process.exit(0), (err) => { process.stderr.write(`bench: ${err.stack ?? err}\n`); process.exit(1); });

@@ -58,4 +58,18 @@ mimetype.assign = (
   ".wasm" => "application/wasm",
   ".pdf" => "application/pdf",
 )
+
+# The demo: lantern starts two processes of examples/demo-app (a tiny node:http app) and
+# proxies /demo/ to them round robin over keep-alive connections; /server-status shows both
+# members with their counters (JSON with ?json).
+server.modules += ( "mod_proxy_core", "mod_proxy_backend_http", "mod_balancer_rr", "mod_status", "demo-app" )
+demo-app.ports = ( 8081, 8082 )
+demo-app.script = ${quote(path.join(findPackageRoot(), 'examples', 'demo-app', 'server.mjs'))}
+status.status-url = "/server-status"
+status.statistics-url = "/server-statistics"
+$HTTP["url"] =^ "/demo/" {
+  proxy-core.backends = ( "127.0.0.1:8081", "127.0.0.1:8082" )
+  proxy-core.protocol = "http"
+  proxy-core.balancer = "round-robin"
+}
 `;

@@ -4,8 +4,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { socketBlocks } from '../config/merge.js';
 import { ConfigError, type ConfigModel } from '../config/model.js';
 import { printConfig } from '../config/print.js';
+import { activatedFds, listen, parseSocketName, WORKER_LISTEN_FDS_ENV } from './listeners.js';
+import { PluginHost } from './plugin-host.js';
 import { Server } from './server.js';
 import { VERSION, FEATURES } from './version.js';
 
@@ -88,28 +91,34 @@ export async function main(argv: string[]): Promise<void> {
   try {
     model = await loadConfig(args.file ? path.resolve(cwd, args.file) : undefined, { cwd });
   } catch (err) {
-    fail(err instanceof ConfigError ? err.message : `lantern: ${(err as Error).message}`);
+    fail(errorText(err));
   }
   if (args.print) {
     process.stdout.write(printConfig(model));
     return;
   }
-  const warn = (m: string) => process.stderr.write(`${m}\n`);
-  const maxWorker = Number(model.root.entries.filter((e) => e.key === 'server.max-worker').at(-1)?.value ?? 0);
+  // Workers do not repeat the warnings their primary printed already.
+  const warn = cluster.isWorker ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
   if (args.test === 1) {
-    // -t: the syntax; plus the plugin schemas, so a wrong type is caught too.
+    // -t: the syntax, the modules and every option against its plugin's schema (so a wrong type
+    // or an unknown module is caught), without initializing the plugins: that is -tt.
     try {
-      await Server.create({ model, cwd, pluginDirs: args.pluginDirs, warn: () => {} }).then((s) => s.stop(0));
+      const host = new PluginHost({ pluginDirs: args.pluginDirs, cwd });
+      await host.load(model);
+      for (const w of model.warnings) warn(w);
+      host.validate(model, warn);
+      for (const s of socketBlocks(model)) {
+        if (!parseSocketName(s.value, 0)) throw new ConfigError(s.loc, `$SERVER["socket"]: cannot parse "${s.value}"`);
+      }
     } catch (err) {
-      fail(err instanceof ConfigError ? err.message : `lantern: ${(err as Error).message}`);
+      fail(errorText(err));
     }
     process.stdout.write('Syntax OK\n');
     return;
   }
-  if (cluster.isPrimary && maxWorker > 0 && !args.single && args.test === 0) {
-    runPrimary(maxWorker);
-    return;
-  }
+  if (args.single && !stdinIsSocket()) fail('lantern: -1 needs a connected socket on stdin (as inetd or systemd Accept=yes pass it)');
+  const maxWorker = Number(model.root.entries.filter((e) => e.key === 'server.max-worker').at(-1)?.value ?? 0);
+  const asPrimary = cluster.isPrimary && maxWorker > 0 && !args.single && args.test === 0;
   let server: Server;
   try {
     server = await Server.create({
@@ -121,11 +130,26 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write('Syntax OK\n');
       return;
     }
+    if (asPrimary) {
+      // The primary checked the config (errors and warnings once, not once per worker); the
+      // workers serve.
+      const specs = server.listenSpecs();
+      await server.stop(0);
+      // node:cluster binds only when the first worker asks, and every worker would report an
+      // address in use: try each address once here (this also clears a stale unix socket).
+      for (const spec of specs) {
+        if (spec.fd !== undefined) continue;
+        const probe = await listen(spec, (socket) => socket.destroy());
+        await new Promise<void>((resolve) => probe.server.close(() => resolve()));
+      }
+      runPrimary(maxWorker, server);
+      return;
+    }
     await server.start();
   } catch (err) {
-    fail(err instanceof ConfigError ? err.message : `lantern: ${(err as Error).message}`);
+    fail(errorText(err));
   }
-  writePidFile(server);
+  if (!cluster.isWorker) writePidFile(server);
   installSignals(server);
   if (args.single) {
     const socket = new net.Socket({ fd: 0, allowHalfOpen: true, readable: true, writable: true });
@@ -135,12 +159,31 @@ export async function main(argv: string[]): Promise<void> {
   if (cluster.isWorker) process.send?.({ lantern: 'ready' });
 }
 
+function stdinIsSocket(): boolean {
+  try {
+    return fs.fstatSync(0).isSocket();
+  } catch {
+    return false; // stdin closed
+  }
+}
+
+/** What the user sees for a startup error: `file:line: message`, never a stack trace. */
+function errorText(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  return `lantern: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** server.pid-file: written once listening (by the primary with workers), removed at exit. */
 function writePidFile(server: Server): void {
   const pidFile = server.globalValues.get('server.pid-file');
-  if (typeof pidFile === 'string' && pidFile && !cluster.isWorker) {
+  if (typeof pidFile !== 'string' || pidFile === '') return;
+  try {
     fs.writeFileSync(pidFile, `${process.pid}\n`);
-    server.hooks.shutdown.tap('core', () => { try { fs.unlinkSync(pidFile); } catch { /* gone */ } });
+  } catch (err) {
+    const loc = server.globalLocs.get('server.pid-file');
+    fail(`${loc ? `${loc.file}:${loc.line}:` : 'lantern:'} server.pid-file: cannot write ${pidFile}: ${(err as Error).message}`);
   }
+  process.once('exit', () => { try { fs.unlinkSync(pidFile); } catch { /* gone */ } });
 }
 
 function installSignals(server: Server): void {
@@ -170,28 +213,43 @@ function watchIdle(server: Server, secs: number): void {
   });
 }
 
-/** server.max-worker: the primary keeps N workers running; they share the listeners (node:cluster). */
-function runPrimary(count: number): void {
+/**
+ * server.max-worker: the primary keeps N workers running; they share the listeners
+ * (node:cluster: the primary binds, or opens the inherited fds, on the workers' behalf).
+ */
+function runPrimary(count: number, server: Server): void {
   let stopping = false;
   const spawnTimes: number[] = [];
+  const inherited = activatedFds();
+  // Workers inherit none of our fds and have their own pid: tell them how many sockets the
+  // primary holds from 3 up, which their listen({ fd }) resolves in the primary.
+  const env: NodeJS.ProcessEnv = inherited.length > 0
+    ? { [WORKER_LISTEN_FDS_ENV]: String(inherited.length), LISTEN_FDS: '', LISTEN_PID: '' }
+    : { [WORKER_LISTEN_FDS_ENV]: '' };
   const fork = () => {
     const now = Date.now();
     spawnTimes.push(now);
-    while (spawnTimes.length > 0 && now - spawnTimes[0] > 10_000) spawnTimes.shift();
+    while (spawnTimes.length > 0 && now - spawnTimes[0]! > 10_000) spawnTimes.shift();
     if (spawnTimes.length > count * 5) {
       process.stderr.write('lantern: workers keep dying; giving up\n');
       process.exit(1);
     }
-    cluster.fork();
+    cluster.fork(env);
   };
+  // A worker leaves cluster.workers only once its IPC channel is closed too, which may come
+  // after its 'exit': ask each worker whether its process is gone instead.
+  const allDead = () => Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead());
+  writePidFile(server);
   for (let i = 0; i < count; i++) fork();
-  cluster.on('exit', (worker, code) => {
+  cluster.on('exit', (_worker, code) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (allDead()) process.exit(0);
       return;
     }
     if (code === 1 && spawnTimes.length <= count) {
-      // A worker that cannot start (bad config, port in use) fails at once: so does the primary.
+      // A worker that cannot start (port in use) fails at once: so does the primary.
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       process.exit(1);
     }
     fork();
@@ -199,7 +257,7 @@ function runPrimary(count: number): void {
   const forward = (sig: NodeJS.Signals) => {
     if (sig !== 'SIGHUP') stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
-    if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    if (stopping && allDead()) process.exit(0);
   };
   process.on('SIGTERM', () => forward('SIGTERM'));
   process.on('SIGINT', () => forward('SIGINT'));

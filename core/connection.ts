@@ -382,6 +382,31 @@ export class Connection implements BodySource {
     this.socket.destroy();
   }
 
+  /**
+   * Give the socket up (an Upgrade tunnel after a 101, RFC 9110 §7.8; checklist G5): the
+   * connection stops reading and writing it, the current request is done (requestDone runs with
+   * the status the handler set) and the server forgets the connection. Returns the socket,
+   * possibly paused, and the bytes already read past the current request (the client may send
+   * right after its handshake): the caller handles them first.
+   */
+  detach(): { socket: Socket; buffered: Buffer | null } {
+    const socket = this.socket;
+    const buffered = this.buf !== null && this.buf.length > 0 ? this.buf : null;
+    this.buf = null;
+    for (const ev of ['data', 'end', 'close', 'error', 'drain']) socket.removeAllListeners(ev);
+    this.state = 'closed';
+    this.closed = true;
+    const req = this.req;
+    this.req = null;
+    if (req !== null) {
+      req.headSent = true;
+      req.finished = true;
+      this.requestDone(req);
+    }
+    this.server.connectionClosed(this);
+    return { socket, buffered };
+  }
+
   /** Arm the idle deadline for a fresh connection. */
   private armIdle(ms: number): void { this.deadlineMs = this.server.nowMs + ms; }
 

@@ -1,7 +1,11 @@
 // Listeners (design.md §2): TCP v4/v6, unix sockets, and systemd socket activation
-// (LISTEN_FDS/LISTEN_PID, fds from 3 up). Every listener has lighttpd's $SERVER["socket"] name.
-import net from 'node:net';
+// (sd_listen_fds(3): LISTEN_FDS/LISTEN_PID, fds from 3 up). Every listener has lighttpd's
+// $SERVER["socket"] name.
+import cluster from 'node:cluster';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { formatIp, parseIpInto } from '../config/ip-address.js';
 
 export interface ListenSpec {
   /** lighttpd's socket name: `127.0.0.1:8080`, `[::1]:80`, `0.0.0.0:80`, `/run/x.sock`. */
@@ -14,6 +18,10 @@ export interface ListenSpec {
   scheme: 'http' | 'https';
   /** Where it was configured, for error messages. */
   origin: string;
+  /** listen(2) backlog (server.listen-backlog), default 1024. */
+  backlog?: number;
+  /** IPV6_V6ONLY for an IPv6 wildcard; lighttpd sets it unless server.use-ipv6 alone asked for `[::]`. */
+  ipv6Only?: boolean;
 }
 
 export interface Listener extends ListenSpec {
@@ -39,12 +47,112 @@ export function socketName(host: string | undefined, port: number, unixPath?: st
   return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
-/** File descriptors handed over by systemd-style socket activation, if they are for us. */
-export function activatedFds(env: NodeJS.ProcessEnv = process.env): number[] {
-  const pid = env.LISTEN_PID;
+/**
+ * The environment variable a server.max-worker primary sets for its workers: how many sockets
+ * it inherited. A worker cannot pass the LISTEN_PID check (its pid differs), and it need not:
+ * in a node:cluster worker, listen({ fd }) is performed by the primary, on the primary's fds.
+ */
+export const WORKER_LISTEN_FDS_ENV = 'LANTERN_WORKER_LISTEN_FDS';
+
+/**
+ * File descriptors handed over by socket activation, if they are for us: sd_listen_fds(3) requires
+ * LISTEN_PID to be our pid; lighttpd also accepts `parent:<ppid>` (a wrapper that does not exec).
+ */
+export function activatedFds(
+  env: NodeJS.ProcessEnv = process.env,
+  self: { pid: number; ppid: number; isWorker: boolean } = { pid: process.pid, ppid: process.ppid, isWorker: cluster.isWorker },
+): number[] {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => 3 + i);
+  if (self.isWorker) {
+    const n = Number(env[WORKER_LISTEN_FDS_ENV]);
+    return Number.isInteger(n) && n > 0 ? range(n) : [];
+  }
+  const pid = env.LISTEN_PID ?? '';
   const count = Number(env.LISTEN_FDS);
-  if (!pid || Number(pid) !== process.pid || !Number.isInteger(count) || count < 1) return [];
-  return Array.from({ length: count }, (_, i) => 3 + i);
+  // sd_listen_fds caps nothing, lighttpd refuses 5000 or more: a garbage value must not loop.
+  if (!/^\d+$/.test(env.LISTEN_FDS ?? '') || count < 1 || count >= 5000) return [];
+  const forUs = pid.startsWith('parent:') ? Number(pid.slice(7)) === self.ppid : pid !== '' && Number(pid) === self.pid;
+  return forUs ? range(count) : [];
+}
+
+/** The local address of an inherited socket, when the platform lets us read it without using the fd. */
+export type SocketAddress = { host: string; port: number } | { unixPath: string };
+
+/**
+ * Reads where an inherited listening socket is bound, from /proc (Linux). Node cannot
+ * getsockname() a bare fd without wrapping it in a handle that closes it, so the socket's inode
+ * is looked up in /proc/net/{tcp,tcp6,unix}. Null when unknown (not Linux, not a socket).
+ */
+export function inheritedAddress(fd: number, procRoot = '/proc'): SocketAddress | null {
+  let inode: string;
+  try {
+    const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`${procRoot}/self/fd/${fd}`));
+    if (!m) return null;
+    inode = m[1]!;
+  } catch {
+    return null;
+  }
+  for (const table of ['tcp', 'tcp6']) {
+    let text: string;
+    try { text = fs.readFileSync(`${procRoot}/net/${table}`, 'latin1'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
+      const cols = line.trim().split(/\s+/);
+      if (cols[9] !== inode) continue;
+      const [hexAddr, hexPort] = (cols[1] ?? '').split(':');
+      const bytes = procAddressBytes(hexAddr ?? '');
+      if (!bytes) return null;
+      return { host: formatIp(bytes), port: parseInt(hexPort ?? '', 16) };
+    }
+  }
+  try {
+    for (const line of fs.readFileSync(`${procRoot}/net/unix`, 'latin1').split('\n').slice(1)) {
+      // Num RefCount Protocol Flags Type St Inode Path
+      const cols = line.trim().split(/\s+/);
+      if (cols[6] === inode && cols[7]) return { unixPath: cols.slice(7).join(' ') };
+    }
+  } catch { /* no /proc/net/unix */ }
+  return null;
+}
+
+/**
+ * /proc/net/tcp prints an address as 32-bit words in host byte order (`0100007F` is 127.0.0.1
+ * on little-endian); → the 16-byte form of config/ip-address.ts (IPv4 as ::ffff:a.b.c.d).
+ */
+function procAddressBytes(hex: string): Uint8Array | null {
+  if (hex.length !== 8 && hex.length !== 32) return null;
+  const raw = Buffer.from(hex, 'hex');
+  if (os.endianness() === 'LE') for (let i = 0; i < raw.length; i += 4) raw.subarray(i, i + 4).reverse();
+  const out = new Uint8Array(16);
+  if (raw.length === 4) { out[10] = 0xff; out[11] = 0xff; out.set(raw, 12); } else out.set(raw);
+  return out;
+}
+
+/** Whether a configured listen spec names the same address as an inherited socket. */
+export function sameAddress(spec: ListenSpec, addr: SocketAddress): boolean {
+  if ('unixPath' in addr) return spec.unixPath === addr.unixPath;
+  if (spec.unixPath !== undefined || spec.port !== addr.port) return false;
+  const bytes = new Uint8Array(16);
+  return parseIpInto(spec.host ?? '0.0.0.0', bytes) && formatIp(bytes) === addr.host;
+}
+
+/**
+ * A unix socket path left behind by a previous run is removed; one that still accepts
+ * connections belongs to a running server and is an error (lighttpd network.c does the same).
+ */
+export async function removeStaleUnixSocket(unixPath: string): Promise<void> {
+  try {
+    if (!fs.statSync(unixPath).isSocket()) return; // not a socket: let bind() report EADDRINUSE
+  } catch {
+    return; // not there
+  }
+  const inUse = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path: unixPath });
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (inUse) throw Object.assign(new Error('server socket is still in use'), { code: 'EADDRINUSE' });
+  fs.unlinkSync(unixPath);
 }
 
 export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, l: Listener) => void): Promise<Listener> {
@@ -62,15 +170,23 @@ export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, l: L
       const addr = server.address();
       if (addr && typeof addr === 'object') {
         listener.boundPort = addr.port;
-        if (spec.fd !== undefined) listener.name = socketName(addr.address, addr.port);
+        if (spec.fd !== undefined && spec.origin === 'LISTEN_FDS') listener.name = socketName(addr.address, addr.port);
         else if (spec.port === 0) listener.name = socketName(spec.host, addr.port);
+      } else if (typeof addr === 'string' && spec.fd !== undefined && spec.origin === 'LISTEN_FDS') {
+        listener.name = addr;
       }
       resolve(listener);
     };
-    if (spec.fd !== undefined) server.listen({ fd: spec.fd }, done);
+    const backlog = spec.backlog ?? 1024;
+    if (spec.fd !== undefined) server.listen({ fd: spec.fd, backlog }, done);
     else if (spec.unixPath) {
-      try { if (fs.statSync(spec.unixPath).isSocket()) fs.unlinkSync(spec.unixPath); } catch { /* not there */ }
-      server.listen({ path: spec.unixPath, backlog: 1024 }, done);
-    } else server.listen({ host: spec.host, port: spec.port, backlog: 1024, ipv6Only: spec.host === '::' ? false : undefined }, done);
+      const unixPath = spec.unixPath;
+      // In a cluster worker the primary binds (and cleaned up before forking): a worker must
+      // not remove the socket another worker's listen() already shares.
+      const ready = cluster.isWorker ? Promise.resolve() : removeStaleUnixSocket(unixPath);
+      ready.then(() => server.listen({ path: unixPath, backlog }, done), fail);
+    } else {
+      server.listen({ host: spec.host, port: spec.port, backlog, ipv6Only: spec.ipv6Only }, done);
+    }
   });
 }

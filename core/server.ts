@@ -7,7 +7,9 @@ import { Connection } from './connection.js';
 import { ErrorLog } from './error-log.js';
 import { createHooks, type Hooks } from './hooks.js';
 import type { RequestLimits } from './http1/types.js';
-import { activatedFds, listen, parseSocketName, socketName, type Listener, type ListenSpec } from './listeners.js';
+import {
+  activatedFds, inheritedAddress, listen, parseSocketName, sameAddress, socketName, type Listener, type ListenSpec,
+} from './listeners.js';
 import { Pipeline } from './pipeline.js';
 import { PluginHost } from './plugin-host.js';
 import type { ErrorCode } from './errors.js';
@@ -142,35 +144,66 @@ export class Server {
     trace('listening on %s', this.listeners.map((l) => l.name).join(', '));
   }
 
-  /** What to listen on: socket activation, else server.bind/port and $SERVER["socket"] blocks. */
+  /**
+   * What to listen on, as lighttpd's network_init() decides: server.bind:server.port (first, so
+   * `port` below is the main one) and every `$SERVER["socket"] == ...` block. With socket
+   * activation (LISTEN_FDS), a configured address that an inherited socket already holds uses
+   * that socket; server.bind:port is only added when server.bind is set (no extra wildcard
+   * listener); inherited sockets the config does not name are served too.
+   */
   listenSpecs(): ListenSpec[] {
     if (this.opts.listen) {
       return this.opts.listen.map((l) => ({ ...l, name: l.name ?? socketName(l.host, l.port ?? 0, l.unixPath), scheme: 'http' as const, origin: 'test' }));
     }
     const g = this.globalValues;
     const fds = g.get('server.systemd-socket-activation') === false ? [] : activatedFds();
-    if (fds.length > 0) return fds.map((fd) => ({ name: `fd:${fd}`, fd, scheme: 'http' as const, origin: 'LISTEN_FDS' }));
     const port = (g.get('server.port') as number | undefined) ?? 80;
     const bind = (g.get('server.bind') as string | undefined) ?? '';
+    const backlog = (g.get('server.listen-backlog') as number | undefined) ?? 1024;
+    // IPV6_V6ONLY only means something for an IPv6 address (libuv refuses the flag on IPv4).
+    const v6only = (host: string) => (host.includes(':') ? g.get('server.set-v6only') !== false : undefined);
     const portLoc = this.globalLocs.get('server.port') ?? this.globalLocs.get('server.bind');
     const origin = portLoc ? `${portLoc.file}:${portLoc.line}` : this.model.file;
     const out: ListenSpec[] = [];
-    if (bind.startsWith('/') || bind.startsWith('unix:')) {
-      const unixPath = bind.startsWith('unix:') ? bind.slice(5) : bind;
-      out.push({ name: unixPath, unixPath, scheme: 'http', origin });
-    } else {
-      const host = bind === '' ? (g.get('server.use-ipv6') === true ? '::' : '0.0.0.0') : bind.replace(/^\[|\]$/g, '');
-      out.push({ name: socketName(host, port), host, port, scheme: 'http', origin });
+    const add = (spec: ListenSpec) => { if (!out.some((o) => o.name === spec.name)) out.push(spec); };
+    if (fds.length === 0 || bind !== '') {
+      if (bind.startsWith('/') || bind.startsWith('unix:')) {
+        const unixPath = bind.startsWith('unix:') ? bind.slice(5) : bind;
+        add({ name: unixPath, unixPath, scheme: 'http', origin, backlog });
+      } else {
+        // server.use-ipv6 without server.bind: `[::]`, dual-stack, as lighttpd gets from the kernel default.
+        const wildcard6 = bind === '' && g.get('server.use-ipv6') === true;
+        const host = wildcard6 ? '::' : bind === '' ? '0.0.0.0' : bind.replace(/^\[|\]$/g, '');
+        add({ name: socketName(host, port), host, port, scheme: 'http', origin, backlog, ipv6Only: wildcard6 ? false : v6only(host) });
+      }
     }
     for (const s of socketBlocks(this.model)) {
       const parsed = parseSocketName(s.value, port);
       if (!parsed) throw new ConfigError(s.loc, `$SERVER["socket"]: cannot parse "${s.value}"`);
+      const at = `${s.loc.file}:${s.loc.line}`;
+      if (parsed.unixPath) { add({ name: parsed.unixPath, unixPath: parsed.unixPath, scheme: 'http', origin: at, backlog }); continue; }
       const host = parsed.host ?? '0.0.0.0';
-      const name = socketName(host, parsed.port ?? port, parsed.unixPath);
-      if (out.some((o) => o.name === name)) continue;
-      out.push({ name, host: parsed.unixPath ? undefined : host, port: parsed.port, unixPath: parsed.unixPath, scheme: 'http', origin: `${s.loc.file}:${s.loc.line}` });
+      const sport = parsed.port ?? port;
+      add({ name: socketName(host, sport), host, port: sport, scheme: 'http', origin: at, backlog, ipv6Only: v6only(host) });
     }
-    return out;
+    if (fds.length === 0) return out;
+    const unclaimed = new Set(fds);
+    for (const spec of out) {
+      for (const fd of unclaimed) {
+        const addr = inheritedAddress(fd);
+        if (addr && sameAddress(spec, addr)) {
+          spec.fd = fd;
+          unclaimed.delete(fd);
+          break;
+        }
+      }
+    }
+    // Inherited sockets whose address cannot be read (no /proc) cannot be matched: then the
+    // config's own addresses are left out, as before lighttpd matched them, to avoid EADDRINUSE.
+    const unknown = [...unclaimed].some((fd) => inheritedAddress(fd) === null);
+    const kept = unknown ? out.filter((s) => s.fd !== undefined) : out;
+    for (const fd of unclaimed) kept.push({ name: `fd:${fd}`, fd, scheme: 'http', origin: 'LISTEN_FDS', backlog });
+    return kept;
   }
 
   private accept(socket: net.Socket, listener: Listener): void {
@@ -247,14 +280,23 @@ export class Server {
   async stop(graceMs = this.limits.gracefulStopMs): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r()))));
-    for (const c of this.connections) if (c.req === null) c.closeNow();
+    // net.Server.close() stops accepting at once, but its callback waits for every connection
+    // to end: waiting for it first would let an idle keep-alive client or a stalled reader
+    // hold the stop past the grace period. Close now, collect the 'close' events at the end.
+    const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    // A connection is done once no request is in flight and its last bytes left our buffer
+    // (a response already finished may still be queued behind a slow reader).
+    const closeDone = () => {
+      for (const c of this.connections) if (c.req === null && c.socket.writableLength === 0) c.closeNow();
+    };
+    closeDone();
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
-      for (const c of this.connections) if (c.req === null) c.closeNow();
+      closeDone();
     }
     for (const c of this.connections) c.closeNow();
+    await Promise.all(closed);
     if (this.tickTimer) clearInterval(this.tickTimer);
     await this.hooks.shutdown.promise(this);
     await this.host.closeAll();

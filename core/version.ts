@@ -1,5 +1,20 @@
-// lantern's version and the feature list -V prints (lighttpd's `\t+ feature` form).
-export const VERSION = '0.1.0';
+// lantern's version (read from package.json, so -v never drifts from the release) and the
+// feature list -V prints (lighttpd's `\t+ feature` form).
+import fs from 'node:fs';
+import path from 'node:path';
+import { findPackageRoot } from '../config/default-config.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(findPackageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    if (typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // an unpacked copy without its package.json: fall through
+  }
+  return '0.0.0';
+}
+
+export const VERSION = packageVersion();
 
 export const FEATURES = [
   'IPv6 support',

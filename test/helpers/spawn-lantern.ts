@@ -236,3 +236,35 @@ export async function runLantern(args: string[], opts: SpawnLanternOptions & { t
 
 /** A stack trace line (`    at fn (file:1:2)`): user-facing errors must never show one. */
 export const STACK_LINE = /^\s+at /m;
+
+/**
+ * A third-party plugin for child-process tests, written into `<dir>/plugins/probe/` (pass that
+ * folder with `-m`; load it with `server.modules = ( "mod_probe" )`). It shows from outside what
+ * happened inside the server: create() leaves `probe.marker` (or throws with `probe.fail`);
+ * every response carries `X-Probe-Pid` (which worker answered); with `probe.log-requests` each
+ * request and each SIGHUP writes an error-log line (`probe: request /x`, `probe: sighup`).
+ */
+export function writeProbePlugin(dir: string): string {
+  const pluginDir = path.join(dir, 'plugins');
+  fs.mkdirSync(path.join(pluginDir, 'probe'), { recursive: true });
+  fs.writeFileSync(path.join(pluginDir, 'probe', 'index.mjs'), `import fs from 'node:fs';
+export default {
+  id: 'probe',
+  options: {
+    'probe.marker': { type: 'string', default: '', doc: 'A file create() writes.' },
+    'probe.fail': { type: 'boolean', default: false, doc: 'Make create() throw.' },
+    'probe.log-requests': { type: 'boolean', default: false, doc: 'Log each request and SIGHUP to the error log.' },
+  },
+  create(ctx) {
+    if (ctx.global['probe.fail']) throw new Error('probe refuses to start');
+    if (ctx.global['probe.marker']) fs.writeFileSync(ctx.global['probe.marker'], String(process.pid));
+    ctx.hooks.responseStart.tap(ctx.id, (req) => req.setResponseHeader('X-Probe-Pid', String(process.pid)));
+    if (ctx.global['probe.log-requests']) {
+      ctx.hooks.requestDone.tap(ctx.id, (req) => ctx.logError('probe: request ' + req.target));
+      ctx.hooks.sighup.tap(ctx.id, () => ctx.logError('probe: sighup'));
+    }
+  },
+};
+`);
+  return pluginDir;
+}

@@ -73,11 +73,12 @@ Load('no file: a native config found in cwd wins', async () => {
 Load('no file and nothing found: the embedded default', async () => {
   const dir = tmpDir();
   const m = await loadConfig(undefined, { cwd: dir, env: {} });
-  assert.equal([m.syntax, m.file, m.blockCount], ['lighttpd', '<embedded>', 1]);
+  // The root and the demo's `$HTTP["url"] =^ "/demo/"` block.
+  assert.equal([m.syntax, m.file, m.blockCount], ['lighttpd', '<embedded>', 2]);
   const v = values(m);
   assert.is(v['server.port'], 8080);
   assert.is(v['server.bind'], '127.0.0.1');
-  assert.equal(v['server.modules'], ['indexfile', 'staticfile']);
+  assert.equal(v['server.modules'], ['indexfile', 'staticfile', 'mod_proxy_core', 'mod_proxy_backend_http', 'mod_balancer_rr', 'mod_status', 'demo-app']);
   assert.equal(v['index-file.names'], ['index.html']);
   assert.is(v['server.document-root'], EMBEDDED_DOCUMENT_ROOT);
   assert.ok(fs.existsSync(path.join(EMBEDDED_DOCUMENT_ROOT, 'index.html')), 'www/index.html ships with the package');

@@ -1,0 +1,216 @@
+// proxy-core's public API (design.md §3): what other plugins (the lighttpd 1.4 proxy.server
+// mapping, the status page, balancers, protocols) call through ctx.server.host.api('proxy-core').
+import type { SyncHook } from 'tapable';
+import type { ResponseHead } from '../../core/http1/types.js';
+import type { Request } from '../../core/request.js';
+import type { SourceLoc } from '../../config/model.js';
+import type {
+  BalancerDefinition, FailureCounters, MemberState, MemberView, ProtocolDefinition, UpstreamRequest,
+} from './types.js';
+
+export interface ProxyCoreApi {
+  /** Add a protocol (`http`, `fastcgi`, ...). A second definition with the same name is an error. */
+  registerProtocol(def: ProtocolDefinition): void;
+  /** Add a balancer (`round-robin`, `hash`, ...), under its name and aliases. */
+  registerBalancer(def: BalancerDefinition): void;
+  /**
+   * Create a backend (at boot or at runtime). Members are `host:port`, `[v6]:port`, `unix:/path`
+   * or `hostname:port` (resolved to all its addresses, re-resolved every resolveIntervalMs).
+   * Before startup the protocol and balancer may be registered later; after startup they must exist.
+   */
+  addBackend(spec: BackendSpec): BackendHandle;
+  /** Remove at runtime: new requests stop going there; in-flight and queued ones finish; idle connections close. */
+  removeBackend(name: string): Promise<void>;
+  getBackend(name: string): BackendHandle | undefined;
+  backends(): BackendHandle[];
+  /** Take `req` (from a subrequestStart tap, which then returns true) and proxy it to `backend`. */
+  forward(req: Request, backend: BackendHandle, opts?: ForwardOptions): void;
+  /** Counters and state for the status page. */
+  snapshot(): ProxySnapshot;
+  /** proxy-core's own hooks (tapable SyncHooks; tap at startup only). */
+  hooks: ProxyHooks;
+}
+
+export interface ProxyHooks {
+  /** The request about to go upstream: change method, target, headers (never framing fields). */
+  upstreamRequest: SyncHook<[UpstreamRequest]>;
+  /** A backend's final response head, hop-by-hop fields already removed: change status and headers. */
+  upstreamResponse: SyncHook<[ResponseHead, Request]>;
+}
+
+export interface ForwardOptions {
+  /** Origin-form target to send instead of the request's own (path + query, still percent-encoded). */
+  target?: string;
+}
+
+export interface BackendSpec {
+  /** Unique name (status page, removeBackend). */
+  name: string;
+  /** A registered protocol name (`http`). */
+  protocol: string;
+  /** A registered balancer name or alias (`round-robin`, `hash`). */
+  balancer: string;
+  /** What a hashing balancer hashes (see BalancerOptions.hashKey); default `url`. */
+  hashKey?: string;
+  members: Array<string | { address: string; weight?: number }>;
+  options?: Partial<BackendOptions>;
+  protocolOptions?: Record<string, unknown>;
+  /** Where the backend was configured, for error messages (extension). */
+  loc?: SourceLoc;
+}
+
+/** Per-backend settings; every field has a default (DEFAULT_BACKEND_OPTIONS). */
+export interface BackendOptions {
+  /** Most connections per member (connecting, busy and idle together). Default 16. */
+  maxPoolSize: number;
+  /** Requests a backend connection carries before it is closed. Default 100. */
+  maxKeepAliveRequests: number;
+  /** How long an idle pooled connection is kept. Default 30000. */
+  keepAliveIdleMs: number;
+  /** How long a failed member is left out (lighttpd 1.5 disable-time). Default 1000. */
+  disableTimeMs: number;
+  /** Cap of the doubling disable time after consecutive failed probes (extension). Default 60000. */
+  maxDisableTimeMs: number;
+  /** Consecutive failures (other than refused / connect timeout, which disable at once) before a member is disabled (extension). Default 3. */
+  maxFails: number;
+  /** Never disable more than this percentage of the members (extension; 100 = lighttpd). Default 100. */
+  maxEjectPercent: number;
+  /** Requests waiting for a free connection, per backend. Default 64; a full queue answers 503. */
+  maxBacklog: number;
+  /** How long a request may wait in the queue before 504. Default 10000. */
+  queueTimeoutMs: number;
+  /** Connect timeout; then the next member, else 504. Default 5000. */
+  connectTimeoutMs: number;
+  /** Longest wait for response bytes; then 504. Default 60000 (0: none). */
+  readTimeoutMs: number;
+  /** Longest wait for the backend to take request bytes; then 504. Default 60000 (0: none). */
+  writeTimeoutMs: number;
+  /** Members tried per request, at most. Default 3. */
+  maxTries: number;
+  /** Retry an idempotent request after a read timeout (E3). Default false. */
+  retryReadTimeout: boolean;
+  /** Retry an idempotent request after a 500/502/503/504 (E6); 5xx then count as failures. Default false. */
+  retryOn5xx: boolean;
+  /** Request body bytes kept for a replay (E7); a larger body is never retried once sent. Default 65536. */
+  retryBodyBufferBytes: number;
+  /** Honour X-Sendfile / X-LIGHTTPD-send-file from the backend. Default false. */
+  allowXSendfile: boolean;
+  /** Directories X-Sendfile may serve from; empty = the request's document root. */
+  xSendfileDocroots: string[];
+  /** Tunnel `Upgrade: websocket` requests after the backend's 101. Default false. */
+  upgrade: boolean;
+  /** Send X-Forwarded-For / -Host / -Proto. Default true. */
+  forwardedFor: boolean;
+  /** Send RFC 7239 Forwarded. Default false. */
+  forwarded: boolean;
+  /** Forwarded parameters to send (extension): any of for, proto, host, by. Default for, proto, host. */
+  forwardedParams: string[];
+  /** Peers (addresses or CIDR masks) whose own X-Forwarded-* / Forwarded values are kept and appended to. Default none. */
+  trustForwardedFrom: string[];
+  /** Send the client's Host; false: the member's address. Default true. */
+  preserveHost: boolean;
+  /** How often hostnames are resolved again. Default 30000. */
+  resolveIntervalMs: number;
+  /** Resolver for hostname members (tests); default dns.promises.lookup(host, { all: true }). */
+  resolve?: (host: string) => Promise<string[]>;
+}
+
+export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
+  maxPoolSize: 16,
+  maxKeepAliveRequests: 100,
+  keepAliveIdleMs: 30000,
+  disableTimeMs: 1000,
+  maxDisableTimeMs: 60000,
+  maxFails: 3,
+  maxEjectPercent: 100,
+  maxBacklog: 64,
+  queueTimeoutMs: 10000,
+  connectTimeoutMs: 5000,
+  readTimeoutMs: 60000,
+  writeTimeoutMs: 60000,
+  maxTries: 3,
+  retryReadTimeout: false,
+  retryOn5xx: false,
+  retryBodyBufferBytes: 64 * 1024,
+  allowXSendfile: false,
+  xSendfileDocroots: [],
+  upgrade: false,
+  forwardedFor: true,
+  forwarded: false,
+  forwardedParams: ['for', 'proto', 'host'],
+  trustForwardedFrom: [],
+  preserveHost: true,
+  resolveIntervalMs: 30000,
+});
+
+export interface BackendHandle {
+  readonly name: string;
+  /** Add a member (an address or a hostname) at runtime. */
+  addMember(address: string, weight?: number): void;
+  /** Remove a member (or every member a hostname resolved to): no new requests; in-flight ones finish. */
+  removeMember(address: string): Promise<void>;
+  /** The members requests may go to now (removed and draining ones excluded). */
+  readonly members: readonly MemberView[];
+  /** The protocol name (extension). */
+  readonly protocol: string;
+  /** The balancer name as given (extension). */
+  readonly balancer: string;
+  /** The effective options (extension). */
+  readonly options: Readonly<BackendOptions>;
+  /** Resolve hostname members now instead of waiting for resolveIntervalMs (extension). */
+  resolveNow(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The status page's view
+
+export interface ProxySnapshot {
+  backends: BackendSnapshot[];
+  /** Upgrade tunnels open now. */
+  tunnels: number;
+}
+
+export interface BackendSnapshot {
+  name: string;
+  protocol: string;
+  balancer: string;
+  /** Requests forwarded to this backend (each counted once, however many tries). */
+  requests: number;
+  /** Requests in flight (sent to a member, response not complete). */
+  active: number;
+  /** Idle pooled connections over all members. */
+  idle: number;
+  /** Requests waiting in the queue now. */
+  queued: number;
+  /** Requests refused because the queue was full (503). */
+  queueFull: number;
+  /** Requests that waited longer than queueTimeoutMs (504). */
+  queueTimeouts: number;
+  /** Requests answered 503 at once because every member was down. */
+  allDown: number;
+  /** Attempts retried on another member or connection. */
+  retries: number;
+  /** Failures over all members, by kind. */
+  failures: FailureCounters;
+  members: MemberSnapshot[];
+}
+
+export interface MemberSnapshot {
+  key: string;
+  /** The hostname entry it came from, or null for a literal address. */
+  hostname: string | null;
+  weight: number;
+  state: MemberState;
+  /** Attempts sent to this member. */
+  requests: number;
+  active: number;
+  idle: number;
+  /** Open connections (connecting, busy, idle). */
+  connections: number;
+  failures: FailureCounters;
+  lastError: string | null;
+  /** Wall clock of the last error, 0 if none. */
+  lastErrorAtMs: number;
+  /** While disabled: when it may be probed (wall clock ms), else 0. */
+  disabledUntilMs: number;
+}

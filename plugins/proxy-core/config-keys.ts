@@ -1,0 +1,154 @@
+// The config keys proxy-core owns: lighttpd 1.5's proxy-core.* (mod_proxy_core) plus lantern's
+// extensions under the same prefix. Each doc text is the published reference (docs/proxy-core.md).
+import { ConfigHash } from '../../config/model.js';
+import type { OptionSchema } from '../../core/options.js';
+
+/** A duration in seconds: an integer, a fraction (native configs) or a numeric string ("0.5"). */
+export function secondsValue(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+const checkSeconds = (v: unknown): string | undefined =>
+  secondsValue(v) === null ? `expected a number of seconds (e.g. 5 or "0.5"), got ${JSON.stringify(v)}` : undefined;
+
+/** RFC 7239 §5 parameters lantern can send. */
+export const FORWARDED_PARAMS = ['for', 'proto', 'host', 'by'] as const;
+
+/** The enabled keys of a proxy-core.forwarded hash, in FORWARDED_PARAMS order. */
+export function forwardedParams(v: unknown): string[] {
+  if (!(v instanceof ConfigHash)) return [];
+  return FORWARDED_PARAMS.filter((p) => {
+    const x = v.get(p);
+    return x === true || x === 1 || x === '1' || x === 'enable';
+  });
+}
+
+const checkForwarded = (v: unknown): string | undefined => {
+  if (!(v instanceof ConfigHash)) return undefined;
+  for (const k of v.keys()) {
+    if (!(FORWARDED_PARAMS as readonly string[]).includes(k)) return `unknown parameter "${k}" (use ${FORWARDED_PARAMS.join(', ')})`;
+  }
+  return undefined;
+};
+
+export const PROXY_CORE_OPTIONS = {
+  'proxy-core.backends': {
+    type: 'string-list', default: [],
+    doc: 'Backend addresses for the requests this block matches: "host:port", "[v6]:port", "unix:/path" or "hostname:port" (every address the name resolves to becomes a member, resolved again every proxy-core.resolve-interval). A block that sets it makes proxy-core handle its requests. Blocks with the same backends, protocol, balancer and options share one backend and its connection pools. Default: none.',
+  },
+  'proxy-core.protocol': {
+    type: 'string', default: 'http',
+    doc: 'The protocol spoken to the backends, as registered by a protocol plugin ("http" from mod_proxy_backend_http). An unregistered name stops the start. Default: "http".',
+  },
+  'proxy-core.balancer': {
+    type: 'string', default: 'round-robin',
+    doc: 'How a member is picked, as registered by a balancer plugin ("round-robin" from balancer-rr, "hash" from balancer-hash). An unregistered name stops the start. Default: "round-robin".',
+  },
+  'proxy-core.max-pool-size': {
+    type: 'integer', default: 16, min: 1,
+    doc: 'Most connections to each member (connecting, busy and idle). Requests beyond it wait in the queue. Default: 16.',
+  },
+  'proxy-core.max-keep-alive-requests': {
+    type: 'integer', default: 100, min: 0,
+    doc: 'Requests one backend connection carries before it is closed; 0 disables keep-alive to the backends. Default: 100.',
+  },
+  'proxy-core.disable-time': {
+    type: 'any', default: 1, check: checkSeconds,
+    doc: 'Seconds a failed member is left out before one probe request is sent to it; each failed probe doubles it, up to proxy-core.max-disable-time. Default: 1.',
+  },
+  'proxy-core.max-backlog-size': {
+    type: 'integer', default: 64, min: 0,
+    doc: 'Requests that may wait for a free connection, per backend; when the queue is full the answer is 503. Default: 64.',
+  },
+  'proxy-core.allow-x-sendfile': {
+    type: 'boolean', default: false,
+    doc: 'Let a 2xx backend response name a file in X-Sendfile or X-LIGHTTPD-send-file instead of sending a body; the file is served as a static file if it lies within proxy-core.x-sendfile-docroot, else the answer is 403. Default: disabled.',
+  },
+  'proxy-core.x-sendfile-docroot': {
+    type: 'string-list', default: [],
+    doc: 'Directories X-Sendfile may serve files from (symbolic links resolved). Default: the request\'s document root.',
+  },
+  'proxy-core.connect-timeout': {
+    type: 'any', default: 5, check: checkSeconds,
+    doc: 'Seconds to wait for a connection to a member; then the next member is tried, else 504. Default: 5.',
+  },
+  'proxy-core.read-timeout': {
+    type: 'any', default: 60, check: checkSeconds,
+    doc: 'Seconds to wait for response bytes from a member (0: no limit); then 504, retried only with proxy-core.retry-read-timeout. Default: 60.',
+  },
+  'proxy-core.write-timeout': {
+    type: 'any', default: 60, check: checkSeconds,
+    doc: 'Seconds a member may take no request bytes while some are waiting (0: no limit); then 504. Default: 60.',
+  },
+  'proxy-core.queue-timeout': {
+    type: 'any', default: 10, check: checkSeconds,
+    doc: 'Seconds a request may wait in the queue for a connection; then 504. Default: 10.',
+  },
+  'proxy-core.keep-alive-idle': {
+    type: 'any', default: 30, check: checkSeconds,
+    doc: 'Seconds an idle backend connection is kept in the pool. Default: 30.',
+  },
+  'proxy-core.max-tries': {
+    type: 'integer', default: 3, min: 1,
+    doc: 'Most members one request is tried on (each at most once). Default: 3.',
+  },
+  'proxy-core.max-fails': {
+    type: 'integer', default: 3, min: 1,
+    doc: 'Failures in a row (resets, timeouts, bad responses; 5xx with proxy-core.retry-on-5xx) after which a member is disabled. A refused connection or a connect timeout disables it at once. Default: 3.',
+  },
+  'proxy-core.max-eject-percent': {
+    type: 'integer', default: 100, min: 0, max: 100,
+    doc: 'Never disable more than this percentage of a backend\'s members at once (the others stay in use even when failing). Default: 100, as lighttpd.',
+  },
+  'proxy-core.max-disable-time': {
+    type: 'any', default: 60, check: checkSeconds,
+    doc: 'Upper bound, in seconds, of the doubling disable time. Default: 60.',
+  },
+  'proxy-core.retry-read-timeout': {
+    type: 'boolean', default: false,
+    doc: 'Retry an idempotent request on the next member after a read timeout. Default: disabled (504).',
+  },
+  'proxy-core.retry-on-5xx': {
+    type: 'boolean', default: false,
+    doc: 'Retry an idempotent request whose body is still buffered on the next member after a 500, 502, 503 or 504, and count those statuses as member failures. Default: disabled (the response is passed on).',
+  },
+  'proxy-core.retry-body-buffer-size': {
+    type: 'integer', default: 65536, min: 0,
+    doc: 'Request body bytes kept so that a request can be sent again; a request with a larger body is not retried once bytes reached a member. Default: 65536.',
+  },
+  'proxy-core.hash-key': {
+    type: 'string', default: 'url',
+    doc: 'What a hashing balancer hashes: "url", "path", "host", "client-ip", "header:<Name>" or "cookie:<name>". Default: "url".',
+  },
+  'proxy-core.upgrade': {
+    type: 'boolean', default: false,
+    doc: 'Pass WebSocket upgrades (Connection: upgrade, Upgrade: websocket) to the backend and, after its 101, relay bytes both ways. Other upgrades (h2c) are never passed. Default: disabled.',
+  },
+  'proxy-core.x-forwarded': {
+    type: 'boolean', default: true,
+    doc: 'Send X-Forwarded-For (the client address appended), X-Forwarded-Host and X-Forwarded-Proto; a client\'s own values are kept only from proxy-core.trust-forwarded-from peers. Default: enabled.',
+  },
+  'proxy-core.forwarded': {
+    type: 'hash', default: new ConfigHash(), check: checkForwarded,
+    doc: 'RFC 7239 Forwarded parameters to send, e.g. ( "for" => "enable", "proto" => "enable", "host" => "enable", "by" => "enable" ); IPv6 nodes are written "[v6]" in quotes. Default: none (no Forwarded field).',
+  },
+  'proxy-core.trust-forwarded-from': {
+    type: 'string-list', default: [],
+    doc: 'Peers (addresses or CIDR masks) whose X-Forwarded-* and Forwarded values are kept and appended to; from anyone else they are replaced. Default: none.',
+  },
+  'proxy-core.preserve-host': {
+    type: 'boolean', default: true,
+    doc: 'Send the client\'s Host to the backend; when disabled, the member\'s address. Default: enabled.',
+  },
+  'proxy-core.http-version': {
+    type: 'string', default: '1.1', enum: ['1.1', '1.0'],
+    doc: 'HTTP version spoken to "http" backends: "1.0" sends no chunked bodies (an unknown length is buffered first) and closes each connection. Default: "1.1".',
+  },
+  'proxy-core.resolve-interval': {
+    type: 'any', default: 30, check: checkSeconds,
+    doc: 'Seconds between lookups of hostname members; new addresses become members, vanished ones are removed after their requests finish. Default: 30.',
+  },
+} as const satisfies OptionSchema;
+
+export type ProxyCoreKey = keyof typeof PROXY_CORE_OPTIONS;

@@ -1,0 +1,46 @@
+// mod_proxy_core (lighttpd 1.5, design.md §3): the one backend engine every gateway protocol
+// shares. This file declares the plugin and wires it to the core's hooks; the engine is in
+// proxy-core.ts, the contracts for protocols and balancers in types.ts, the API in api.ts.
+import { definePlugin } from '../../core/plugin.js';
+import { ConfigBackends } from './config-backends.js';
+import { PROXY_CORE_OPTIONS } from './config-keys.js';
+import { ProxyCore } from './proxy-core.js';
+
+export type {
+  BackendHandle, BackendOptions, BackendSnapshot, BackendSpec, ForwardOptions, MemberSnapshot, ProxyCoreApi,
+  ProxyHooks, ProxySnapshot,
+} from './api.js';
+export { DEFAULT_BACKEND_OPTIONS } from './api.js';
+export type * from './types.js';
+
+/** The plugin id, for `ctx.server.host.api<ProxyCoreApi>(PROXY_CORE_ID)`. */
+export const PROXY_CORE_ID = 'proxy-core';
+
+/** subrequestStart stage: with the other handlers (FastCGI, CGI, proxy), before dirlisting (900) and staticfile (1000). */
+export const PROXY_CORE_STAGE = 0;
+
+export default definePlugin({
+  id: PROXY_CORE_ID,
+  aliases: ['mod_proxy_core'],
+  options: PROXY_CORE_OPTIONS,
+  create(ctx) {
+    const core = new ProxyCore(ctx.server, (m) => ctx.logError(m), (fmt, ...args) => ctx.debug(fmt, ...args));
+    const fromConfig = new ConfigBackends(core, ctx.server.model);
+    // Protocols and balancers register in their own create(), after this one: backends are
+    // built and bound at startup, before the first request.
+    ctx.hooks.startup.tapPromise(ctx.id, async () => {
+      fromConfig.build();
+      await core.startup();
+    });
+    if (fromConfig.used) {
+      ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: PROXY_CORE_STAGE }, (req) => {
+        const backend = fromConfig.forRequest(req);
+        if (backend === null) return undefined;
+        core.forward(req, backend);
+        return true;
+      });
+    }
+    ctx.hooks.trigger.tap(ctx.id, (nowMs) => core.tick(nowMs));
+    return { api: core, close: () => core.close() };
+  },
+});

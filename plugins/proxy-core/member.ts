@@ -1,0 +1,204 @@
+// One backend member (an address): its connection pool (keep-alive, at most maxPoolSize
+// connections, idle ones reused last-in first-out), its health (lighttpd gw_backend's
+// disabled_until, then one probe: half-open; checklist E1, E2, E10) and its counters.
+import type { MemberSnapshot } from './api.js';
+import type { Backend } from './backend.js';
+import type { FailureCounters, MemberAddress, MemberState, MemberView } from './types.js';
+import { hostFieldFor } from './address.js';
+import { Phase, UpstreamConnection, type UpstreamOwner } from './upstream-connection.js';
+
+export type FailureKind = keyof FailureCounters;
+
+export function newFailureCounters(): FailureCounters {
+  return { refused: 0, connectTimeout: 0, readTimeout: 0, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0 };
+}
+
+export class Member implements MemberView {
+  readonly key: string;
+  readonly address: MemberAddress;
+  weight: number;
+  state: MemberState = 'up';
+  readonly backend: Backend;
+  /** The hostname entry this address was resolved from; null for a literal address. */
+  readonly hostname: string | null;
+  /** The Host value when preserveHost is off. */
+  readonly hostField: string;
+  /** Attempts in flight. */
+  active = 0;
+  /** Open connections: connecting, busy and idle. */
+  open = 0;
+  /** Idle keep-alive connections; the most recently used is last. */
+  readonly idle: UpstreamConnection[] = [];
+  /** Until when it is left out (Date.now() clock). */
+  disabledUntilMs = 0;
+  /** Disable periods in a row without a success between them: each one doubles the next (E10). */
+  ejections = 0;
+  /** Failures in a row (maxFails). */
+  failStreak = 0;
+  requests = 0;
+  readonly failures: FailureCounters = newFailureCounters();
+  lastError: string | null = null;
+  lastErrorAtMs = 0;
+  /** Taken out of the backend: no new requests, in-flight ones finish. */
+  removing = false;
+  private removedWaiters: Array<() => void> | null = null;
+
+  constructor(backend: Backend, key: string, address: MemberAddress, weight: number, hostname: string | null) {
+    this.backend = backend;
+    this.key = key;
+    this.address = address;
+    this.weight = weight;
+    this.hostname = hostname;
+    this.hostField = hostFieldFor(address);
+  }
+
+  /** A connection can be had now: idle, or room for a new one. */
+  get hasCapacity(): boolean {
+    return this.idle.length > 0 || this.open < this.backend.options.maxPoolSize;
+  }
+
+  /** Up, or disabled and due for its probe; capacity aside (a request may wait for it). */
+  healthy(nowMs: number): boolean {
+    if (this.removing) return false;
+    return this.state === 'up' || (this.state === 'disabled' && nowMs >= this.disabledUntilMs);
+  }
+
+  /** MemberView: a request may be sent to it now (healthy, one probe at a time, a free connection). */
+  available(nowMs: number): boolean {
+    return this.healthy(nowMs) && this.hasCapacity;
+  }
+
+  /** A request starts on this member; a disabled one that is due becomes the probe (half-open). */
+  startAttempt(): void {
+    this.requests++;
+    this.active++;
+    if (this.state === 'disabled') this.state = 'probing';
+  }
+
+  /** The attempt is over (answered, failed or abandoned). */
+  endAttempt(): void {
+    this.active--;
+    if (this.removing) this.checkRemoved();
+  }
+
+  /** The client went away during the probe: the member is due for another one. */
+  probeAbandoned(): void {
+    if (this.state === 'probing') this.state = 'disabled';
+  }
+
+  /** Take a connection for `owner`: the newest idle one (unless `fresh`), else a new one. */
+  acquire(owner: UpstreamOwner, fresh: boolean): UpstreamConnection {
+    if (!fresh) {
+      while (this.idle.length > 0) {
+        const c = this.idle.pop()!;
+        if (!c.usable) { c.destroy(); continue; }
+        c.state = 'busy';
+        c.owner = owner;
+        return c;
+      }
+    }
+    this.open++;
+    return new UpstreamConnection(this, owner);
+  }
+
+  /** A finished exchange hands its connection back: pooled when it may be reused, else closed. */
+  release(c: UpstreamConnection, reusable: boolean): void {
+    c.owner = null;
+    const s = c.socket;
+    if (!reusable || this.removing || this.backend.removed || s.destroyed || s.readableEnded || !s.writable) {
+      c.destroy();
+      return;
+    }
+    c.state = 'idle';
+    // Idle sockets keep reading, so that a backend's FIN is seen at once (E5).
+    if (c.clientPaused) { c.clientPaused = false; s.resume(); }
+    c.setPhase(Phase.Idle);
+    this.idle.push(c);
+    this.backend.capacityFreed();
+  }
+
+  /** The socket closed (or went to a tunnel): the slot is free. */
+  connectionClosed(c: UpstreamConnection): void {
+    this.open--;
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (this.removing) this.checkRemoved();
+    else this.backend.capacityFreed();
+  }
+
+  /** Close every idle connection. */
+  closeIdle(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+
+  recordSuccess(): void {
+    this.failStreak = 0;
+    if (this.state !== 'up') {
+      this.state = 'up';
+      this.ejections = 0;
+      this.disabledUntilMs = 0;
+    }
+  }
+
+  /**
+   * Count a failure. Refused and connect timeout (`disableNow`) disable at once (lighttpd); other
+   * kinds after maxFails in a row; a failed probe always (with twice the previous disable time).
+   */
+  recordFailure(kind: FailureKind, message: string, disableNow: boolean): void {
+    this.failures[kind]++;
+    this.backend.failures[kind]++;
+    this.lastError = message;
+    this.lastErrorAtMs = Date.now();
+    this.failStreak++;
+    if (this.state === 'probing' || disableNow || this.failStreak >= this.backend.options.maxFails) this.backend.disable(this);
+  }
+
+  /** Leave the member out for the current disable time, doubling it after each failed probe (E10). */
+  disable(nowMs: number): void {
+    const o = this.backend.options;
+    this.ejections++;
+    const capMs = Math.max(o.disableTimeMs, o.maxDisableTimeMs);
+    const ms = Math.min(o.disableTimeMs * 2 ** Math.min(this.ejections - 1, 30), capMs);
+    this.state = 'disabled';
+    this.disabledUntilMs = nowMs + ms;
+    this.failStreak = 0;
+    // Its pooled connections are as suspect as the one that failed.
+    this.closeIdle();
+  }
+
+  /** Stop taking requests; resolves once the in-flight ones are done and no connection is open. */
+  remove(): Promise<void> {
+    this.removing = true;
+    this.closeIdle();
+    return new Promise((resolve) => {
+      (this.removedWaiters ??= []).push(resolve);
+      this.checkRemoved();
+    });
+  }
+
+  private checkRemoved(): void {
+    if (this.active > 0) return;
+    this.closeIdle();
+    const ws = this.removedWaiters;
+    if (ws === null) return;
+    this.removedWaiters = null;
+    for (const w of ws) w();
+  }
+
+  snapshot(): MemberSnapshot {
+    return {
+      key: this.key,
+      hostname: this.hostname,
+      weight: this.weight,
+      state: this.state,
+      requests: this.requests,
+      active: this.active,
+      idle: this.idle.length,
+      connections: this.open,
+      failures: { ...this.failures },
+      lastError: this.lastError,
+      lastErrorAtMs: this.lastErrorAtMs,
+      disabledUntilMs: this.state === 'up' ? 0 : this.disabledUntilMs,
+    };
+  }
+}

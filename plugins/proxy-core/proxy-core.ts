@@ -1,0 +1,165 @@
+// The engine behind proxy-core's API (design.md §3, lighttpd 1.5 mod_proxy_core): registries of
+// protocols and balancers, the backends, forward(), the status snapshot, tunnels, and the
+// once-a-second housekeeping (hostname re-resolution, tunnel idle timeouts).
+import type net from 'node:net';
+import tapable from 'tapable';
+import { ConfigError } from '../../config/model.js';
+import type { ResponseHead } from '../../core/http1/types.js';
+import type { Request } from '../../core/request.js';
+import type { Server } from '../../core/server.js';
+import {
+  DEFAULT_BACKEND_OPTIONS, type BackendHandle, type BackendSpec, type ForwardOptions, type ProxyCoreApi,
+  type ProxyHooks, type ProxySnapshot,
+} from './api.js';
+import { Backend } from './backend.js';
+import { ProxyRequest } from './proxy-request.js';
+import { Tunnel } from './tunnel.js';
+import type { BalancerDefinition, ProtocolDefinition, ProtocolOptions, UpstreamRequest } from './types.js';
+import { buildUpstreamRequest, checkUpstreamRequest, originFormTarget } from './upstream-request.js';
+
+const { SyncHook } = tapable;
+
+/** Largest response head a protocol accepts by default (D5). */
+const DEFAULT_MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/** A body of unknown length buffered for a backend that needs a length, when server.max-request-size is unlimited. */
+const DEFAULT_MAX_BUFFERED_BODY_BYTES = 64 * 1024 * 1024;
+
+export class ProxyCore implements ProxyCoreApi {
+  readonly hooks: ProxyHooks = Object.freeze({
+    upstreamRequest: new SyncHook<[UpstreamRequest]>(['up']),
+    upstreamResponse: new SyncHook<[ResponseHead, Request]>(['head', 'req']),
+  });
+  readonly server: Server;
+  readonly tunnels = new Set<Tunnel>();
+  readonly maxBufferedBodyBytes = DEFAULT_MAX_BUFFERED_BODY_BYTES;
+  /** Startup ran: protocols and balancers are bound, and a new backend must name registered ones. */
+  started = false;
+  private readonly protocols = new Map<string, ProtocolDefinition>();
+  private readonly balancers = new Map<string, BalancerDefinition>();
+  private readonly byName = new Map<string, Backend>();
+  private readonly logError: (message: string) => void;
+  readonly debug: (fmt: string, ...args: unknown[]) => void;
+
+  constructor(server: Server, logError: (message: string) => void, debug: (fmt: string, ...args: unknown[]) => void) {
+    this.server = server;
+    this.logError = logError;
+    this.debug = debug;
+  }
+
+  log(message: string): void { this.logError(message); }
+
+  registerProtocol(def: ProtocolDefinition): void {
+    if (this.protocols.has(def.name)) throw new Error(`proxy-core: protocol "${def.name}" is already registered`);
+    this.protocols.set(def.name, def);
+  }
+
+  registerBalancer(def: BalancerDefinition): void {
+    for (const name of [def.name, ...(def.aliases ?? [])]) {
+      if (this.balancers.has(name)) throw new Error(`proxy-core: balancer "${name}" is already registered`);
+    }
+    for (const name of [def.name, ...(def.aliases ?? [])]) this.balancers.set(name, def);
+  }
+
+  addBackend(spec: BackendSpec): Backend {
+    if (this.byName.has(spec.name)) throw new Error(`proxy-core: a backend named "${spec.name}" exists already`);
+    const options = { ...DEFAULT_BACKEND_OPTIONS, ...spec.options };
+    const protocolOptions: ProtocolOptions = { maxResponseHeadBytes: DEFAULT_MAX_RESPONSE_HEAD_BYTES, ...spec.protocolOptions };
+    const b = new Backend({
+      name: spec.name,
+      protocol: spec.protocol,
+      balancer: spec.balancer,
+      hashKey: spec.hashKey ?? 'url',
+      options,
+      protocolOptions,
+      loc: spec.loc,
+      log: (m) => this.log(m),
+    });
+    if (this.started) this.bind(b);
+    for (const m of spec.members) {
+      if (typeof m === 'string') b.addMember(m);
+      else b.addMember(m.address, m.weight ?? 1);
+    }
+    this.byName.set(spec.name, b);
+    return b;
+  }
+
+  /** Attach the backend's protocol and balancer; a missing one is a config error. */
+  private bind(b: Backend): void {
+    const p = this.protocols.get(b.protocol);
+    if (!p) {
+      throw this.bindError(b, `proxy-core.protocol: no protocol "${b.protocol}" is registered (have: ${[...this.protocols.keys()].join(', ') || 'none'}); load its module, e.g. "mod_proxy_backend_http"`);
+    }
+    const bd = this.balancers.get(b.balancer);
+    if (!bd) {
+      throw this.bindError(b, `proxy-core.balancer: no balancer "${b.balancer}" is registered (have: ${[...this.balancers.keys()].join(', ') || 'none'}); load its module, e.g. "balancer-rr"`);
+    }
+    b.bind(p, bd.create({ hashKey: b.hashKey }));
+  }
+
+  private bindError(b: Backend, message: string): Error {
+    return b.loc ? new ConfigError(b.loc, message) : new Error(`backend "${b.name}": ${message}`);
+  }
+
+  /** The startup hook: bind every backend made so far, then wait for the first hostname lookups. */
+  async startup(): Promise<void> {
+    for (const b of this.byName.values()) this.bind(b);
+    this.started = true;
+    await Promise.all([...this.byName.values()].map((b) => b.settled()));
+  }
+
+  removeBackend(name: string): Promise<void> {
+    const b = this.byName.get(name);
+    if (!b) return Promise.resolve();
+    this.byName.delete(name);
+    return b.remove();
+  }
+
+  getBackend(name: string): Backend | undefined { return this.byName.get(name); }
+
+  backends(): Backend[] { return [...this.byName.values()]; }
+
+  forward(req: Request, handle: BackendHandle, opts?: ForwardOptions): void {
+    const b = handle instanceof Backend ? handle : this.byName.get(handle.name);
+    if (b === undefined || b.removed || b.protocolDef === null) {
+      req.sendError(503, 'LT_ERR_BACKEND_ALL_DOWN');
+      return;
+    }
+    const up = buildUpstreamRequest(req, b, opts?.target ?? originFormTarget(req), b.protocolDef.usesEnv);
+    if (typeof up === 'number') {
+      req.sendError(up, 'LT_ERR_BAD_REQUEST');
+      return;
+    }
+    if (this.hooks.upstreamRequest.isUsed() || opts?.target !== undefined) {
+      if (this.hooks.upstreamRequest.isUsed()) this.hooks.upstreamRequest.call(up);
+      const bad = checkUpstreamRequest(up);
+      if (bad !== null) {
+        this.log(`backend "${b.name}": refusing to send ${bad}`);
+        req.sendError(500, 'LT_ERR_INTERNAL');
+        return;
+      }
+    }
+    new ProxyRequest(this, req, b, up).start();
+  }
+
+  snapshot(): ProxySnapshot {
+    return { backends: this.backends().map((b) => b.snapshot()), tunnels: this.tunnels.size };
+  }
+
+  openTunnel(client: net.Socket, upstream: net.Socket, head: string, buffered: Buffer | null, idleMs: number): Tunnel {
+    const t = new Tunnel(client, upstream, head, buffered, idleMs, Date.now(), (x) => this.tunnels.delete(x));
+    this.tunnels.add(t);
+    return t;
+  }
+
+  /** Once a second (the server's trigger hook). */
+  tick(nowMs: number): void {
+    for (const b of this.byName.values()) b.tick(nowMs);
+    for (const t of this.tunnels) t.tick(nowMs);
+  }
+
+  /** Shutdown: close pools and tunnels. */
+  close(): void {
+    for (const b of this.byName.values()) b.destroy();
+    for (const t of this.tunnels) t.destroy();
+  }
+}

@@ -1,0 +1,75 @@
+// The byte tunnel an Upgrade becomes after the backend's 101 (RFC 9110 §7.8; checklist G5): both
+// directions relayed with back-pressure, bytes the client pipelined after its handshake first,
+// half-close relayed (a FIN one way ends that direction only), closed after an idle time.
+import type { Socket } from 'node:net';
+
+export class Tunnel {
+  readonly client: Socket;
+  readonly upstream: Socket;
+  /** Last time bytes moved either way (coarse clock). */
+  lastActivityMs: number;
+  readonly idleMs: number;
+  closed = false;
+  private openSides = 2;
+  private readonly onClosed: (t: Tunnel) => void;
+
+  /**
+   * `head` is the 101 to write to the client; `clientBuffered` the bytes the core had read past
+   * the handshake (they go upstream first).
+   */
+  constructor(client: Socket, upstream: Socket, head: string, clientBuffered: Buffer | null, idleMs: number, nowMs: number, onClosed: (t: Tunnel) => void) {
+    this.client = client;
+    this.upstream = upstream;
+    this.idleMs = idleMs;
+    this.lastActivityMs = nowMs;
+    this.onClosed = onClosed;
+    client.write(head, 'latin1');
+    if (clientBuffered !== null && clientBuffered.length > 0) upstream.write(clientBuffered);
+    this.relay(client, upstream);
+    this.relay(upstream, client);
+    client.resume();
+    upstream.resume();
+  }
+
+  /** Backend bytes that came in the same read as the 101 head. */
+  toClient(chunk: Buffer): void {
+    if (this.closed || this.client.write(chunk)) return;
+    this.upstream.pause();
+    this.client.once('drain', () => this.upstream.resume());
+  }
+
+  private relay(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      this.lastActivityMs = Date.now();
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    // Half-close: the peer's FIN ends this direction; the other one goes on.
+    from.on('end', () => { if (!to.destroyed) to.end(); });
+    from.on('error', () => this.destroy());
+    from.on('close', (hadError: boolean) => {
+      if (hadError) this.destroy();
+      if (--this.openSides === 0) this.finish();
+    });
+  }
+
+  /** Both sockets closed. */
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed(this);
+  }
+
+  /** Close both sides now (error, idle timeout, shutdown). */
+  destroy(): void {
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  /** Called once a second. */
+  tick(nowMs: number): void {
+    if (this.idleMs > 0 && nowMs - this.lastActivityMs > this.idleMs) this.destroy();
+  }
+}

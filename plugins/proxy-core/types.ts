@@ -1,0 +1,156 @@
+// proxy-core's public contracts (design.md §3): what a protocol plugin and a balancer plugin
+// implement, and the backend/member model they see. Third parties implement these interfaces;
+// everything else (sockets, pools, queueing, timeouts, failover, retries, streaming) is
+// proxy-core's and never a protocol's.
+import type { ErrorCode } from '../../core/errors.js';
+import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
+import type { Request } from '../../core/request.js';
+
+// ---------------------------------------------------------------------------------------------
+// Addresses, members, backends
+
+/** Where a member listens: `host:port`, `[v6]:port`, `unix:/path`. */
+export type MemberAddress =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string };
+
+/** A member's health as failover sees it (lighttpd gw_backend: up / disabled / probing). */
+export type MemberState = 'up' | 'disabled' | 'probing';
+
+/** Failures by kind, as the status page shows them. */
+export interface FailureCounters {
+  refused: number;
+  connectTimeout: number;
+  readTimeout: number;
+  writeTimeout: number;
+  reset: number;
+  badResponse: number;
+  status5xx: number;
+}
+
+/** What a balancer may read about a member. */
+export interface MemberView {
+  /** Stable key: `127.0.0.1:8080`, `[::1]:8080`, `unix:/run/app.sock`. */
+  readonly key: string;
+  readonly address: MemberAddress;
+  /** Relative weight for weighted balancers (default 1). */
+  readonly weight: number;
+  readonly state: MemberState;
+  /** Requests in flight on this member right now. */
+  readonly active: number;
+  /** Whether a request may be sent to it now (up, or due for its probe). */
+  available(nowMs: number): boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Balancers (h2o's two-function table: select + what this request already tried)
+
+export interface Balancer {
+  /**
+   * Pick the member for `req` among `members`, skipping members in `tried` and those not
+   * `available(nowMs)`. Return null when none is left. Must be fast and allocation-free on the
+   * common path; a member going down must move only its own share of requests (hash).
+   */
+  select(members: readonly MemberView[], req: Request, tried: ReadonlySet<MemberView>, nowMs: number): MemberView | null;
+}
+
+export interface BalancerDefinition {
+  /** `round-robin`, `hash`, ... (the value of proxy-core.balancer / proxy.balance). */
+  name: string;
+  /** Other names that select it (`rr`; lighttpd 1.5 `carp` for hash; 1.4 `sticky`). */
+  aliases?: readonly string[];
+  /** One balancer per backend, with the backend's balancer options. */
+  create(options: BalancerOptions): Balancer;
+}
+
+export interface BalancerOptions {
+  /**
+   * What a hashing balancer hashes: `url` (path + query, the default), `path`, `host`,
+   * `client-ip`, `header:<Name>`, `cookie:<name>`.
+   */
+  hashKey: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocols (lighttpd 1.5's five callbacks: encode head, encode body, encode end, decode, reuse)
+
+/** The request as proxy-core hands it to a protocol: already rewritten, hop-by-hop removed. */
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query to send (origin-form), after rewriting; raw percent-encoding kept. */
+  target: string;
+  /** Fields to send: client fields minus hop-by-hop (C1), plus X-Forwarded-For/-Host/-Proto and Forwarded (C3), exactly one Host (C4). */
+  headers: HeaderList;
+  /** Body length after de-chunking: -1 unknown (streamed), 0 none. */
+  bodyLength: number;
+  /** `Upgrade` value when the request asks for a tunnel and the backend allows it (G5), else null. */
+  upgrade: string | null;
+  /**
+   * The CGI/1.1 environment (RFC 3875 §4.1) for CGI-family protocols, built by proxy-core on
+   * first access: REQUEST_METHOD, QUERY_STRING, SCRIPT_NAME, PATH_INFO, SERVER_*, REMOTE_*,
+   * CONTENT_LENGTH (only with a body), CONTENT_TYPE, HTTP_* (no HTTP_PROXY: C5; names with `_`
+   * dropped: B12), plus req.env.
+   */
+  readonly env: Array<[string, string]>;
+  /** The client request (read-only for protocols). */
+  readonly req: Request;
+}
+
+/** What a protocol reports while decoding a backend's bytes. */
+export interface ResponseSink {
+  /** A response head: 1xx interim heads may come first (D12), then exactly one final head. */
+  head(head: ResponseHead): void;
+  /** Body bytes of the final response (already de-chunked / de-framed). */
+  data(chunk: Buffer): void;
+  /** The response is complete (trailers of a chunked response, if any). */
+  end(trailers?: HeaderList): void;
+  /** The backend's bytes are invalid (D1-D5, LT_ERR_BACKEND_BAD_RESPONSE) or the exchange cannot complete. */
+  error(code: ErrorCode, detail: string): void;
+  /** A protocol's side channel (FastCGI STDERR): logged, never sent to the client (G8). */
+  log?(message: string): void;
+}
+
+/** One request/response exchange on one backend connection. */
+export interface Exchange {
+  /** The bytes that start the request (HTTP head; FastCGI BEGIN_REQUEST + PARAMS; SCGI netstring). */
+  head(): Buffer | string;
+  /** Frame a piece of request body. */
+  body(chunk: Buffer): Buffer | string | Array<Buffer | string>;
+  /** The end of the request body (trailers when the client sent some). May be empty. */
+  end(trailers: HeaderList): Buffer | string | null;
+  /** Backend bytes arrived: decode them and report through `sink`. */
+  receive(data: Buffer, sink: ResponseSink): void;
+  /** The backend closed its side: ends a close-delimited body, else reports an error (D6). */
+  receiveEnd(sink: ResponseSink): void;
+  /** After `sink.end()`: whether the connection may carry another request (keep-alive). */
+  reusable(): boolean;
+  /** The client went away mid-exchange: bytes to send before closing (FCGI_ABORT_REQUEST), or null. */
+  abort?(): Buffer | null;
+}
+
+export interface ProtocolDefinition {
+  /** `http`, `fastcgi`, `scgi`, ... (the value of proxy-core.protocol). */
+  name: string;
+  /** Connections may carry more than one request (HTTP/1.1, FastCGI with FCGI_KEEP_CONN). */
+  keepAlive: boolean;
+  /** A body of unknown length can be streamed (HTTP/1.1 chunked); else proxy-core buffers it for a length, or answers 411. */
+  streamsUnknownLength: boolean;
+  /** Uses UpstreamRequest.env (CGI-family): proxy-core then drops header names with `_` (B12). */
+  usesEnv: boolean;
+  /**
+   * (Extension) keepAlive / streamsUnknownLength for one backend's protocol options, when they
+   * depend on them (HTTP/1.0 to the backend: neither). Asked once per backend, never per request.
+   */
+  capabilities?(options: ProtocolOptions): { keepAlive: boolean; streamsUnknownLength: boolean };
+  /** Start one exchange; `options` are the backend's protocol options. */
+  createExchange(up: UpstreamRequest, options: ProtocolOptions): Exchange;
+}
+
+export interface ProtocolOptions {
+  /** HTTP: speak HTTP/1.0 to the backend (no chunked, no keep-alive unless asked). */
+  httpVersion?: '1.0' | '1.1';
+  /** Largest response head accepted (D5). */
+  maxResponseHeadBytes: number;
+  /** Extra protocol-specific values from the config. */
+  [key: string]: unknown;
+}

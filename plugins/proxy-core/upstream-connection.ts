@@ -1,0 +1,148 @@
+// One connection from proxy-core to a backend member: the socket, its event handlers (bound once
+// per connection, not per request), and one inactivity timer whose length follows the phase the
+// exchange is in (connect, write, read, idle in the pool). Events go to the current owner.
+import net from 'node:net';
+import type { Member } from './member.js';
+
+/** What the connection is waiting for; decides the timeout and what a timeout means. */
+export enum Phase {
+  /** TCP/unix connect in progress: connectTimeoutMs. */
+  Connect,
+  /** The backend is not taking request bytes (write returned false): writeTimeoutMs. */
+  Write,
+  /** Waiting for the client's request body: no backend timeout (the core's read-idle applies). */
+  ClientBody,
+  /** Waiting for response bytes: readTimeoutMs. */
+  Read,
+  /** Backend reading paused because the client is slow: no backend timeout (the core's write-idle applies, F3). */
+  ClientPaused,
+  /** Idle in the pool: keepAliveIdleMs. */
+  Idle,
+}
+
+/** The request currently using a connection (ProxyRequest). */
+export interface UpstreamOwner {
+  onUpstreamConnect(c: UpstreamConnection): void;
+  onUpstreamData(c: UpstreamConnection, chunk: Buffer): void;
+  onUpstreamEnd(c: UpstreamConnection): void;
+  onUpstreamError(c: UpstreamConnection, err: NodeJS.ErrnoException | null): void;
+  onUpstreamDrain(c: UpstreamConnection): void;
+  onUpstreamTimeout(c: UpstreamConnection, phase: Phase): void;
+  onClientDrain(c: UpstreamConnection): void;
+}
+
+export type ConnectionState = 'connecting' | 'busy' | 'idle' | 'closed' | 'detached';
+
+export class UpstreamConnection {
+  readonly member: Member;
+  readonly socket: net.Socket;
+  state: ConnectionState = 'connecting';
+  owner: UpstreamOwner | null;
+  /** Requests this connection has carried (maxKeepAliveRequests). */
+  requests = 0;
+  phase: Phase = Phase.Connect;
+  private timeoutMs = -1;
+  /** Reading is paused until the client drains. */
+  clientPaused = false;
+  /** Given to req.onDrain(): bound once per connection. */
+  readonly clientDrained: () => void;
+
+  constructor(member: Member, owner: UpstreamOwner) {
+    this.member = member;
+    this.owner = owner;
+    const a = member.address;
+    // allowHalfOpen: a backend's FIN ends a close-delimited body; our side is closed by us.
+    this.socket = a.kind === 'unix'
+      ? net.connect({ path: a.path, allowHalfOpen: true })
+      : net.connect({ host: a.host, port: a.port, allowHalfOpen: true, noDelay: true });
+    this.setPhase(Phase.Connect);
+    const s = this.socket;
+    s.on('connect', () => {
+      if (this.state !== 'connecting') return;
+      this.state = 'busy';
+      this.owner?.onUpstreamConnect(this);
+    });
+    s.on('data', (chunk: Buffer) => {
+      const o = this.owner;
+      if (o !== null) o.onUpstreamData(this, chunk);
+      // E5/D7: bytes on an idle connection mean it can no longer be trusted.
+      else this.destroy();
+    });
+    s.on('end', () => {
+      const o = this.owner;
+      if (o !== null) o.onUpstreamEnd(this);
+      else this.destroy(); // E5: the backend closed an idle connection: drop it now, never reuse it
+    });
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      const o = this.owner;
+      if (o !== null) o.onUpstreamError(this, err);
+      else this.destroy();
+    });
+    s.on('close', () => {
+      const o = this.owner;
+      const wasOpen = this.state !== 'closed' && this.state !== 'detached';
+      if (this.state !== 'detached') this.state = 'closed';
+      if (o !== null && wasOpen) o.onUpstreamError(this, null);
+      if (wasOpen) member.connectionClosed(this);
+    });
+    s.on('drain', () => { this.owner?.onUpstreamDrain(this); });
+    s.on('timeout', () => {
+      const o = this.owner;
+      if (o !== null) o.onUpstreamTimeout(this, this.phase);
+      else this.destroy(); // idle timeout in the pool
+    });
+    this.clientDrained = () => { this.owner?.onClientDrain(this); };
+  }
+
+  /** Enter a phase: re-arm the inactivity timer only when its length changes. */
+  setPhase(phase: Phase): void {
+    this.phase = phase;
+    const o = this.member.backend.options;
+    const ms = phase === Phase.Connect ? o.connectTimeoutMs
+      : phase === Phase.Write ? o.writeTimeoutMs
+        : phase === Phase.Read ? o.readTimeoutMs
+          : phase === Phase.Idle ? o.keepAliveIdleMs
+            : 0;
+    if (ms !== this.timeoutMs) {
+      this.timeoutMs = ms;
+      this.socket.setTimeout(ms);
+    }
+  }
+
+  /** Write request bytes; strings are latin1 (header values are bytes). Returns false when the backend is slow. */
+  write(data: string | Buffer): boolean {
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+
+  /** Whether a pooled connection can still be used (E5: never a half-closed one). */
+  get usable(): boolean {
+    const s = this.socket;
+    return this.state === 'idle' && !s.destroyed && !s.readableEnded && s.writable;
+  }
+
+  /** Close now; never pooled again. */
+  destroy(): void {
+    if (this.state === 'closed' || this.state === 'detached') return;
+    this.owner = null;
+    this.socket.destroy();
+  }
+
+  /** Send a protocol's last bytes (FastCGI ABORT_REQUEST), then close; never pooled again. */
+  closeAfter(bytes: Buffer): void {
+    this.owner = null;
+    this.socket.end(bytes);
+    // Whatever the backend does next (answer, FIN, nothing) ends in destroy(): see the handlers.
+    this.socket.setTimeout(1000);
+  }
+
+  /** Hand the socket to a tunnel: our handlers go, the member forgets the connection. */
+  detach(): net.Socket {
+    const s = this.socket;
+    this.state = 'detached';
+    this.owner = null;
+    for (const ev of ['connect', 'data', 'end', 'error', 'close', 'drain', 'timeout']) s.removeAllListeners(ev);
+    s.setTimeout(0);
+    this.member.connectionClosed(this);
+    return s;
+  }
+}

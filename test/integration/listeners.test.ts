@@ -1,0 +1,319 @@
+// Integration tests of core/listeners.ts through bin/lantern: IPv4, IPv6, unix sockets,
+// $SERVER["socket"] listeners, systemd socket activation (sd_listen_fds(3)), bind errors.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rawExchange, type RawExchangeOptions } from '../helpers/raw-client.js';
+import {
+  canConnect, freePort, makeTempDir, removeDir, runLantern, spawnLantern, startLanternProcess, STACK_LINE, waitListening,
+  writeProbePlugin, type LanternProcess,
+} from '../helpers/spawn-lantern.js';
+import { once, skipUnless, which } from '../helpers/wait.js';
+
+const Listeners = suite('listeners');
+
+/** Whether this machine can bind `host` (an IPv6-less container cannot bind ::1). */
+async function canBind(host: string): Promise<boolean> {
+  const server = net.createServer();
+  try {
+    server.listen(0, host);
+    await once(server, 'listening', 2000);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    server.close();
+  }
+}
+
+const ipv6 = skipUnless(Listeners, await canBind('::1'), '::1 is not available (no IPv6 loopback)');
+const python = which('python3');
+const withPython = skipUnless(Listeners, python !== null, 'python3 not installed (socket activation wrapper)');
+
+let dir = '';
+Listeners.before.each(() => {
+  dir = makeTempDir('listen', { 'www/a.txt': 'main\n', 'other/a.txt': 'other\n' });
+});
+Listeners.after.each(() => { removeDir(dir); });
+
+const writeConf = (text: string, name = 'lighttpd.conf') => {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+};
+const base = () => `server.document-root = "${dir}/www"\nmimetype.assign = ( ".txt" => "text/plain" )\n`;
+
+async function fetchBody(target: Omit<RawExchangeOptions, 'send'>, urlPath = '/a.txt'): Promise<string> {
+  const r = await rawExchange({ ...target, send: `GET ${urlPath} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`, expectResponses: 1 });
+  const res = r.responses[0];
+  assert.ok(res, `a response from ${JSON.stringify(target)}: ${JSON.stringify(r.raw.toString('latin1'))}`);
+  assert.is(res!.status, 200);
+  return res!.body.toString();
+}
+
+Listeners('IPv4: server.bind = "127.0.0.1" serves there and nowhere else', async () => {
+  const port = await freePort();
+  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}`);
+  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+  try {
+    assert.is(await fetchBody({ port }), 'main\n');
+    // 127.0.0.2 is loopback too on Linux: a wildcard bind would accept there.
+    assert.not.ok(await canConnect({ port, host: '127.0.0.2' }), 'not bound to every address');
+  } finally {
+    proc.kill();
+  }
+});
+
+ipv6('IPv6: server.bind = "::1" serves on [::1]', async () => {
+  const port = await freePort('::1');
+  const file = writeConf(`server.bind = "::1"\nserver.port = ${port}\n${base()}`);
+  const proc = await startLanternProcess(['-D', '-f', file], { port, host: '::1' }, { cwd: dir });
+  try {
+    assert.is(await fetchBody({ port, host: '::1' }), 'main\n');
+    assert.not.ok(await canConnect({ port, host: '127.0.0.1' }), 'IPv6 only');
+  } finally {
+    proc.kill();
+  }
+});
+
+ipv6('IPv6: server.bind = "[::1]" (bracketed) and $SERVER["socket"] == "[::1]:port" are accepted', async () => {
+  const [port, port2] = [await freePort('::1'), await freePort('::1')];
+  const file = writeConf(`server.bind = "[::1]"\nserver.port = ${port}\n${base()}
+$SERVER["socket"] == "[::1]:${port2}" { server.document-root = "${dir}/other" }\n`);
+  const proc = await startLanternProcess(['-D', '-f', file], { port, host: '::1' }, { cwd: dir });
+  try {
+    await waitListening(proc, { port: port2, host: '::1' });
+    assert.is(await fetchBody({ port, host: '::1' }), 'main\n');
+    assert.is(await fetchBody({ port: port2, host: '::1' }), 'other\n');
+  } finally {
+    proc.kill();
+  }
+});
+
+Listeners('unix socket: server.bind = "/path" serves over it; the file goes on exit', async () => {
+  const sock = path.join(dir, 's.sock');
+  const file = writeConf(`server.bind = "${sock}"\n${base()}`);
+  const proc = await startLanternProcess(['-D', '-f', file], { path: sock }, { cwd: dir });
+  try {
+    assert.ok(fs.statSync(sock).isSocket());
+    assert.is(await fetchBody({ path: sock }), 'main\n');
+    assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    assert.not.ok(fs.existsSync(sock), 'the socket file is removed');
+  } finally {
+    proc.kill();
+  }
+});
+
+Listeners('unix socket: a stale socket file is replaced, a live one is refused', async () => {
+  const sock = path.join(dir, 's.sock');
+  // A socket file nobody listens on any more: a server killed by SIGKILL leaves it behind.
+  const crashed = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await once(crashed.stdout!, 'data', 10_000);
+  } finally {
+    crashed.kill('SIGKILL');
+  }
+  await once(crashed, 'exit', 5000);
+  assert.ok(fs.statSync(sock).isSocket(), 'a stale socket file exists');
+  assert.not.ok(await canConnect({ path: sock }), 'and nobody listens on it');
+
+  const file = writeConf(`server.bind = "${sock}"\n${base()}`);
+  const first = await startLanternProcess(['-D', '-f', file], { path: sock }, { cwd: dir });
+  let second: LanternProcess | undefined;
+  try {
+    assert.is(await fetchBody({ path: sock }), 'main\n');
+    second = spawnLantern(['-D', '-f', file], { cwd: dir });
+    const status = await second.waitExit(15_000);
+    assert.ok(status.code !== 0 && status.code !== null, `second server exit ${status.code}`);
+    assert.match(second.stderr, new RegExp(`cannot listen on ${sock.replace(/[.]/g, '\\.')}.*in use`), second.stderr);
+    assert.not.match(second.stderr, STACK_LINE);
+    // The running server still owns its socket.
+    assert.is(await fetchBody({ path: sock }), 'main\n');
+  } finally {
+    first.kill();
+    second?.kill();
+  }
+});
+
+Listeners('unix socket with server.max-worker = 2: both workers share it, no worker removes it', async () => {
+  const sock = path.join(dir, 'w.sock');
+  const pluginDir = writeProbePlugin(dir);
+  const file = writeConf(`server.bind = "${sock}"\nserver.max-worker = 2\nserver.modules = ( "mod_probe" )\n${base()}`);
+  const proc = await startLanternProcess(['-D', '-f', file, '-m', pluginDir], { path: sock }, { cwd: dir });
+  try {
+    // Until both workers have answered (X-Probe-Pid), so both have listened on the path.
+    const pids = new Set<string>();
+    const deadline = Date.now() + 15_000;
+    while (pids.size < 2 && Date.now() < deadline) {
+      const r = await rawExchange({ path: sock, send: 'GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n', expectResponses: 1 });
+      assert.is(r.responses[0]?.status, 200);
+      pids.add(r.responses[0]!.header('x-probe-pid') ?? '');
+    }
+    assert.is(pids.size, 2, 'both workers served');
+    assert.ok(fs.statSync(sock).isSocket(), 'the socket file is still there');
+    assert.is(await fetchBody({ path: sock }), 'main\n');
+    assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    assert.not.ok(fs.existsSync(sock), 'the socket file is removed');
+  } finally {
+    proc.kill();
+  }
+});
+
+Listeners('$SERVER["socket"] opens a second listener; its block applies only there', async () => {
+  const [port, port2] = [await freePort(), await freePort()];
+  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}
+$SERVER["socket"] == "127.0.0.1:${port2}" {
+  server.document-root = "${dir}/other"
+}
+`);
+  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+  try {
+    await waitListening(proc, { port: port2 });
+    assert.is(await fetchBody({ port }), 'main\n');
+    assert.is(await fetchBody({ port: port2 }), 'other\n');
+  } finally {
+    proc.kill();
+  }
+});
+
+for (const workers of [0, 2]) {
+  Listeners(`a port already in use (max-worker ${workers}): non-zero exit, the message names the address, no stack trace`, async () => {
+    const blocker = net.createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening', 2000);
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const file = writeConf(`server.bind = "127.0.0.1"\n${base()}server.port = ${port}\nserver.max-worker = ${workers}\n`);
+      const r = await runLantern(['-D', '-f', file], { cwd: dir });
+      assert.ok(r.code !== 0 && r.code !== null, `exit ${r.code}`);
+      const said = new RegExp(`${file.replace(/[.]/g, '\\.')}:4: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`, 'g');
+      assert.is(r.stderr.match(said)?.length, 1, `said once: ${r.stderr}`);
+      assert.not.match(r.stderr, STACK_LINE, r.stderr);
+    } finally {
+      blocker.close();
+    }
+  });
+}
+
+/**
+ * A socket-activation wrapper in the style of systemd and lighttpd's tests/LightyTest.pm: binds
+ * 127.0.0.1:<port> (0 = any), prints the port, puts the socket on fd 3, sets LISTEN_FDS=1 and
+ * LISTEN_PID, then runs the rest of its arguments: `exec` keeps its pid (LISTEN_PID = that pid),
+ * `parent` runs a child (LISTEN_PID = "parent:<pid>", lighttpd's extension), `wrong` execs with
+ * a LISTEN_PID that is not the server's.
+ */
+const ACTIVATE_PY = `import os, signal, socket, subprocess, sys
+port, mode, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(128)
+print(s.getsockname()[1], flush=True)
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+    s.close()
+os.set_inheritable(3, True)
+os.environ["LISTEN_FDS"] = "1"
+if mode == "parent":
+    os.environ["LISTEN_PID"] = "parent:%d" % os.getpid()
+    child = subprocess.Popen(cmd, pass_fds=(3,))
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda n, f: child.send_signal(n))
+    sys.exit(child.wait())
+os.environ["LISTEN_PID"] = str(os.getpid() + (1 if mode == "wrong" else 0))
+os.execvp(cmd[0], cmd)
+`;
+
+function activated(args: string[], port: number, mode: 'exec' | 'parent' | 'wrong'): LanternProcess {
+  const script = path.join(dir, 'activate.py');
+  fs.writeFileSync(script, ACTIVATE_PY);
+  return spawnLantern(args, { cwd: dir, wrapper: [python!, script, String(port), mode] });
+}
+
+async function inheritedPort(proc: LanternProcess): Promise<number> {
+  return Number((await proc.waitOutput('stdout', /^(\d+)$/m))[1]);
+}
+
+withPython('socket activation: serves on the inherited fd 3, binds nothing else when server.bind is unset', async () => {
+  const configPort = await freePort();
+  const file = writeConf(`server.port = ${configPort}\n${base()}`);
+  const proc = activated(['-D', '-f', file], 0, 'exec');
+  try {
+    const port = await inheritedPort(proc);
+    await waitListening(proc, { port });
+    assert.is(await fetchBody({ port }), 'main\n');
+    // lighttpd: with socket activation and no server.bind there is no extra "*:port" listener.
+    assert.not.ok(await canConnect({ port: configPort }), 'the config port is not bound');
+    assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+  } finally {
+    proc.kill();
+  }
+});
+
+withPython('socket activation: a configured address equal to the inherited one uses the fd (no EADDRINUSE)', async () => {
+  const port = await freePort();
+  const other = await freePort();
+  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}
+$SERVER["socket"] == "127.0.0.1:${other}" { server.document-root = "${dir}/other" }
+$SERVER["socket"] == "127.0.0.1:${port}" { server.document-root = "${dir}/other" }
+`);
+  const proc = activated(['-D', '-f', file], port, 'exec');
+  try {
+    assert.is(await inheritedPort(proc), port);
+    await waitListening(proc, { port: other });
+    // The inherited socket carries its configured name, so its $SERVER["socket"] block applies.
+    assert.is(await fetchBody({ port }), 'other\n');
+    assert.is(await fetchBody({ port: other }), 'other\n');
+    assert.not.match(proc.stderr, /EADDRINUSE/);
+  } finally {
+    proc.kill();
+  }
+});
+
+withPython('socket activation: LISTEN_PID = "parent:<ppid>" (lighttpd\'s extension) is accepted', async () => {
+  const file = writeConf(`server.port = ${await freePort()}\n${base()}`);
+  const proc = activated(['-D', '-f', file], 0, 'parent');
+  try {
+    const port = await inheritedPort(proc);
+    await waitListening(proc, { port });
+    assert.is(await fetchBody({ port }), 'main\n');
+    assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+  } finally {
+    proc.kill();
+  }
+});
+
+withPython('socket activation: a LISTEN_PID that is not ours is ignored (sd_listen_fds(3))', async () => {
+  const configPort = await freePort();
+  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${configPort}\n${base()}`);
+  const proc = activated(['-D', '-f', file], 0, 'wrong');
+  try {
+    const port = await inheritedPort(proc);
+    await waitListening(proc, { port: configPort });
+    assert.is(await fetchBody({ port: configPort }), 'main\n');
+    // Nobody accepts on the inherited socket: a connect is queued by the kernel but never
+    // answered, so the request must time out instead of being served.
+    const r = await rawExchange({ port, send: 'GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n', timeoutMs: 1500 });
+    assert.is(r.responses.length, 0, 'the inherited socket is not served');
+  } finally {
+    proc.kill();
+  }
+});
+
+withPython('socket activation with server.max-worker = 2: the workers serve the inherited socket', async () => {
+  const file = writeConf(`server.max-worker = 2\nserver.port = ${await freePort()}\n${base()}`);
+  const proc = activated(['-D', '-f', file], 0, 'exec');
+  try {
+    const port = await inheritedPort(proc);
+    await waitListening(proc, { port });
+    for (let i = 0; i < 6; i++) assert.is(await fetchBody({ port }), 'main\n');
+    assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+  } finally {
+    proc.kill();
+  }
+});
+
+Listeners.run();

@@ -1,0 +1,53 @@
+// Test fixture: the parts of a core Request that proxy-core reads when it builds an upstream request.
+import type { Request } from '../../../../core/request.js';
+
+export interface FakeRequestInit {
+  method?: string;
+  target?: string;
+  headers?: string[];
+  host?: string;
+  scheme?: string;
+  peer?: string;
+  local?: string;
+  bodyLength?: number;
+  versionMinor?: 0 | 1;
+  upgrade?: string | null;
+  env?: Array<[string, string]>;
+  path?: string;
+}
+
+export function fakeRequest(o: FakeRequestInit = {}): Request {
+  const headers = o.headers ?? [];
+  const connectionTokens: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'connection') for (const t of headers[i + 1]!.split(',')) connectionTokens.push(t.trim().toLowerCase());
+  }
+  const bodyLength = o.bodyLength ?? 0;
+  const req = {
+    method: o.method ?? 'GET',
+    target: o.target ?? '/',
+    host: o.host ?? 'example.org',
+    scheme: o.scheme ?? 'http',
+    path: o.path ?? (o.target ?? '/').split('?')[0],
+    docRoot: '/srv/www',
+    physicalPath: '/srv/www' + (o.path ?? '/'),
+    env: o.env ?? [],
+    config: { values: new Map() },
+    head: {
+      method: o.method ?? 'GET', target: o.target ?? '/', versionMinor: o.versionMinor ?? 1, headers,
+      connectionTokens, upgrade: o.upgrade ?? null, contentLength: bodyLength > 0 ? bodyLength : -1, pathAndQuery: o.target ?? '/',
+    },
+    body: { length: bodyLength, present: bodyLength !== 0 },
+    conn: {
+      remoteAddress: o.peer ?? '192.0.2.7', remotePort: 50000,
+      socket: { localAddress: o.local ?? '192.0.2.1', localPort: 8080 },
+    },
+    header(name: string): string | undefined {
+      const l = name.toLowerCase();
+      const vals: string[] = [];
+      for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === l) vals.push(headers[i + 1]!);
+      return vals.length ? vals.join(', ') : undefined;
+    },
+  };
+  return req as unknown as Request;
+}

@@ -1,0 +1,147 @@
+// Unit tests of a member's pool and health (plugins/proxy-core/member.ts, backend.ts): keep-alive
+// reuse, maxPoolSize, idle-close detection (E5), disable / probe / doubling (E10), maxEjectPercent.
+import net from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_BACKEND_OPTIONS, type BackendOptions } from '../../../../plugins/proxy-core/api.js';
+import { Backend } from '../../../../plugins/proxy-core/backend.js';
+import type { Member } from '../../../../plugins/proxy-core/member.js';
+import type { UpstreamConnection, UpstreamOwner } from '../../../../plugins/proxy-core/upstream-connection.js';
+import type { Balancer } from '../../../../plugins/proxy-core/types.js';
+import { waitFor } from '../../../helpers/wait.js';
+
+const T = suite('proxy-core/member');
+
+const first: Balancer = { select: (ms, _r, tried, now) => ms.find((m) => !tried.has(m) && m.available(now)) ?? null };
+
+function backend(options: Partial<BackendOptions>, members: string[]): Backend {
+  const b = new Backend({
+    name: 't', protocol: 'http', balancer: 'first', hashKey: 'url', options: { ...DEFAULT_BACKEND_OPTIONS, ...options },
+    protocolOptions: { maxResponseHeadBytes: 1000 }, log: () => {},
+  });
+  b.bind({ name: 'http', keepAlive: true, streamsUnknownLength: true, usesEnv: false, createExchange: () => { throw new Error('unused'); } }, first);
+  for (const m of members) b.addMember(m);
+  return b;
+}
+
+class Owner implements UpstreamOwner {
+  connected = 0;
+  ended = 0;
+  onUpstreamConnect(): void { this.connected++; }
+  onUpstreamData(): void {}
+  onUpstreamEnd(): void { this.ended++; }
+  onUpstreamError(): void {}
+  onUpstreamDrain(): void {}
+  onUpstreamTimeout(): void {}
+  onClientDrain(): void {}
+}
+
+let server: net.Server;
+let port = 0;
+const accepted: net.Socket[] = [];
+T.before(async () => {
+  server = net.createServer((s) => { accepted.push(s); s.on('error', () => {}); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as net.AddressInfo).port;
+});
+T.after(async () => {
+  for (const s of accepted) s.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+async function connected(c: UpstreamConnection): Promise<void> {
+  await waitFor(() => c.state === 'busy', 2000, 1, 'the connection');
+}
+
+T('the pool: at most maxPoolSize, idle connections reused last-in first-out, a closed idle one dropped', async () => {
+  const b = backend({ maxPoolSize: 2 }, [`127.0.0.1:${port}`]);
+  const m = b.members[0] as Member;
+  const o = new Owner();
+  const c1 = m.acquire(o, false);
+  const c2 = m.acquire(o, false);
+  await connected(c1);
+  await connected(c2);
+  assert.is(m.open, 2);
+  assert.not.ok(m.hasCapacity);
+  assert.not.ok(m.available(Date.now()));
+  m.release(c1, true);
+  m.release(c2, true);
+  assert.is(m.idle.length, 2);
+  assert.is(m.acquire(o, false), c2, 'the most recently used first');
+  m.release(c2, false);
+  await waitFor(() => m.open === 1, 2000, 1, 'the unreusable one to close');
+  // E5: the backend closes the idle connection: it leaves the pool at once.
+  const before = accepted.length;
+  assert.ok(before >= 2);
+  for (const s of accepted) s.end();
+  await waitFor(() => m.open === 0 && m.idle.length === 0, 2000, 1, 'the idle connection to be dropped');
+  const fresh = m.acquire(o, false);
+  assert.is.not(fresh, c1);
+  fresh.destroy();
+});
+
+T('refused disables at once; other failures after maxFails; success resets', () => {
+  const b = backend({ maxFails: 2, disableTimeMs: 100 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const [m1, m2] = b.members as Member[];
+  m1!.recordFailure('refused', 'x', true);
+  assert.is(m1!.state, 'disabled');
+  assert.is(b.failures.refused, 1);
+  m2!.recordFailure('reset', 'x', false);
+  assert.is(m2!.state, 'up');
+  m2!.recordSuccess();
+  m2!.recordFailure('reset', 'x', false);
+  assert.is(m2!.state, 'up', 'the streak was reset by the success');
+  m2!.recordFailure('readTimeout', 'x', false);
+  assert.is(m2!.state, 'disabled');
+  assert.is(m2!.lastError, 'x');
+});
+
+T('E10: after the disable time one probe; each failed probe doubles the time up to the cap; a good one restores', () => {
+  const b = backend({ disableTimeMs: 100, maxDisableTimeMs: 350 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const m = b.members[0] as Member;
+  const now = Date.now();
+  m.disable(now);
+  assert.is(m.disabledUntilMs - now, 100);
+  assert.not.ok(m.available(now + 50));
+  assert.ok(m.available(now + 100), 'due for a probe');
+  m.startAttempt();
+  assert.is(m.state, 'probing');
+  assert.not.ok(m.available(now + 100), 'one probe at a time');
+  m.probeAbandoned();
+  assert.ok(m.available(now + 100), 'an abandoned probe may be tried again');
+  m.startAttempt();
+  m.recordFailure('refused', 'x', true);
+  m.endAttempt();
+  const d2 = m.disabledUntilMs - Date.now();
+  assert.ok(d2 > 150 && d2 <= 200, `doubled: ${d2}`);
+  m.disable(Date.now());
+  const d3 = m.disabledUntilMs - Date.now();
+  assert.ok(d3 > 300 && d3 <= 350, `capped: ${d3}`);
+  m.recordSuccess();
+  assert.is(m.state, 'up');
+  m.disable(Date.now());
+  assert.ok(m.disabledUntilMs - Date.now() <= 100, 'back to the base time');
+});
+
+T('E10: maxEjectPercent keeps enough members in use', () => {
+  const b = backend({ maxEjectPercent: 50 }, ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:4']);
+  for (const m of b.members as Member[]) m.recordFailure('refused', 'x', true);
+  assert.is(b.members.filter((m) => m.state === 'disabled').length, 2);
+});
+
+T('a removed member takes no requests and resolves once its last attempt ends', async () => {
+  const b = backend({}, ['127.0.0.1:1', '127.0.0.1:2']);
+  const m = b.members[0] as Member;
+  m.startAttempt();
+  let removed = false;
+  const p = b.removeMember('127.0.0.1:1').then(() => { removed = true; });
+  assert.equal(b.members.map((x) => x.key), ['127.0.0.1:2']);
+  assert.not.ok(m.available(Date.now()));
+  await Promise.resolve();
+  assert.not.ok(removed);
+  m.endAttempt();
+  await p;
+  assert.ok(removed);
+});
+
+T.run();
