@@ -45,6 +45,11 @@ export function createHooks() {
     sighup: new SyncHook<[]>([]),
     /** A child process exited; the plugin that spawned it returns `true`. */
     waitpid: new SyncBailHook<[number, number | null, string | null], true | undefined | void>(['pid', 'code', 'signal']),
+    /**
+     * Every plugin is created: cross-plugin config checks (a backend naming a balancer no plugin
+     * registered). Runs under -t/-tt too; throw a ConfigError to stop the start.
+     */
+    configured: new SyncHook<[Server]>(['server']),
     /** After the config is loaded and plugins are created, before the first listen. */
     startup: new AsyncSeriesHook<[Server]>(['server']),
     /** Graceful stop: listeners are closed; stop spawned processes, flush logs. */

@@ -53,6 +53,11 @@ export class RequestBody {
     if (this.sink) throw new Error('request body is already being read');
     this.sink = sink;
     if (!this.complete && !this.failed) this.source.bodyReadStarted();
+    if (this.paused) {
+      // Paused at the high-water mark while nobody read: the reader decides from now on.
+      this.resume();
+      return;
+    }
     this.flush();
   }
 

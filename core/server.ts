@@ -129,6 +129,7 @@ export class Server {
       if (opts.warn) opts.warn(w); else server.logError(w);
     }
     await host.create(server);
+    server.hooks.configured.call(server);
     return server;
   }
 

@@ -28,8 +28,13 @@ export default definePlugin({
     const fromConfig = new ConfigBackends(core, ctx.server.model);
     // Protocols and balancers register in their own create(), after this one: backends are
     // built and bound at startup, before the first request.
-    ctx.hooks.startup.tapPromise(ctx.id, async () => {
+    // The config's backends are built once every plugin exists, so a missing protocol or
+    // balancer is a config error under -t/-tt too, not only at the first listen.
+    ctx.hooks.configured.tap(ctx.id, () => {
       fromConfig.build();
+      core.check();
+    });
+    ctx.hooks.startup.tapPromise(ctx.id, async () => {
       await core.startup();
     });
     if (fromConfig.used) {

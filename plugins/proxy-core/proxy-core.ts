@@ -64,20 +64,27 @@ export class ProxyCore implements ProxyCoreApi {
     if (this.byName.has(spec.name)) throw new Error(`proxy-core: a backend named "${spec.name}" exists already`);
     const options = { ...DEFAULT_BACKEND_OPTIONS, ...spec.options };
     const protocolOptions: ProtocolOptions = { maxResponseHeadBytes: DEFAULT_MAX_RESPONSE_HEAD_BYTES, ...spec.protocolOptions };
-    const b = new Backend({
-      name: spec.name,
-      protocol: spec.protocol,
-      balancer: spec.balancer,
-      hashKey: spec.hashKey ?? 'url',
-      options,
-      protocolOptions,
-      loc: spec.loc,
-      log: (m) => this.log(m),
-    });
-    if (this.started) this.bind(b);
-    for (const m of spec.members) {
-      if (typeof m === 'string') b.addMember(m);
-      else b.addMember(m.address, m.weight ?? 1);
+    let b: Backend;
+    try {
+      b = new Backend({
+        name: spec.name,
+        protocol: spec.protocol,
+        balancer: spec.balancer,
+        hashKey: spec.hashKey ?? 'url',
+        options,
+        protocolOptions,
+        loc: spec.loc,
+        log: (m) => this.log(m),
+      });
+      if (this.started) this.bind(b);
+      for (const m of spec.members) {
+        if (typeof m === 'string') b.addMember(m);
+        else b.addMember(m.address, m.weight ?? 1);
+      }
+    } catch (err) {
+      // A backend from a config file: the error names the line.
+      if (spec.loc && !(err instanceof ConfigError)) throw new ConfigError(spec.loc, (err as Error).message);
+      throw err;
     }
     this.byName.set(spec.name, b);
     return b;
@@ -85,15 +92,26 @@ export class ProxyCore implements ProxyCoreApi {
 
   /** Attach the backend's protocol and balancer; a missing one is a config error. */
   private bind(b: Backend): void {
-    const p = this.protocols.get(b.protocol);
-    if (!p) {
+    const { protocol, balancer } = this.lookup(b);
+    b.bind(protocol, balancer.create({ hashKey: b.hashKey }));
+  }
+
+  /** The protocol and balancer a backend names; a ConfigError (file:line) when one is missing. */
+  private lookup(b: Backend) {
+    const protocol = this.protocols.get(b.protocol);
+    if (!protocol) {
       throw this.bindError(b, `proxy-core.protocol: no protocol "${b.protocol}" is registered (have: ${[...this.protocols.keys()].join(', ') || 'none'}); load its module, e.g. "mod_proxy_backend_http"`);
     }
-    const bd = this.balancers.get(b.balancer);
-    if (!bd) {
+    const balancer = this.balancers.get(b.balancer);
+    if (!balancer) {
       throw this.bindError(b, `proxy-core.balancer: no balancer "${b.balancer}" is registered (have: ${[...this.balancers.keys()].join(', ') || 'none'}); load its module, e.g. "balancer-rr"`);
     }
-    b.bind(p, bd.create({ hashKey: b.hashKey }));
+    return { protocol, balancer };
+  }
+
+  /** The `configured` hook (also under -t/-tt): every backend names a registered protocol and balancer. */
+  check(): void {
+    for (const b of this.byName.values()) this.lookup(b);
   }
 
   private bindError(b: Backend, message: string): Error {

@@ -68,9 +68,11 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   private bodyTrailers: HeaderList = NO_TRAILERS;
   /** The exchange's end() went out on the current attempt. */
   private bodyEndWritten = false;
-  /** Body bytes kept for a replay (E7); null once they exceed retryBodyBufferBytes. */
-  private replay: Buffer[] | null = [];
+  /** Body bytes kept for a replay (E7). */
+  private replay: Buffer[] | null = null;
   private replayBytes = 0;
+  /** The body outgrew retryBodyBufferBytes (or no replay can be needed any more): nothing is kept. */
+  private replayLost = false;
   private bodyPaused = false;
   /** The response is complete: the rest of the request body is read and dropped (G3). */
   private discardBody = false;
@@ -176,7 +178,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   /** Run an attempt on `m` (from attempt() or from the backend's queue). */
   startOn(m: Member): void {
     if (this.done) return;
-    if (this.bodyStarted && this.replay === null && this.bodyMode === BodyMode.Stream) {
+    if (this.bodyStarted && this.replayLost && this.bodyMode === BodyMode.Stream) {
       // The body overflowed the replay buffer while the retry waited: it cannot be sent again.
       this.noMemberLeft();
       return;
@@ -235,7 +237,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
           // that long), and read() does not lift that pause: we are reading now.
           if (!this.bodyPaused) this.req.body.resume();
         } else {
-          for (const chunk of this.replay!) this.writeFramed(ex.body(chunk));
+          if (this.replay !== null) for (const chunk of this.replay) this.writeFramed(ex.body(chunk));
           if (this.bodyComplete) {
             this.writeFramed(ex.end(this.bodyTrailers));
             this.bodyEndWritten = true;
@@ -276,10 +278,10 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
 
   bodyData(chunk: Buffer): boolean {
     if (this.discardBody || this.done) return true;
-    if (this.replay !== null) {
+    if (!this.replayLost) {
       this.replayBytes += chunk.length;
-      if (this.replayBytes <= this.backend.options.retryBodyBufferBytes) this.replay.push(chunk);
-      else this.replay = null;
+      if (this.replayBytes <= this.backend.options.retryBodyBufferBytes) (this.replay ??= []).push(chunk);
+      else { this.replay = null; this.replayLost = true; }
     }
     const c = this.conn;
     if (c === null || c.state !== 'busy' || this.exchange === null || !this.attemptLive) {
@@ -419,14 +421,18 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
         const d = this.decide('LT_ERR_BACKEND_BAD_RESPONSE', true, false);
         if (d !== 'fail') { this.retry(d, m); return; }
       } else {
+        // Counted, but an answer all the same: the member is alive (a probe succeeded).
         m.failures.status5xx++;
         b.failures.status5xx++;
+        m.recordSuccess();
       }
     } else {
       m.recordSuccess();
     }
     this.finalHead = true;
+    // Committed to this response: no replay can be needed any more.
     this.replay = null;
+    this.replayLost = true;
     h.headers = stripHopByHop(h.headers, false);
     const hooks = this.core.hooks;
     if (hooks.upstreamResponse.isUsed()) hooks.upstreamResponse.call(h, req);
@@ -555,7 +561,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     const o = this.backend.options;
     return retryDecision({ code, status5xx, staleConnection: stale }, {
       method: this.up.method,
-      bodyReplayable: this.bodyMode !== BodyMode.Stream || !this.bodyStarted || this.replay !== null,
+      bodyReplayable: this.bodyMode !== BodyMode.Stream || !this.bodyStarted || !this.replayLost,
       responseStarted: this.req.headSent || this.finalHead,
       triesLeft: o.maxTries - (this.triedSet.size + 1),
       freshRetryUsed: this.freshRetryUsed,

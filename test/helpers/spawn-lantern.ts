@@ -242,7 +242,7 @@ export const STACK_LINE = /^\s+at /m;
  * folder with `-m`; load it with `server.modules = ( "mod_probe" )`). It shows from outside what
  * happened inside the server: create() leaves `probe.marker` (or throws with `probe.fail`);
  * every response carries `X-Probe-Pid` (which worker answered); with `probe.log-requests` each
- * request and each SIGHUP writes an error-log line (`probe: request /x`, `probe: sighup`).
+ * request and each SIGHUP writes an error-log line (`probe: request /x`, `probe: sighup <pid>`).
  */
 export function writeProbePlugin(dir: string): string {
   const pluginDir = path.join(dir, 'plugins');
@@ -261,7 +261,7 @@ export default {
     ctx.hooks.responseStart.tap(ctx.id, (req) => req.setResponseHeader('X-Probe-Pid', String(process.pid)));
     if (ctx.global['probe.log-requests']) {
       ctx.hooks.requestDone.tap(ctx.id, (req) => ctx.logError('probe: request ' + req.target));
-      ctx.hooks.sighup.tap(ctx.id, () => ctx.logError('probe: sighup'));
+      ctx.hooks.sighup.tap(ctx.id, () => ctx.logError('probe: sighup ' + process.pid));
     }
   },
 };

@@ -49,6 +49,7 @@ export const FIXTURE = new URL('./proxy-core-fixtures.ts', import.meta.url).path
 export function proxyConf(rest: string): string {
   return `server.modules = ( "mod_proxy_core", "mod_proxy_backend_http", "${FIXTURE}" )
 server.document-root = "%DIR%"
+server.errorlog = "%DIR%/error.log"
 proxy-core.balancer = "test-rr"
 ${rest}
 `;

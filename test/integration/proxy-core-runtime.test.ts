@@ -1,6 +1,7 @@
 // proxy-core at runtime: backends and members added and removed through the API without losing a
 // request, hostnames resolved (injected resolver) to all their addresses and re-resolved, unix and
 // IPv6 members, the rewrite hooks, X-Sendfile, config-built backends and config errors.
+import fs from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
@@ -53,6 +54,21 @@ R('addBackend at runtime, then forward to it', async () => {
   assert.throws(() => lt.api.addBackend({ name: 'rt1', protocol: 'http', balancer: 'test-rr', members: [] }), /exists/);
   assert.throws(() => lt.api.addBackend({ name: 'rt2', protocol: 'nope', balancer: 'test-rr', members: [] }), /no protocol "nope"/);
   assert.throws(() => lt.api.addBackend({ name: 'rt3', protocol: 'http', balancer: 'nope', members: [] }), /no balancer "nope"/);
+});
+
+R('keep-alive to backends: one connection reused, at most maxKeepAliveRequests, closed after keepAliveIdleMs', async () => {
+  const ka = await fakeBackend();
+  try {
+    lt.api.addBackend({ name: 'ka', protocol: 'http', balancer: 'test-rr', members: [ka.address], options: { maxKeepAliveRequests: 3, keepAliveIdleMs: 150 } });
+    for (let i = 0; i < 4; i++) assert.is((await GET(`/api/ka/${i}`)).responses[0]?.status, 200);
+    assert.equal(ka.connections.map((c) => c.requests.length), [3, 1]);
+    assert.ok(ka.connections[0]!.closedByPeer, 'closed after its third request');
+    await ka.waitFor((x) => x.connections[1]!.closedByPeer, 2000, 'the idle connection to be closed');
+    await waitFor(() => snap('ka').idle === 0 && snap('ka').members[0]!.connections === 0, 2000, 1, 'the pool to be empty');
+  } finally {
+    await lt.api.removeBackend('ka');
+    await ka.close();
+  }
 });
 
 R('removeBackend with requests in flight: they all finish; then the backend is gone', async () => {
@@ -180,6 +196,7 @@ R('X-Sendfile: the named file is served instead of the body; outside the docroot
   assert.is(range.responses[0]?.body.toString(), 'file');
   sendfile = `${lt.dir}/../../etc/passwd`;
   assert.is((await GET('/xs/c')).responses[0]?.status, 403);
+  assert.match(fs.readFileSync(`${lt.dir}/error.log`, 'utf8'), /X-Sendfile: .*etc\/passwd is outside the allowed roots/);
   sendfile = `${lt.dir}/pub/missing.txt`;
   assert.is((await GET('/xs/d')).responses[0]?.status, 404);
   // Not enabled: the backend's answer as is.
@@ -206,7 +223,8 @@ R('config errors stop the start: unknown balancer or protocol, bad address', asy
   };
   await fails('proxy-core.backends = ( "127.0.0.1:1" )\nproxy-core.balancer := "nope"', /lighttpd\.conf:\d+: proxy-core\.balancer: no balancer "nope"/);
   await fails('proxy-core.backends = ( "127.0.0.1:1" )\nproxy-core.protocol = "nope"', /proxy-core\.protocol: no protocol "nope"/);
-  await fails('proxy-core.backends = ( "::1:80" )', /brackets/);
+  await fails('proxy-core.backends = ( "::1:80" )', /lighttpd\.conf:\d+: .*brackets/);
+  await fails('proxy-core.backends = ( "127.0.0.1:1" )\nproxy-core.trust-forwarded-from = ( "nonsense" )', /lighttpd\.conf:\d+: .*"nonsense" is not an address/);
   await fails('proxy-core.read-timeout = "soon"', /proxy-core\.read-timeout/);
 });
 

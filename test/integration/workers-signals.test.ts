@@ -160,7 +160,7 @@ WorkersSignals('SIGHUP: server.errorlog is reopened after rotation', async () =>
     await waitFor(() => fs.readFileSync(log, 'utf8').includes('probe: request /a.txt?after'), 5000, 20, 'the request in the new log');
     const old = fs.readFileSync(`${log}.1`, 'utf8');
     assert.ok(old.includes('?before') && !old.includes('?after') && !old.includes('sighup'), old);
-    assert.match(fs.readFileSync(log, 'utf8'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: \(lantern\) \(probe\) probe: sighup$/m);
+    assert.match(fs.readFileSync(log, 'utf8'), new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: \\(lantern\\) \\(probe\\) probe: sighup ${proc.pid}$`, 'm'));
     assert.is(await proc.stop('SIGTERM'), 0);
   } finally {
     proc.kill();
@@ -247,28 +247,40 @@ WorkersSignals('server.max-worker: a worker that dies is replaced; SIGHUP keeps 
 });
 
 WorkersSignals('server.max-worker: SIGHUP reopens the access log in every worker', async () => {
+  const pluginDir = writeProbePlugin(dir);
   const log = path.join(dir, 'access.log');
-  const { proc, port } = await start(`server.max-worker = 2\nserver.modules = ( "mod_accesslog" )\naccesslog.filename = "${log}"`);
+  const errorLog = path.join(dir, 'error.log');
+  const { proc, port } = await start(`server.max-worker = 2
+server.modules = ( "mod_accesslog", "mod_probe" )
+accesslog.filename = "${log}"
+server.errorlog = "${errorLog}"
+probe.log-requests = "enable"`, ['-m', pluginDir]);
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
   try {
-    await workers(proc, 2);
+    const pids = await workers(proc, 2);
+    await hitAll(port, pids);
     assert.is((await get(port, '/a.txt?before')).status, 200);
-    await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('?before'), 5000, 20, 'the first access line');
+    await waitFor(() => read(log).includes('?before'), 5000, 20, 'the first access line');
     fs.renameSync(log, `${log}.1`);
     proc.child.kill('SIGHUP');
-    // Which worker answers is the kernel's choice: ask until a line shows in the new file from
-    // both request streams (each worker must have reopened for every line to land there).
-    let n = 0;
-    await waitFor(async () => {
-      await get(port, `/a.txt?after-${n++}`);
-      return fs.existsSync(log);
-    }, 10_000, 50, 'a new access.log');
+    // Each worker's probe logs "sighup <pid>" from the same synchronous sighup call in which its
+    // access log reopens: once both lines are there, both workers write the new file.
+    await waitFor(() => pids.every((pid) => read(errorLog).includes(`probe: sighup ${pid}`)), 10_000, 20, 'SIGHUP in both workers');
     const tag = (i: number) => `/a.txt?late-${i}`;
-    for (let i = 0; i < 10; i++) assert.is((await get(port, tag(i))).status, 200);
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const res = await get(port, tag(i));
+      assert.is(res.status, 200);
+      servedBy.add(res.header('x-probe-pid') ?? '');
+    }
     await waitFor(() => {
-      const text = fs.readFileSync(log, 'utf8');
-      return Array.from({ length: 10 }, (_, i) => text.includes(`"GET ${tag(i)} HTTP/1.1"`)).every(Boolean);
-    }, 5000, 50, 'all ten late requests in the new access.log');
-    assert.not.match(fs.readFileSync(`${log}.1`, 'utf8'), /late-/);
+      const text = read(log);
+      return Array.from({ length: 20 }, (_, i) => text.includes(`"GET ${tag(i)} HTTP/1.1"`)).every(Boolean);
+    }, 5000, 50, 'all twenty late requests in the new access.log');
+    assert.is(servedBy.size, 2, 'both workers served late requests');
+    assert.not.match(read(`${log}.1`), /late-/);
+    assert.match(read(`${log}.1`), /\?before/);
+    assert.equal(childPids(proc.pid).sort(), [...pids].sort(), 'SIGHUP does not restart workers');
   } finally {
     proc.kill();
   }
