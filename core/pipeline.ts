@@ -4,7 +4,7 @@
 import type { ConditionContext } from '../config/model.js';
 import { LanternError } from './errors.js';
 import type { HookResult } from './hooks.js';
-import { normalizePath } from './http1/url.js';
+import { normalizePath, normalizeTarget } from './http1/url.js';
 import type { Request } from './request.js';
 import type { Server } from './server.js';
 
@@ -103,7 +103,9 @@ export class Pipeline {
     const q = t.indexOf('?');
     const raw = q < 0 ? t : t.slice(0, q);
     req.query = q < 0 ? null : t.slice(q + 1);
-    req.pathRaw = raw;
+    // lighttpd's url-normalize: percent-escapes in upper case (`%3a` → `%3A`), so rewrite rules
+    // and logs see one spelling; the target forwarded upstream stays as received (B10).
+    req.pathRaw = raw.indexOf('%') < 0 ? raw : normalizeTarget(raw);
     const r = normalizePath(raw);
     if ('error' in r) {
       req.keepAlive = false;

@@ -110,6 +110,11 @@ B('B10 bad percent-encoding → 400; dot segments normalised for routing, raw ta
   const got = JSON.parse(r.responses[0].body.toString());
   assert.is(got.path, '/echo/ab/A');
   assert.is(got.target, '/x/../echo/./a%62/%41');
+  const r2 = await one('GET /echo/a%3ab HTTP/1.1\r\nHost: t\r\n\r\n');
+  const got2 = JSON.parse(r2.responses[0].body.toString());
+  assert.is(got2.pathRaw, '/echo/a%3Ab', 'escapes normalised to upper case for matching');
+  assert.is(got2.target, '/echo/a%3ab', 'the target itself is kept');
+  assert.is(got2.path, '/echo/a:b');
 });
 
 B('B11 TRACE and CONNECT → 405', async () => {

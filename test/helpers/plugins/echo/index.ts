@@ -7,6 +7,7 @@ export interface Seen {
   method: string;
   target: string;
   path: string;
+  pathRaw: string;
   query: string | null;
   host: string;
   headers: string[];
@@ -31,7 +32,7 @@ export default definePlugin({
       if (!req.path.startsWith(o['echo.prefix'])) return undefined;
       if (o['echo.throw']) throw new Error('echo plugin asked to throw');
       const record: Seen = {
-        method: req.method, target: req.target, path: req.path, query: req.query, host: req.host,
+        method: req.method, target: req.target, path: req.path, pathRaw: req.pathRaw, query: req.query, host: req.host,
         headers: req.head.headers, body: '', trailers: [],
       };
       seen.push(record);
