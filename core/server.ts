@@ -220,10 +220,15 @@ export class Server {
 
   /**
    * Serve an already-connected socket (-1: the stdin socket). With `single`, the connection
-   * closes after one request and `onDone` runs when it is gone.
+   * closes after one request and `onDone` runs when it is gone. Its listener is named after the
+   * socket's local address, as lighttpd names it, so `$SERVER["socket"]` blocks apply.
    */
   adopt(socket: net.Socket, opts: { single?: boolean; onDone?: () => void } = {}): Connection {
-    const listener = { name: 'stdin', scheme: 'http', origin: '-1', server: null as unknown as net.Server, boundPort: 0 } as Listener;
+    const local = socket.localAddress;
+    const host = local?.startsWith('::ffff:') && local.includes('.') ? local.slice(7) : local;
+    const name = host ? socketName(host, socket.localPort ?? 0) : 'stdin';
+    const listener = { name, scheme: 'http', origin: '-1', server: null as unknown as net.Server, boundPort: socket.localPort ?? 0 } as Listener;
+    this.counters.connections++;
     const conn = new Connection(this, socket, listener);
     if (opts.single) conn.singleRequest = true;
     this.connections.add(conn);

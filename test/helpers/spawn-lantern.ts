@@ -18,7 +18,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const LANTERN_BIN = path.join(REPO_ROOT, 'bin', 'lantern');
 
 /** How long a lantern child may take to start listening (tsx compiles the sources on start). */
-export const START_TIMEOUT_MS = 15_000;
+export const START_TIMEOUT_MS = 30_000;
 
 export interface SpawnLanternOptions {
   /** Working directory of the child (tests use a fresh temp dir). */

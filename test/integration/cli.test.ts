@@ -10,7 +10,8 @@ import { Server } from '../../core/server.js';
 import { VERSION } from '../../core/version.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import {
-  freePort, makeTempDir, REPO_ROOT, removeDir, runLantern, spawnLantern, startLanternProcess, STACK_LINE, writeProbePlugin,
+  freePort, makeTempDir, REPO_ROOT, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternProcess, STACK_LINE,
+  writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { once, waitFor, withTimeout } from '../helpers/wait.js';
@@ -309,12 +310,15 @@ Cli('-i counts open connections as activity', async () => {
   }
 });
 
-Cli('-1 serves one request on the stdin socket, then exits 0', async () => {
-  const file = write('one.conf', serving(9, ''));
+Cli('-1 serves one request on the stdin socket ($SERVER["socket"] is its address), then exits 0', async () => {
   // pauseOnConnect: this process must not read the bytes meant for the child.
   const acceptor = net.createServer({ pauseOnConnect: true });
   acceptor.listen(0, '127.0.0.1');
   await once(acceptor, 'listening', 5000);
+  write('www-one/a.txt', 'hello from the socket block\n');
+  const file = write('one.conf', serving(9, `$SERVER["socket"] == "127.0.0.1:${(acceptor.address() as net.AddressInfo).port}" {
+  server.document-root = "${dir}/www-one"
+}`));
   const accepted = once(acceptor, 'connection', 5000);
   const client = net.connect({ port: (acceptor.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
   let proc: LanternProcess | undefined;
@@ -325,13 +329,13 @@ Cli('-1 serves one request on the stdin socket, then exits 0', async () => {
     acceptor.close();
     let received = '';
     client.setEncoding('latin1').on('data', (s: string) => { received += s; });
-    const ended = once(client, 'end', 15_000);
+    const ended = once(client, 'end', START_TIMEOUT_MS);
     client.write('GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n');
     await ended;
     client.end();
     assert.match(received, /^HTTP\/1\.1 200 OK\r\n/, received + proc.stderr);
     assert.match(received, /\r\nConnection: close\r\n/i);
-    assert.ok(received.endsWith('\r\n\r\nhello\n'), received);
+    assert.ok(received.endsWith('\r\n\r\nhello from the socket block\n'), received);
     const status = await proc.waitExit(10_000);
     assert.is(status.code, 0, proc.stderr);
     assert.not.match(proc.stderr, STACK_LINE);

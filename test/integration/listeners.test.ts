@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange, type RawExchangeOptions } from '../helpers/raw-client.js';
 import {
-  canConnect, freePort, makeTempDir, removeDir, runLantern, spawnLantern, startLanternProcess, STACK_LINE, waitListening,
+  canConnect, freePort, makeTempDir, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternProcess, STACK_LINE, waitListening,
   writeProbePlugin, type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { once, skipUnless, which } from '../helpers/wait.js';
@@ -126,7 +126,7 @@ Listeners('unix socket: a stale socket file is replaced, a live one is refused',
   try {
     assert.is(await fetchBody({ path: sock }), 'main\n');
     second = spawnLantern(['-D', '-f', file], { cwd: dir });
-    const status = await second.waitExit(15_000);
+    const status = await second.waitExit(START_TIMEOUT_MS);
     assert.ok(status.code !== 0 && status.code !== null, `second server exit ${status.code}`);
     assert.match(second.stderr, new RegExp(`cannot listen on ${sock.replace(/[.]/g, '\\.')}.*in use`), second.stderr);
     assert.not.match(second.stderr, STACK_LINE);
@@ -146,7 +146,7 @@ Listeners('unix socket with server.max-worker = 2: both workers share it, no wor
   try {
     // Until both workers have answered (X-Probe-Pid), so both have listened on the path.
     const pids = new Set<string>();
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + START_TIMEOUT_MS;
     while (pids.size < 2 && Date.now() < deadline) {
       const r = await rawExchange({ path: sock, send: 'GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n', expectResponses: 1 });
       assert.is(r.responses[0]?.status, 200);

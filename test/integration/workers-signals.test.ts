@@ -8,7 +8,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange } from '../helpers/raw-client.js';
 import {
-  canConnect, childPids, freePort, makeTempDir, removeDir, startLanternProcess, writeProbePlugin, type LanternProcess,
+  canConnect, childPids, freePort, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
+  type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { once, waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -173,15 +174,16 @@ async function workers(proc: LanternProcess, count: number, not: number[] = []):
   await waitFor(() => {
     pids = childPids(proc.pid).filter((p) => !not.includes(p));
     return pids.length === count;
-  }, 15_000, 50, `${count} worker processes of ${proc.pid} (last seen: ${pids}; exit: ${JSON.stringify(proc.status)})`);
+  }, START_TIMEOUT_MS, 50, `${count} worker processes of ${proc.pid} (last seen: ${pids}; exit: ${JSON.stringify(proc.status)})`);
   return pids;
 }
 
 /**
  * Requests on separate connections until every worker in `pids` answered one. A worker counts
- * as a child as soon as it is forked, but serves only once it has started: hence a time bound.
+ * as a child as soon as it is forked, but serves only once it has started (tsx compiles the
+ * sources first, slow on a loaded machine): hence a time bound.
  */
-async function hitAll(port: number, pids: number[], ms = 15_000): Promise<Set<number>> {
+async function hitAll(port: number, pids: number[], ms = START_TIMEOUT_MS): Promise<Set<number>> {
   const seen = new Set<number>();
   const deadline = Date.now() + ms;
   for (let i = 0; seen.size < pids.length && Date.now() < deadline; i++) {
