@@ -63,6 +63,7 @@ export class Pipeline {
     if (!this.splitTarget(req)) return;
     if (server.conditional) req.config = server.merger.merge(new RequestConditions(req));
     const hooks = server.hooks;
+    if (server.debugFlags.any) this.debugRequest(req);
     const target = req.target;
     if (done(req, hooks.uriRaw.call(req))) return;
     if (req.target !== target && !this.splitTarget(req)) return;
@@ -82,13 +83,34 @@ export class Pipeline {
     hooks.requestEnv.call(req);
     const taken = hooks.subrequestStart.call(req);
     if (taken !== undefined && req.handler === null) req.handler = this.lastHandlerTap;
+    if (server.debugFlags.requestHandling && req.config.values.get('debug.log-request-handling') === true) {
+      server.logError(`handling ${req.method} ${req.path}: handler ${req.handler ?? 'none'}, physical path "${req.physicalPath}"`);
+    }
     if (done(req, taken)) return;
     // Nobody took it.
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST' && req.method !== 'OPTIONS') {
       req.sendError(501, 'LT_ERR_NOT_IMPLEMENTED');
       return;
     }
+    if (server.debugFlags.fileNotFound && req.config.values.get('debug.log-file-not-found') === true) {
+      server.logError(`file not found: ${req.path} -> "${req.physicalPath}"`);
+    }
     req.sendError(404, 'LT_ERR_NOT_FOUND');
+  }
+
+  /** debug.log-request-header and debug.log-condition-handling, for this request's config. */
+  private debugRequest(req: Request): void {
+    const v = req.config.values;
+    const server = this.server;
+    if (v.get('debug.log-request-header') === true) {
+      const h = req.head.headers;
+      let text = `${req.head.method} ${req.head.target} HTTP/1.${req.head.versionMinor}`;
+      for (let i = 0; i < h.length; i += 2) text += `\n${h[i]}: ${h[i + 1]}`;
+      server.logError(`request header from ${req.conn.remoteAddress}:\n${text}`);
+    }
+    if (v.get('debug.log-condition-handling') === true) {
+      server.logError(`conditions for ${req.path}: matched blocks ${req.config.matched.join(', ')}`);
+    }
   }
 
   /** Split req.target into pathRaw / query and decode the path (B10). */

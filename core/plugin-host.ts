@@ -68,6 +68,8 @@ export class PluginHost {
       seen.add(id);
       await this.loadOne(r.name, r.loc, []);
     }
+    const compat = model.root.entries.filter((e) => e.key === 'server.compat-module-load').at(-1)?.value;
+    if (compat === 'disable' || compat === false || compat === 0) return;
     for (const id of ALWAYS_LOADED) if (!this.plugins.has(id)) await this.loadOne(id, undefined, []);
   }
 

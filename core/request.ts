@@ -270,7 +270,8 @@ export class Request {
     const server = this.conn.server;
     const head = statusLine(this.head.versionMinor, status) + fields.text +
       (!this.keepAlive ? 'Connection: close\r\n' : this.head.versionMinor === 0 ? 'Connection: keep-alive\r\n' : '') +
-      'Date: ' + server.httpDate() + '\r\n' + server.serverField + '\r\n';
+      'Date: ' + server.httpDate() + '\r\n' + server.serverFieldFor(this.config.values) + '\r\n';
+    if (server.debugFlags.responseHeader) this.logHead(head);
     this.headSent = true;
     this.wireBytesOut += head.length;
     if (this.noBody || body === undefined || body.length === 0) {
@@ -363,6 +364,12 @@ export class Request {
     if (ls) for (const cb of ls) cb();
   }
 
+  /** debug.log-response-header: the head as it goes out. */
+  private logHead(text: string): void {
+    if (this.config.values.get('debug.log-response-header') !== true) return;
+    this.conn.server.logError(`response header:\n${text.trimEnd()}`);
+  }
+
   /** Whether the client's connection is still writable. */
   get writable(): boolean { return !this.aborted && !this.conn.closed; }
 
@@ -443,7 +450,8 @@ export class Request {
     if (!this.keepAlive) fields += 'Connection: close\r\n';
     else if (this.head.versionMinor === 0) fields += 'Connection: keep-alive\r\n';
     const server = this.conn.server;
-    const text = statusLine(this.head.versionMinor, status) + fields + 'Date: ' + server.httpDate() + '\r\n' + server.serverField + '\r\n';
+    const text = statusLine(this.head.versionMinor, status) + fields + 'Date: ' + server.httpDate() + '\r\n' + server.serverFieldFor(this.config.values) + '\r\n';
+    if (server.debugFlags.responseHeader) this.logHead(text);
     this.headSent = true;
     this.wireBytesOut += text.length;
     return text;

@@ -2,7 +2,7 @@
 import type net from 'node:net';
 import createDebug from 'debug';
 import { ConfigMerger, globalValues, socketBlocks } from '../config/merge.js';
-import { ConfigError, type ConfigModel, type ConfigValue, type MergedConfig, type SourceLoc } from '../config/model.js';
+import { ConfigError, type ConfigBlock, type ConfigModel, type ConfigValue, type MergedConfig, type SourceLoc } from '../config/model.js';
 import { Connection } from './connection.js';
 import { ErrorLog } from './error-log.js';
 import { createHooks, type Hooks } from './hooks.js';
@@ -40,6 +40,33 @@ export interface ServerLimits {
   gracefulStopMs: number;
 }
 
+/** debug.log-* options set to enable somewhere in the config. */
+export interface DebugFlags {
+  any: boolean;
+  requestHeader: boolean;
+  responseHeader: boolean;
+  requestHandling: boolean;
+  fileNotFound: boolean;
+  conditionHandling: boolean;
+}
+
+function debugFlags(model: ConfigModel): DebugFlags {
+  const on = new Set<string>();
+  const visit = (b: ConfigBlock) => {
+    for (const e of b.entries) if (e.key.startsWith('debug.log-') && e.value === true) on.add(e.key);
+    for (const c of b.children) for (let x: ConfigBlock | null = c; x; x = x.else) visit(x);
+  };
+  visit(model.root);
+  const f = {
+    requestHeader: on.has('debug.log-request-header'),
+    responseHeader: on.has('debug.log-response-header'),
+    requestHandling: on.has('debug.log-request-handling'),
+    fileNotFound: on.has('debug.log-file-not-found'),
+    conditionHandling: on.has('debug.log-condition-handling'),
+  };
+  return { ...f, any: Object.values(f).some(Boolean) };
+}
+
 export interface ServerCounters {
   connections: number;
   requests: number;
@@ -71,8 +98,11 @@ export class Server {
   };
   readonly limits: ServerLimits;
   readonly tag: string;
-  /** `Server: <tag>\r\n`, or '' when server.tag is empty. */
+  /** `Server: <tag>\r\n` of the global scope, or '' when server.tag is empty. */
   readonly serverField: string;
+  /** Which debug.log-* options are enabled anywhere (so the hot path checks a flag, not the config). */
+  readonly debugFlags: DebugFlags;
+  private readonly serverFields = new WeakMap<Map<string, ConfigValue>, string>();
   readonly warnings: string[] = [];
   /** Coarse clock (ms since epoch), updated by the tick. */
   nowMs = Date.now();
@@ -111,10 +141,15 @@ export class Server {
       gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
     };
     this.tag = g<string>('server.tag', 'lantern');
-    // Checked once here, so the hot path can append it as is.
-    if (/[\r\n\0]/.test(this.tag)) throw new ConfigError(this.globalLocs.get('server.tag') ?? { file: this.model.file, line: 0 }, 'server.tag: CR, LF and NUL are not allowed');
     this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';
-    this.errorLog = new ErrorLog(g<string>('server.errorlog', ''));
+    this.debugFlags = debugFlags(opts.model);
+    const errorLogPath = g<string>('server.errorlog', '');
+    try {
+      this.errorLog = new ErrorLog(errorLogPath);
+    } catch (err) {
+      throw new ConfigError(this.globalLocs.get('server.errorlog') ?? { file: this.model.file, line: 0 },
+        `server.errorlog: cannot open "${errorLogPath}": ${(err as Error).message}`);
+    }
   }
 
   /** Load plugins, check the config against their schemas, create them. Throws ConfigError. */
@@ -250,6 +285,18 @@ export class Server {
     } catch (err) {
       this.logError(`trigger hook failed: ${(err as Error).stack ?? err}`);
     }
+  }
+
+  /** The Server field for a request's merged config (server.tag may differ per block). */
+  serverFieldFor(values: Map<string, ConfigValue>): string {
+    if (!this.conditional) return this.serverField;
+    let f = this.serverFields.get(values);
+    if (f === undefined) {
+      const tag = (values.get('server.tag') as string | undefined) ?? 'lantern';
+      f = tag ? `Server: ${tag}\r\n` : '';
+      this.serverFields.set(values, f);
+    }
+    return f;
   }
 
   /** The Date header value, formatted once a second (RFC 9110 §5.6.7). */

@@ -46,6 +46,9 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
   switch (target.kind) {
     case 'error':
       if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
+      if (target.status === 404 && req.conn.server.debugFlags.fileNotFound && req.config.values.get('debug.log-file-not-found') === true) {
+        logError(`file not found: ${req.path} -> "${req.physicalPath}"`);
+      }
       req.sendError(target.status, CODE_FOR_STATUS[target.status]);
       return;
     case 'special':
