@@ -7,6 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import { formatIp, parseIpInto } from '../config/ip-address.js';
 
+/** Bytes a client socket buffers before back-pressure (see listen()). */
+export const CLIENT_HIGH_WATER_BYTES = 256 * 1024;
+
 export interface ListenSpec {
   /** lighttpd's socket name: `127.0.0.1:8080`, `[::1]:80`, `0.0.0.0:80`, `/run/x.sock`. */
   name: string;
@@ -157,7 +160,10 @@ export async function removeStaleUnixSocket(unixPath: string): Promise<void> {
 
 export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, l: Listener) => void): Promise<Listener> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true });
+    // highWaterMark: a client socket takes up to 256 KiB before write() asks the writer to wait.
+    // With Node's 16 KiB default every 64 KiB piece of a proxied body paused the backend and
+    // resumed it on 'drain' (stop-and-go); memory stays bounded per connection either way (F3).
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true, highWaterMark: CLIENT_HIGH_WATER_BYTES });
     const listener = { ...spec, server, boundPort: 0 } as Listener;
     server.on('connection', (socket) => onConnection(socket, listener));
     const fail = (err: NodeJS.ErrnoException) => {
