@@ -1,6 +1,7 @@
 // The HTML page of a directory listing (the layout of lighttpd mod_dirlisting: a table of name,
 // last modified, size and type; directories first; a parent link). Every name is HTML-escaped
 // and every link percent-encoded, so a file called `<script>` stays text.
+import { escapeHtml } from '../../core/html.js';
 import { encodePathSegment } from '../staticfile/url-encode.js';
 
 export interface ListingEntry {
@@ -33,11 +34,7 @@ export interface ListingPage {
   footer: string;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
+export { escapeHtml };
 
 /** Directories first, then files; each group by name in code-unit order (lighttpd: strcmp). */
 export function sortEntries(entries: ListingEntry[]): ListingEntry[] {

@@ -1,12 +1,10 @@
 // HTML pages of mod_status (lighttpd mod_status.c: the status page and the config page), for a
 // person to read. Every value that comes from a request, the config or a backend is escaped.
+import { escapeHtml } from '../../core/html.js';
 import type { BackendSnapshot } from '../proxy-core/index.js';
 import type { StatusReport } from './status-report.js';
 
-/** HTML-escape text for element content and double-quoted attribute values. */
-export function escapeHtml(s: string | number): string {
-  return String(s).replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
-}
+export { escapeHtml };
 
 const STYLE = `
   body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
