@@ -4,18 +4,11 @@ import * as assert from 'uvu/assert';
 import type { Request } from '../../../../core/request.js';
 import { HASH, STICKY, fnv1a } from '../../../../plugins/balancer-hash/rendezvous.js';
 import type { Balancer, MemberView } from '../../../../plugins/proxy-core/types.js';
+import { member } from '../../../helpers/fake-members.js';
 
 const T = suite('balancer-hash/rendezvous');
 
-interface FakeMember extends MemberView { up: boolean }
 
-function member(key: string, weight = 1): FakeMember {
-  return {
-    key, weight, up: true, active: 0, state: 'up',
-    address: { kind: 'tcp', host: '127.0.0.1', port: 1 },
-    available() { return this.up; },
-  };
-}
 
 /** A Request with only what the hash keys read. */
 function request(target: string, fields: Record<string, string> = {}, remoteAddress = '192.0.2.1'): Request {

@@ -4,18 +4,11 @@ import * as assert from 'uvu/assert';
 import type { Request } from '../../../../core/request.js';
 import { ROUND_ROBIN } from '../../../../plugins/balancer-rr/round-robin.js';
 import type { MemberView } from '../../../../plugins/proxy-core/types.js';
+import { member } from '../../../helpers/fake-members.js';
 
 const T = suite('balancer-rr/round-robin');
 
-interface FakeMember extends MemberView { up: boolean }
 
-function member(key: string, weight = 1): FakeMember {
-  return {
-    key, weight, up: true, active: 0, state: 'up',
-    address: { kind: 'tcp', host: '127.0.0.1', port: 1 },
-    available() { return this.up; },
-  };
-}
 
 const req = {} as Request;
 const NONE: ReadonlySet<MemberView> = new Set();
