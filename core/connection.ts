@@ -225,7 +225,7 @@ export class Connection implements BodySource {
   writeErrorAndClose(status: number, code: ErrorCode): void {
     const body = errorPage(status);
     const head = `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${this.server.httpDate()}\r\n` +
-      (this.server.tag ? `Server: ${this.server.tag}\r\n` : '') + '\r\n';
+      this.server.serverField + '\r\n';
     this.socket.write(head + body);
     this.server.logRejected(this, status, code);
     this.linger();

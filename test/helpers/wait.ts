@@ -116,3 +116,26 @@ export function which(binary: string): string | null {
   }
   return null;
 }
+
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `p` must reject with a message matching `re` (a start that has to fail). */
+export async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
+  let failed = false;
+  try {
+    await p;
+  } catch (err) {
+    failed = true;
+    const message = (err as Error).message;
+    if (!re.test(message)) throw new Error(`rejected with "${message}", expected ${re}`);
+  }
+  if (!failed) throw new Error(`expected a rejection matching ${re}`);
+}

@@ -5,33 +5,11 @@ import * as assert from 'uvu/assert';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import { freePort, makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
-import { skipUnless, waitFor } from '../helpers/wait.js';
+import { alive, rejects, waitFor } from '../helpers/wait.js';
 
 const D = suite('demo-app');
 
 interface DemoApi { pids(): Array<number | undefined>; ports: number[] }
-
-const PROXY_READY = ['proxy-core', 'proxy-backend-http', 'balancer-rr'].every((id) => fs.existsSync(new URL(`../../plugins/${id}/index.ts`, import.meta.url)));
-const throughProxy = skipUnless(D, PROXY_READY, 'proxy-core, proxy-backend-http or balancer-rr is not written yet');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.match((err as Error).message, re);
-    return;
-  }
-  assert.unreachable('the start should have failed');
-}
 
 async function getJson(port: number, target: string): Promise<{ status: number; json: { pid: number; hits: number } | null }> {
   const r = await rawExchange({ port, send: `GET ${target} HTTP/1.1\r\nHost: demo.test\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
@@ -109,7 +87,7 @@ D('bad demo-app.ports stop the start with file:line and key', async () => {
   await rejects(startLantern('server.modules = ( "demo-app" )\ndemo-app.ports = ( 8081, 8081 )\n'), /demo-app\.ports: port 8081 is listed twice/);
 });
 
-throughProxy('through lantern: /demo/ is balanced round robin over both processes', async () => {
+D('through lantern: /demo/ is balanced round robin over both processes', async () => {
   const ports = [await freePort(), await freePort()];
   const lt = await startLantern(`server.modules = ( "mod_proxy_core", "mod_proxy_backend_http", "mod_balancer_rr", "demo-app" )
 demo-app.ports = ( ${ports.join(', ')} )

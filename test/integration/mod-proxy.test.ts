@@ -6,12 +6,9 @@ import { fakeBackend, pause, type FakeBackend, type FakeReply, type FakeRequest 
 import { startLantern, type LanternHandle, type LanternOptions } from '../helpers/lantern.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
-import { skipUnless } from '../helpers/wait.js';
+import { rejects } from '../helpers/wait.js';
 
 const P = suite('mod-proxy');
-
-const PROXY_READY = ['proxy-core', 'proxy-backend-http', 'balancer-rr', 'balancer-hash'].every((id) => fs.existsSync(new URL(`../../plugins/${id}/index.ts`, import.meta.url)));
-const test = skipUnless(P, PROXY_READY, 'proxy-core, proxy-backend-http or a balancer plugin is not written yet');
 
 const backends: FakeBackend[] = [];
 const lanterns: LanternHandle[] = [];
@@ -40,16 +37,6 @@ async function get(lt: LanternHandle, target: string, headers = 'Host: www.examp
 /** The last request a fake backend received. */
 const last = (be: FakeBackend) => be.connections.flatMap((c) => c.requests).at(-1)!;
 
-async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.match((err as Error).message, re);
-    return;
-  }
-  assert.unreachable(`the start should have failed with ${re}`);
-}
-
 const host = (be: FakeBackend) => `( "host" => "127.0.0.1", "port" => ${be.port} )`;
 
 P.after.each(async () => {
@@ -57,7 +44,7 @@ P.after.each(async () => {
   for (const be of backends.splice(0)) await be.close();
 });
 
-test('a "/" key is a URL prefix, any other key a suffix; the first matching key wins; the rest stays static', async () => {
+P('a "/" key is a URL prefix, any other key a suffix; the first matching key wins; the rest stays static', async () => {
   const app = await named('app');
   const php = await named('php');
   const lt = await lantern(`mimetype.assign = ( ".txt" => "text/plain" )
@@ -71,7 +58,7 @@ proxy.server = ( "/app/" => ( ${host(app)} ), ".php" => ( "php" => ${host(php)} 
   assert.is((await get(lt, '/index.php.txt')).status, 404, 'a suffix must end the path');
 });
 
-test('"" matches everything; keys inside condition blocks apply to matching requests only', async () => {
+P('"" matches everything; keys inside condition blocks apply to matching requests only', async () => {
   const main = await named('main');
   const api = await named('api');
   const lt = await lantern(`proxy.server = ( "" => ( ${host(main)} ) )
@@ -81,7 +68,7 @@ $HTTP["host"] == "api.example" { proxy.server = ( "" => ( ${host(api)} ) ) }
   assert.is((await get(lt, '/anything', 'Host: api.example\r\n')).body.toString(), 'api');
 });
 
-test('proxy.balance "round-robin" alternates; a refused host is failed over; X-Forwarded-For is sent', async () => {
+P('proxy.balance "round-robin" alternates; a refused host is failed over; X-Forwarded-For is sent', async () => {
   const a = await named('a');
   const b = await named('b');
   const lt = await lantern(`proxy.balance = "round-robin"\nproxy.server = ( "/" => ( ${host(a)}, ${host(b)} ) )\n`);
@@ -100,7 +87,7 @@ test('proxy.balance "round-robin" alternates; a refused host is failed over; X-F
   }
 });
 
-test('round-robin ignores load; the default "fair" avoids the host that is busy', async () => {
+P('round-robin ignores load; the default "fair" avoids the host that is busy', async () => {
   for (const balance of ['round-robin', 'fair']) {
     // "/slow" waits for release(): the host that takes it stays busy meanwhile.
     const slowFirst = (name: string) => (req: FakeRequest): FakeReply => (req.target === '/slow' ? [pause, ok(name)] : ok(name));
@@ -118,7 +105,7 @@ test('round-robin ignores load; the default "fair" avoids the host that is busy'
   }
 });
 
-test('proxy.balance "hash": the same path always goes to the same host', async () => {
+P('proxy.balance "hash": the same path always goes to the same host', async () => {
   const a = await named('a');
   const b = await named('b');
   const lt = await lantern(`proxy.balance = "hash"\nproxy.server = ( "/" => ( ${host(a)}, ${host(b)} ) )\n`);
@@ -128,7 +115,7 @@ test('proxy.balance "hash": the same path always goes to the same host', async (
   }
 });
 
-test('map-urlpath and map-host-request going up; Location, Content-Location and Set-Cookie mapped back', async () => {
+P('map-urlpath and map-host-request going up; Location, Content-Location and Set-Cookie mapped back', async () => {
   const be = await named('x', () => 'HTTP/1.1 302 Found\r\nLocation: http://backend.internal/back/login?next=/back/\r\nContent-Location: /back/x\r\n' +
     'Set-Cookie: sid=1; Path=/back/; Domain=backend.internal\r\nSet-Cookie: other=2; Path=/elsewhere\r\nContent-Length: 0\r\n\r\n');
   const lt = await lantern(`proxy.server = ( "/front/" => ( ${host(be)} ) )
@@ -149,7 +136,7 @@ proxy.header = (
   assert.equal(r.headerAll('set-cookie'), ['sid=1; Path=/front/; Domain=www.example', 'other=2; Path=/elsewhere']);
 });
 
-test('"-" in map-host-response stands for the client Host; rewriting stays with requests mod_proxy forwarded', async () => {
+P('"-" in map-host-response stands for the client Host; rewriting stays with requests mod_proxy forwarded', async () => {
   const be = await named('x', () => 'HTTP/1.1 301 Moved\r\nLocation: http://backend.internal/next\r\nContent-Length: 0\r\n\r\n');
   const lt = await lantern(`proxy.server = ( "/p/" => ( ${host(be)} ) )
 proxy.header = ( "map-host-request" => ( "-" => "backend.internal" ), "map-host-response" => ( "-" => "-" ) )
@@ -159,14 +146,14 @@ proxy.header = ( "map-host-request" => ( "-" => "backend.internal" ), "map-host-
   assert.is(r.header('location'), 'http://shop.example:8080/next');
 });
 
-test('proxy.replace-http-host sends the host entry\'s label', async () => {
+P('proxy.replace-http-host sends the host entry\'s label', async () => {
   const be = await named('x');
   const lt = await lantern(`proxy.replace-http-host = "enable"\nproxy.server = ( "/" => ( "app.internal" => ${host(be)} ) )\n`);
   await get(lt, '/');
   assert.is(last(be).header('host'), 'app.internal');
 });
 
-test('proxy.forwarded adds RFC 7239 Forwarded; force-http10 speaks HTTP/1.0 upstream', async () => {
+P('proxy.forwarded adds RFC 7239 Forwarded; force-http10 speaks HTTP/1.0 upstream', async () => {
   const be = await named('x');
   const lt = await lantern(`proxy.server = ( "/" => ( ${host(be)} ) )
 proxy.forwarded = ( "for" => 1, "proto" => 1 )
@@ -179,7 +166,7 @@ $HTTP["url"] =^ "/old/" { proxy.header = ( "force-http10" => "enable" ) }
   assert.is(last(be).version, 'HTTP/1.0');
 });
 
-test('proxy.debug = 1 logs the backend chosen for each request', async () => {
+P('proxy.debug = 1 logs the backend chosen for each request', async () => {
   const be = await named('x');
   const dir = makeTempDir('proxy-debug');
   try {
@@ -191,7 +178,7 @@ test('proxy.debug = 1 logs the backend chosen for each request', async () => {
   }
 });
 
-test('bad values stop the start with file:line and key', async () => {
+P('bad values stop the start with file:line and key', async () => {
   await rejects(lantern('proxy.server = ( "/" => ( ( "host" => "127.0.0.1" ) ) )\n'), /lighttpd\.conf:3: proxy\.server: "\/" => host #1: "port" is missing for host "127\.0\.0\.1"/);
   await rejects(lantern('proxy.balance = "random"\n'), /lighttpd\.conf:3: proxy\.balance: expected one of "fair", "least-connection", "round-robin", "hash", "sticky", got "random"/);
   await rejects(lantern('proxy.header = ( "map-url" => ( "/a" => "/b" ) )\n'), /lighttpd\.conf:3: proxy\.header: unexpected key "map-url"/);

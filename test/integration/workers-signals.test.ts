@@ -11,7 +11,7 @@ import {
   canConnect, childPids, freePort, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
-import { once, waitFor, withTimeout } from '../helpers/wait.js';
+import { alive, once, waitFor, withTimeout } from '../helpers/wait.js';
 
 const WorkersSignals = suite('workers-signals');
 
@@ -216,15 +216,6 @@ WorkersSignals('server.max-worker = 2: two workers serve; 20 connections all ans
     proc.kill();
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 WorkersSignals('server.max-worker: a worker that dies is replaced; SIGHUP keeps the workers', async () => {
   const pluginDir = writeProbePlugin(dir);
