@@ -1,10 +1,10 @@
 // One HTTP request on a connection and its response: the object every hook and handler gets.
 // The core owns the response framing (RFC 9112 §6): it answers in the request's version, picks
 // Content-Length, chunked or close-delimited, and decides keep-alive; handlers set status,
-// headers and body bytes only.
+// headers, body bytes and trailer fields only.
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
-import { chunkHeader, LAST_CHUNK } from './http1/chunked.js';
+import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
 import { checkName, checkValue, formatResponseHead, statusLine } from './http1/response-writer.js';
 import type { HeaderList, RequestHead } from './http1/types.js';
 import { RequestBody } from './request-body.js';
@@ -110,6 +110,14 @@ export class Request {
   keepAlive: boolean;
   /** Set when the handler's error path ran (error code from the table). */
   errorCode: ErrorCode | null = null;
+  /**
+   * For a HEAD answered with end() and no body: the GET's response would have been chunked (its
+   * length is not known in advance, as a proxied backend's `Transfer-Encoding: chunked` says), so
+   * the head carries `Transfer-Encoding: chunked` as the GET's would (RFC 9110 §9.3.2, RFC 9112
+   * §6.1). The core writes the field, for HTTP/1.1 clients only; a Content-Length the handler set
+   * wins. Without it such a HEAD gets no length field at all.
+   */
+  headWouldBeChunked = false;
 
   private framing: 'length' | 'chunked' | 'close' | 'none' = 'none';
   private remainingLength = -1;
@@ -189,10 +197,21 @@ export class Request {
     return this.writeBody(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
 
-  /** Finish the response, optionally with a last piece of body. */
-  end(chunk?: Buffer | string): void {
+  /**
+   * Finish the response, optionally with a last piece of body and trailer fields. Trailers go in
+   * the last chunk when the response is chunked (HTTP/1.1 client, no Content-Length): then the
+   * head is not given the length of `chunk` even if it is the whole body. Fields that must not be
+   * trailers (RFC 9110 §6.5.1: Content-Length, Transfer-Encoding, Host, Connection...) or that
+   * would split the message are dropped. Any other framing (Content-Length, HTTP/1.0, HEAD, 204,
+   * 304) drops the trailers silently.
+   */
+  end(chunk?: Buffer | string, trailers?: HeaderList): void {
     if (this.finished) return;
     const buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (trailers !== undefined && trailers.length > 0 && (this.headSent || (this.head.versionMinor === 1 && this.method !== 'HEAD'))) {
+      this.endWithTrailers(buf, trailers);
+      return;
+    }
     if (!this.headSent) {
       // The common case: head and whole body in one write (one syscall, design.md §6).
       const head = this.sendHead(buf ? buf.length : 0, true);
@@ -231,11 +250,24 @@ export class Request {
     this.finishFraming();
   }
 
-  /** Write the end of the framing and tell the connection the response is complete. */
-  private finishFraming(): void {
+  /**
+   * end() with trailer fields, which need the chunked framing (RFC 9112 §7.1.2): a head not yet
+   * sent is built as for a streamed body, never with the length of the last piece.
+   */
+  private endWithTrailers(buf: Buffer | undefined, trailers: HeaderList): void {
+    this.conn.cork();
+    if (!this.headSent) this.conn.writeRaw(this.sendHead(-1));
+    if (buf !== undefined && buf.length > 0) this.writeBody(buf);
+    this.finishFraming(trailers);
+    this.conn.uncork();
+  }
+
+  /** Write the end of the framing (with `trailers` when chunked) and tell the connection the response is complete. */
+  private finishFraming(trailers?: HeaderList): void {
     if (this.framing === 'chunked' && !this.noBody) {
-      this.wireBytesOut += LAST_CHUNK.length;
-      this.conn.writeRaw(LAST_CHUNK);
+      const last = trailers === undefined ? LAST_CHUNK : lastChunkWithTrailers(trailers);
+      this.wireBytesOut += last.length;
+      this.conn.writeRaw(last);
     } else if (this.framing === 'length' && this.remainingLength > 0) {
       // The handler promised more bytes than it sent: the client can only tell the response is
       // short by the connection closing (checklist D6).
@@ -434,13 +466,17 @@ export class Request {
     } else if (contentLength >= 0) {
       this.framing = 'length';
       this.remainingLength = isHead ? 0 : contentLength;
-    } else if (isEnd && !isHead) {
+    } else if (isEnd && (!isHead || knownLength > 0)) {
+      // A HEAD handed the body the GET would send gets that body's length (RFC 9110 §9.3.2).
       this.framing = 'length';
-      this.remainingLength = knownLength;
+      this.remainingLength = isHead ? 0 : knownLength;
       fields += 'Content-Length: ' + knownLength + '\r\n';
     } else if (this.head.versionMinor === 1) {
       this.framing = 'chunked';
-      if (!isHead) fields += 'Transfer-Encoding: chunked\r\n';
+      // A HEAD ended without a body says chunked only when told the GET would have been
+      // (headWouldBeChunked); else its length is unknown and no length field is sent. A HEAD that
+      // streamed with write() is chunked, as its GET would be. Never on HTTP/1.0 (RFC 9112 §6.1).
+      if (!isEnd || this.headWouldBeChunked) fields += 'Transfer-Encoding: chunked\r\n';
     } else {
       // HTTP/1.0 and unknown length: the end of the body is the end of the connection.
       this.framing = 'close';

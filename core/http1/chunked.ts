@@ -1,6 +1,8 @@
 // Streaming decoder for the chunked transfer coding (RFC 9112 §7.1), for request bodies and
-// backend responses alike, plus the two strings the encoder needs. Checklist rows A8-A12.
+// backend responses alike, plus what the encoder needs: chunk-size lines and the last chunk, with
+// or without a trailer section. Checklist rows A8-A12.
 import { FIELD_OK, FIELD_SCAN_DETAIL, fieldScan, scanFieldLine } from './field-lines.js';
+import { isFieldName, isFieldValue } from './response-writer.js';
 import type { FramingError, HeaderList } from './types.js';
 
 /** The chunk-size line for a chunk of `length` bytes. */
@@ -54,6 +56,28 @@ const FORBIDDEN_TRAILERS = new Set([
   'if-none-match', 'if-modified-since', 'if-unmodified-since', 'if-range', 'age', 'expires', 'date',
   'location', 'retry-after', 'vary', 'warning',
 ]);
+
+/** Whether a field of this name may travel in a trailer section (RFC 9110 §6.5.1); `lower` is lowercased. */
+export function isAllowedTrailer(lower: string): boolean {
+  return !FORBIDDEN_TRAILERS.has(lower) && !lower.startsWith('proxy-');
+}
+
+/**
+ * The last chunk followed by a trailer section (RFC 9112 §7.1.2), for a message we send. A field
+ * that must not be a trailer (isAllowedTrailer: framing, routing, Connection...) or that would
+ * split the message (a name that is not a token; CR, LF, NUL or a non-latin1 character in a
+ * value: RFC 9110 §5.5) is dropped, never sent. With nothing left it is LAST_CHUNK.
+ */
+export function lastChunkWithTrailers(trailers: HeaderList): string {
+  let s = '0\r\n';
+  for (let i = 0; i + 1 < trailers.length; i += 2) {
+    const name = trailers[i]!;
+    const value = trailers[i + 1]!;
+    if (!isFieldName(name) || !isFieldValue(value) || !isAllowedTrailer(name.toLowerCase())) continue;
+    s += name + ': ' + value + '\r\n';
+  }
+  return s + '\r\n';
+}
 
 interface Latin1Source {
   latin1Slice(start: number, end: number): string;
@@ -228,7 +252,7 @@ export class ChunkedDecoder {
     }
     const name = line.slice(0, fieldScan.nameEnd);
     const lower = name.toLowerCase();
-    if (FORBIDDEN_TRAILERS.has(lower) || lower.startsWith('proxy-')) return true;
+    if (!isAllowedTrailer(lower)) return true;
     this.trailers.push(name, line.slice(fieldScan.valueStart, fieldScan.valueEnd));
     return true;
   }

@@ -18,28 +18,38 @@ export function statusLine(versionMinor: 0 | 1, status: number): string {
 }
 
 /** A name must be a token (RFC 9110 §5.1): that also rules out CR, LF, NUL, ':' and spaces. */
-export function checkName(name: string): void {
+export function isFieldName(name: string): boolean {
   const n = name.length;
   let ok = n > 0;
   for (let k = 0; ok && k < n; k++) {
     const c = name.charCodeAt(k);
     ok = c < 256 && TCHAR[c] === 1;
   }
-  if (!ok) throw new LanternError('LT_ERR_INTERNAL', `invalid response header name ${JSON.stringify(name)}`);
+  return ok;
+}
+
+/** Throws LT_ERR_INTERNAL unless `name` is a token (isFieldName). */
+export function checkName(name: string): void {
+  if (!isFieldName(name)) throw new LanternError('LT_ERR_INTERNAL', `invalid response header name ${JSON.stringify(name)}`);
 }
 
 /**
  * A value must not hold CR, LF or NUL (RFC 9110 §5.5, response splitting) nor a character the
  * latin1 wire encoding cannot carry (it would be silently mangled).
  */
-export function checkValue(value: string, what: string): void {
-  if (typeof value !== 'string') throw new LanternError('LT_ERR_INTERNAL', `${what} is not a string`);
+export function isFieldValue(value: string): boolean {
+  if (typeof value !== 'string') return false;
   for (let k = 0; k < value.length; k++) {
     const c = value.charCodeAt(k);
-    if (c === 0x0d || c === 0x0a || c === 0x00 || c > 0xff) {
-      throw new LanternError('LT_ERR_INTERNAL', `CR, LF, NUL or non-latin1 character in ${what}`);
-    }
+    if (c === 0x0d || c === 0x0a || c === 0x00 || c > 0xff) return false;
   }
+  return true;
+}
+
+/** Throws LT_ERR_INTERNAL unless `value` may go on the wire (isFieldValue); `what` names it in the message. */
+export function checkValue(value: string, what: string): void {
+  if (typeof value !== 'string') throw new LanternError('LT_ERR_INTERNAL', `${what} is not a string`);
+  if (!isFieldValue(value)) throw new LanternError('LT_ERR_INTERNAL', `CR, LF, NUL or non-latin1 character in ${what}`);
 }
 
 /**

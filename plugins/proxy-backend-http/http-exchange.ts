@@ -2,7 +2,7 @@
 // framing (C2), the body raw or chunk-framed (§7.1), and the response through the core's one strict
 // response-head parser, then a Content-Length, chunked or close-delimited body (§6.3). Checklist
 // D1-D13. No sockets, pools or timers here: proxy-core owns those.
-import { chunkHeader, ChunkedDecoder } from '../../core/http1/chunked.js';
+import { chunkHeader, ChunkedDecoder, LAST_CHUNK, lastChunkWithTrailers } from '../../core/http1/chunked.js';
 import { parseResponseHead } from '../../core/http1/response-head.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
 import type { Exchange, ProtocolOptions, ResponseSink, UpstreamRequest } from '../proxy-core/types.js';
@@ -77,9 +77,8 @@ export class HttpExchange implements Exchange {
 
   end(trailers: HeaderList): string | null {
     if (!this.chunkedBody) return null;
-    let s = '0\r\n';
-    for (let i = 0; i < trailers.length; i += 2) s += trailers[i] + ': ' + trailers[i + 1] + CRLF;
-    return s + CRLF;
+    // The client's trailers, checked again as they go out (RFC 9110 §6.5.1, no splitting).
+    return trailers.length === 0 ? LAST_CHUNK : lastChunkWithTrailers(trailers);
   }
 
   receive(data: Buffer, sink: ResponseSink): void {
@@ -150,6 +149,7 @@ export class HttpExchange implements Exchange {
           return;
         }
         case State.Chunked: {
+          // The trailers go to sink.end(); proxy-core forwards them when the client's response is chunked.
           this.sink = sink;
           const used = this.decoder!.push(buf, (this.onChunk ??= (c: Buffer) => this.sink!.data(c)));
           if (used < 0) {

@@ -25,6 +25,12 @@ const NONE_TRIED: ReadonlySet<MemberView> = new Set();
 /** Response bytes held to leave with the head in one write, at most (the core's single-write size). */
 const HOLD_MAX_BYTES = 16 * 1024;
 
+/** The backend's head has a Transfer-Encoding field (the parser accepts no coding but `chunked`). */
+function hasTransferEncoding(headers: HeaderList): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 17 && headers[i]!.toLowerCase() === 'transfer-encoding') return true;
+  return false;
+}
+
 /** How the request body reaches the backend. */
 const enum BodyMode { None, Stream, Buffered }
 
@@ -433,6 +439,9 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     // Committed to this response: no replay can be needed any more.
     this.replay = null;
     this.replayLost = true;
+    // D10: a HEAD answered `Transfer-Encoding: chunked` gets it too (the core writes it); the
+    // parser reports chunked only for a body, so the field is looked at before it is stripped.
+    if (req.method === 'HEAD') req.headWouldBeChunked = h.chunked || hasTransferEncoding(h.headers);
     h.headers = stripHopByHop(h.headers, false);
     const hooks = this.core.hooks;
     if (hooks.upstreamResponse.isUsed()) hooks.upstreamResponse.call(h, req);
@@ -466,7 +475,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     if (!req.write(chunk)) this.pauseForClient();
   }
 
-  end(): void {
+  end(trailers?: HeaderList): void {
     if (!this.attemptLive || this.tunnel !== null) return;
     this.responseDone = true;
     if (this.discardResponse || this.done) return;
@@ -476,8 +485,9 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.held = null;
     const body = held === null ? undefined : held.length === 1 ? held[0] : Buffer.concat(held, this.heldBytes);
     this.heldBytes = 0;
-    // D8: the response ends when its framing says so, whatever the connection does next.
-    req.end(body);
+    // D8: the response ends when its framing says so, whatever the connection does next. Trailers
+    // keep the response chunked to an HTTP/1.1 client even when the whole body was held.
+    req.end(body, trailers);
   }
 
   error(code: ErrorCode, detail: string): void {

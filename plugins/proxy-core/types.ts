@@ -98,11 +98,20 @@ export interface UpstreamRequest {
 
 /** What a protocol reports while decoding a backend's bytes. */
 export interface ResponseSink {
-  /** A response head: 1xx interim heads may come first (D12), then exactly one final head. */
+  /**
+   * A response head: 1xx interim heads may come first (D12), then exactly one final head. Pass
+   * the backend's fields as received: proxy-core strips the hop-by-hop ones, and reads
+   * `Transfer-Encoding` first so that a HEAD answered "chunked" says so to the client (D10).
+   */
   head(head: ResponseHead): void;
   /** Body bytes of the final response (already de-chunked / de-framed). */
   data(chunk: Buffer): void;
-  /** The response is complete (trailers of a chunked response, if any). */
+  /**
+   * The response is complete. `trailers`: the trailer fields of a chunked response, if any. They
+   * reach the client in its last chunk when its response is chunked (HTTP/1.1, no
+   * Content-Length), minus fields that must not be trailers (RFC 9110 §6.5.1) or that are
+   * invalid; with any other framing (HTTP/1.0 client, HEAD) they are dropped.
+   */
   end(trailers?: HeaderList): void;
   /** The backend's bytes are invalid (D1-D5, LT_ERR_BACKEND_BAD_RESPONSE) or the exchange cannot complete. */
   error(code: ErrorCode, detail: string): void;

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend, type FakeConnection, type FakeReply } from '../helpers/fake-backend.js';
-import { connectRaw, rawExchange, type RawExchangeResult } from '../helpers/raw-client.js';
+import { connectRaw, rawExchange, type RawExchangeResult, type RawResponse } from '../helpers/raw-client.js';
 import { startProxy, type ProxyHandle } from './proxy-core-fixtures.js';
 
 const D = suite('proxy-core backend responses (D1-D13)');
@@ -38,10 +38,19 @@ const replies: Record<string, FakeReply> = {
   '/d12': 'HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n' + OK,
   '/d12-expect': 'HTTP/1.1 100 Continue\r\n\r\n' + OK,
   '/d13': 'HTTP/1.1 200 OK\r\nUpgrade: websocket\r\nConnection: upgrade, X-Hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok',
+  '/te': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+  '/trailer': 'HTTP/1.1 200 OK\r\nTrailer: X-Checksum\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n',
+  '/trailer-forbidden': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nContent-Length: 5\r\nX-Checksum: abc\r\nConnection: close\r\n\r\n',
+  '/trailer-big': `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${(20000).toString(16)}\r\n${'x'.repeat(20000)}\r\n0\r\nX-Checksum: big\r\n\r\n`,
+};
+/** Answers to HEAD (a backend sends the head its GET would have, and no body). */
+const headReplies: Record<string, FakeReply> = {
+  '/te': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n',
+  '/cl': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\n\r\n',
 };
 
 D.before(async () => {
-  be = await fakeBackend({ respond: (req) => replies[req.target] ?? OK });
+  be = await fakeBackend({ respond: (req) => (req.method === 'HEAD' ? headReplies[req.target] : undefined) ?? replies[req.target] ?? OK });
   lt = await startProxy(`proxy-core.backends = ( "${be.address}" )\nproxy-core.balancer := "test-first"\nproxy-core.max-fails = 1000\n`);
 });
 D.after(async () => { await lt?.stop(); await be?.close(); });
@@ -167,6 +176,95 @@ D('D10 HEAD response with a body: no body to the client, CL kept, backend connec
   const r2 = await get('/d10-te', { method: 'HEAD' });
   assert.is(r2.responses[0]?.status, 200);
   assert.is(r2.responses[0]?.body.length, 0);
+});
+
+/** The head of a response as raw text, and what came after it, read with readResponse({ head }). */
+async function headThenGet(version: '1.0' | '1.1', path: string, extra = ''): Promise<{ head: RawResponse; get: RawResponse; closed: boolean }> {
+  const c = await connectRaw(lt.port);
+  try {
+    await c.write(`HEAD ${path} HTTP/${version}\r\nHost: h\r\n${extra}\r\n`);
+    const head = await c.readResponse(3000, { head: true });
+    // Nothing may follow the head of a HEAD response (no body, no last-chunk).
+    assert.is(c.unread.length, 0, `no bytes after the HEAD response: ${JSON.stringify(c.unread.toString('latin1'))}`);
+    await c.write(`GET /te HTTP/${version}\r\nHost: h\r\n${extra}\r\n`);
+    const get = await c.readResponse(3000);
+    return { head, get, closed: c.closed };
+  } finally {
+    c.destroy();
+  }
+}
+
+D('D10 HEAD answered chunked by the backend: Transfer-Encoding: chunked, no body, the connection serves the next GET', async () => {
+  const { head, get } = await headThenGet('1.1', '/te');
+  const text = head.raw.toString('latin1');
+  assert.is(head.status, 200);
+  assert.match(text, /\r\nTransfer-Encoding: chunked\r\n/);
+  assert.not.match(text, /Content-Length/i);
+  assert.ok(text.endsWith('\r\n\r\n'), 'the head and nothing else');
+  assert.is(head.header('content-type'), 'text/plain');
+  assert.is(get.status, 200);
+  assert.is(get.body.toString(), 'hello');
+  assert.ok(get.complete);
+});
+
+D('D10 HEAD answered with Content-Length: 1234 keeps it, no body, the connection serves the next GET', async () => {
+  const { head, get } = await headThenGet('1.1', '/cl');
+  const text = head.raw.toString('latin1');
+  assert.match(text, /\r\nContent-Length: 1234\r\n/);
+  assert.not.match(text, /Transfer-Encoding/i);
+  assert.ok(text.endsWith('\r\n\r\n'));
+  assert.is(get.body.toString(), 'hello');
+});
+
+D('D10 HEAD from an HTTP/1.0 client never gets Transfer-Encoding (RFC 9112 §6.1)', async () => {
+  const { head, get } = await headThenGet('1.0', '/te', 'Connection: keep-alive\r\n');
+  const text = head.raw.toString('latin1');
+  assert.ok(text.startsWith('HTTP/1.0 200'));
+  assert.not.match(text, /Transfer-Encoding|Content-Length/i);
+  assert.ok(text.endsWith('\r\n\r\n'));
+  // The keep-alive HEAD left the connection usable; the GET is framed by its length.
+  assert.is(get.body.toString(), 'hello');
+  assert.not.match(get.raw.toString('latin1'), /Transfer-Encoding/i);
+  const cl = await headThenGet('1.0', '/cl', 'Connection: keep-alive\r\n');
+  assert.match(cl.head.raw.toString('latin1'), /\r\nContent-Length: 1234\r\n/);
+});
+
+D('trailers of a chunked backend response reach an HTTP/1.1 client in the last chunk', async () => {
+  const r = await get('/trailer');
+  const res = r.responses[0]!;
+  assert.is(res.status, 200);
+  assert.is(res.header('transfer-encoding'), 'chunked');
+  assert.is(res.header('content-length'), undefined);
+  assert.is(res.body.toString(), 'hello');
+  assert.ok(res.raw.toString('latin1').endsWith('\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n'), JSON.stringify(res.raw.toString('latin1')));
+  assert.equal(res.trailers, [['X-Checksum', 'abc']]);
+  assert.not.ok(r.closed);
+});
+
+D('trailers after a body that streamed (head already sent) reach the client too', async () => {
+  const r = await get('/trailer-big');
+  const res = r.responses[0]!;
+  assert.is(res.body.length, 20000);
+  assert.ok(res.complete);
+  assert.ok(res.raw.toString('latin1').endsWith('\r\n0\r\nX-Checksum: big\r\n\r\n'));
+});
+
+D('a trailer with a forbidden name (Content-Length, Connection) is not forwarded', async () => {
+  const r = await get('/trailer-forbidden');
+  const res = r.responses[0]!;
+  assert.is(res.body.toString(), 'hello');
+  assert.ok(res.raw.toString('latin1').endsWith('5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n'), JSON.stringify(res.raw.toString('latin1')));
+  assert.not.ok(r.closed, 'the Connection: close trailer did not close anything');
+});
+
+D('an HTTP/1.0 client gets the body with no trailers', async () => {
+  const r = await get('/trailer', { version: '1.0' });
+  const res = r.responses[0]!;
+  const text = res.raw.toString('latin1');
+  assert.is(res.header('content-length'), '5');
+  assert.not.match(text, /Transfer-Encoding|X-Checksum: abc/i);
+  assert.ok(text.endsWith('\r\n\r\nhello'), 'the body is the last thing sent');
+  assert.equal(res.trailers, []);
 });
 
 D('D11 204 and 304 with a body: sent without one, no CL on 204, backend connection closed', async () => {

@@ -128,6 +128,24 @@ D('D10 a HEAD response that carries a body → no body to the client; backend co
   });
 });
 
+D('D10 `Transfer-Encoding: chunked` on a HEAD response → kept for an HTTP/1.1 client, no body, connection reused', async () => {
+  await withBackend('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', async (lt, be) => {
+    const r = await rawExchange({ port: lt.port, send: 'HEAD /d10 HTTP/1.1\r\nHost: a\r\n\r\n' + GET('/after'), expectResponses: 2, headRequests: [true, false], timeoutMs: 5000 });
+    const head = r.responses[0].raw.toString('latin1');
+    assert.match(head, /\r\nTransfer-Encoding: chunked\r\n/, 'TE kept on HEAD');
+    assert.not.match(head, /Content-Length/i);
+    assert.ok(head.endsWith('\r\n\r\n'), 'no body, no last-chunk');
+    assert.ok(r.raw.toString('latin1').startsWith(head + 'HTTP/1.1 200 '), 'the next response follows the head at once');
+    assert.is(r.responses[1].body.toString(), 'ok');
+    assert.is(be.connectionCount, 1, 'a clean bodiless answer: the backend connection is reused');
+  });
+  await withBackend('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', async (lt) => {
+    const r = await rawExchange({ port: lt.port, send: 'HEAD /d10 HTTP/1.0\r\nHost: a\r\n\r\n', expectResponses: 1, headRequests: [true], timeoutMs: 5000 });
+    assert.not.match(r.raw.toString('latin1'), /Transfer-Encoding/i, 'never TE to HTTP/1.0');
+    assert.is(r.responses[0].body.length, 0);
+  });
+});
+
 D('D11 204/304 with a body → no body to the client (204 without CL); backend connection closed', async () => {
   await withBackend('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello', async (lt, be) => {
     const r = await rawExchange({ port: lt.port, send: GET('/d11') + GET('/after'), expectResponses: 2, timeoutMs: 5000 });

@@ -1,7 +1,7 @@
 // Tests for core/http1/chunked.ts: RFC 9112 §7.1 decoding, checklist rows A8-A12.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChunkedDecoder, chunkHeader, LAST_CHUNK, type ChunkedDecoderOptions } from '../../../../core/http1/chunked.js';
+import { ChunkedDecoder, chunkHeader, isAllowedTrailer, LAST_CHUNK, lastChunkWithTrailers, type ChunkedDecoderOptions } from '../../../../core/http1/chunked.js';
 
 const Chunked = suite('chunked');
 
@@ -173,6 +173,27 @@ Chunked('chunkHeader and LAST_CHUNK', () => {
   assert.is(LAST_CHUNK, '0\r\n\r\n');
   const encoded = chunkHeader(5) + 'hello\r\n' + LAST_CHUNK;
   assert.is(decode(encoded).body, 'hello');
+});
+
+Chunked('lastChunkWithTrailers: valid fields in order; forbidden, split-prone or non-latin1 ones dropped', () => {
+  assert.is(lastChunkWithTrailers([]), LAST_CHUNK);
+  assert.is(lastChunkWithTrailers(['X-Checksum', 'abc', 'Server-Timing', 'db;dur=5']), '0\r\nX-Checksum: abc\r\nServer-Timing: db;dur=5\r\n\r\n');
+  const out = lastChunkWithTrailers([
+    'Content-Length', '5', 'transfer-encoding', 'chunked', 'Host', 'h', 'Connection', 'close', 'Trailer', 'X',
+    'Proxy-Foo', '1', 'X-Split', 'a\r\nX-Injected: 1', 'X-Lf', 'a\nb', 'X-Nul', 'a\0b', 'Bad:Name', 'v', '', 'v',
+    'X-Wide', '\u20ac', 'X-Ok', 'yes',
+  ]);
+  assert.is(out, '0\r\nX-Ok: yes\r\n\r\n');
+  // What the encoder writes, the decoder reads back the same.
+  const back = decode(chunkHeader(2) + 'hi\r\n' + lastChunkWithTrailers(['X-A', '1', 'x-b', 'two words']));
+  assert.equal(back.trailers, ['X-A', '1', 'x-b', 'two words']);
+});
+
+Chunked('isAllowedTrailer follows RFC 9110 §6.5.1 (framing, routing, hop-by-hop: no)', () => {
+  for (const n of ['content-length', 'transfer-encoding', 'host', 'connection', 'te', 'trailer', 'proxy-authorization', 'set-cookie']) {
+    assert.not.ok(isAllowedTrailer(n), n);
+  }
+  for (const n of ['x-checksum', 'server-timing', 'etag']) assert.ok(isAllowedTrailer(n), n);
 });
 
 Chunked.run();

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LanternError } from '../../../../core/errors.js';
-import { formatResponseHead } from '../../../../core/http1/response-writer.js';
+import { checkName, checkValue, formatResponseHead, isFieldName, isFieldValue } from '../../../../core/http1/response-writer.js';
 
 const ResponseWriter = suite('response-writer');
 
@@ -60,6 +60,14 @@ ResponseWriter('G7 a reason with CR/LF, an odd header list or a bad status → t
   throwsInternal(() => formatResponseHead(1, 99, []));
   throwsInternal(() => formatResponseHead(1, 1000, []));
   throwsInternal(() => formatResponseHead(1, 200.5, []));
+});
+
+ResponseWriter('isFieldName / isFieldValue say what checkName / checkValue throw for', () => {
+  for (const n of ['X-A', 'etag', "!#$%&'*+-.^_`|~09az"]) { assert.ok(isFieldName(n), n); checkName(n); }
+  for (const n of ['', 'a b', 'a:b', 'a\r\nb', 'a\0', 'caf\u00e9']) { assert.not.ok(isFieldName(n), JSON.stringify(n)); throwsInternal(() => checkName(n)); }
+  for (const v of ['', 'a b', 'tab\there', 'caf\u00e9']) { assert.ok(isFieldValue(v), JSON.stringify(v)); checkValue(v, 'v'); }
+  for (const v of ['a\rb', 'a\nb', 'a\0b', '\u20ac']) { assert.not.ok(isFieldValue(v), JSON.stringify(v)); throwsInternal(() => checkValue(v, 'v')); }
+  assert.not.ok(isFieldValue(42 as unknown as string));
 });
 
 ResponseWriter.run();
