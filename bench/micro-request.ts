@@ -13,6 +13,7 @@ const root = useDist ? '../dist/' : '../';
 const { loadConfig } = await import(`${root}config/load.js`) as typeof import('../config/load.js');
 const { Connection } = await import(`${root}core/connection.js`) as typeof import('../core/connection.js');
 const { Server } = await import(`${root}core/server.js`) as typeof import('../core/server.js');
+const { SocketReader } = await import(`${root}core/socket-reader.js`) as typeof import('../core/socket-reader.js');
 
 class FakeSocket extends EventEmitter {
   remoteAddress = '127.0.0.1'; remotePort = 5555; destroyed = false; writableNeedDrain = false;
@@ -30,9 +31,10 @@ const server = await Server.create({ model, listen: [] });
 const sock = new FakeSocket();
 (server.limits as { maxKeepAliveRequests: number }).maxKeepAliveRequests = Number.MAX_SAFE_INTEGER;
 const listener = { name: '127.0.0.1:80', scheme: 'http', origin: 'micro', server: null, boundPort: 80 } as unknown as Listener;
-const conn = new Connection(server, sock as unknown as net.Socket, listener);
+const reader = new SocketReader();
+const conn = new Connection(server, sock as unknown as net.Socket, listener, reader);
 const req = Buffer.from(`GET ${reqPath} HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n`);
-const feed = (n: number) => { for (let i = 0; i < n; i++) sock.emit('data', req); };
+const feed = (n: number) => { for (let i = 0; i < n; i++) reader.sink(req); };
 // Warm the file cache (the first request goes to the file system) and the JIT.
 feed(1);
 await new Promise((r) => setTimeout(r, 200));

@@ -11,6 +11,7 @@ import type { BodySource } from './request-body.js';
 import { Request } from './request.js';
 import type { Listener } from './listeners.js';
 import type { Server } from './server.js';
+import type { SocketReader } from './socket-reader.js';
 
 type State = 'head' | 'body' | 'linger' | 'closed';
 
@@ -22,6 +23,8 @@ const LINGER_MS = 2000;
 export class Connection implements BodySource {
   readonly server: Server;
   readonly socket: Socket;
+  /** Where the socket's bytes arrive (owned chunks, see socket-reader.ts). */
+  readonly reader: SocketReader;
   readonly listener: Listener;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -50,15 +53,16 @@ export class Connection implements BodySource {
   private lastWriteProgressMs = 0;
   private lastBytesWritten = 0;
 
-  constructor(server: Server, socket: Socket, listener: Listener) {
+  constructor(server: Server, socket: Socket, listener: Listener, reader: SocketReader) {
     this.server = server;
     this.socket = socket;
+    this.reader = reader;
     this.listener = listener;
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '') || (listener.unixPath ? '127.0.0.1' : '');
     this.remotePort = socket.remotePort ?? 0;
     this.scheme = listener.scheme;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    reader.sink = (chunk: Buffer) => this.onData(chunk);
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', () => { /* 'close' follows; a reset client is not a server error */ });
@@ -386,14 +390,16 @@ export class Connection implements BodySource {
    * Give the socket up (an Upgrade tunnel after a 101, RFC 9110 §7.8; checklist G5): the
    * connection stops reading and writing it, the current request is done (requestDone runs with
    * the status the handler set) and the server forgets the connection. Returns the socket,
-   * possibly paused, and the bytes already read past the current request (the client may send
-   * right after its handshake): the caller handles them first.
+   * possibly paused, its reader (whose sink the caller replaces), and the bytes already read past
+   * the current request (the client may send right after its handshake): the caller handles them
+   * first.
    */
-  detach(): { socket: Socket; buffered: Buffer | null } {
+  detach(): { socket: Socket; reader: SocketReader; buffered: Buffer | null } {
     const socket = this.socket;
     const buffered = this.buf !== null && this.buf.length > 0 ? this.buf : null;
     this.buf = null;
-    for (const ev of ['data', 'end', 'close', 'error', 'drain']) socket.removeAllListeners(ev);
+    this.reader.sink = dropBytes;
+    for (const ev of ['end', 'close', 'error', 'drain']) socket.removeAllListeners(ev);
     this.state = 'closed';
     this.closed = true;
     const req = this.req;
@@ -404,7 +410,7 @@ export class Connection implements BodySource {
       this.requestDone(req);
     }
     this.server.connectionClosed(this);
-    return { socket, buffered };
+    return { socket, reader: this.reader, buffered };
   }
 
   /** Arm the idle deadline for a fresh connection. */
@@ -451,6 +457,8 @@ export class Connection implements BodySource {
     }
   }
 }
+
+function dropBytes(): void { /* a detached connection reads nothing more */ }
 
 function normalizeAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { formatIp, parseIpInto } from '../config/ip-address.js';
+import { SocketReader } from './socket-reader.js';
 
 /** Bytes a client socket buffers before back-pressure (see listen()). */
 export const CLIENT_HIGH_WATER_BYTES = 256 * 1024;
@@ -158,14 +159,42 @@ export async function removeStaleUnixSocket(unixPath: string): Promise<void> {
   fs.unlinkSync(unixPath);
 }
 
-export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, l: Listener) => void): Promise<Listener> {
+/**
+ * An accepted socket read through a SocketReader. net.Server has no `onread` option for the
+ * sockets it accepts, so the accepted socket (still paused: pauseOnConnect) gives its handle to a
+ * new net.Socket made with one, and the empty shell is destroyed, which also tells the net.Server
+ * that this connection is gone (the core counts and closes its own connections). Where the handle
+ * cannot be taken (a socket without one), the accepted socket is read through 'data' events.
+ */
+export function withReader(accepted: net.Socket): { socket: net.Socket; reader: SocketReader } {
+  const reader = new SocketReader();
+  const shell = accepted as unknown as { _handle: object | null };
+  const handle = shell._handle;
+  if (handle === null || handle === undefined) {
+    reader.listen(accepted);
+    accepted.resume();
+    return { socket: accepted, reader };
+  }
+  shell._handle = null;
+  const socket = new net.Socket({
+    handle, allowHalfOpen: true, highWaterMark: CLIENT_HIGH_WATER_BYTES, onread: reader.onread,
+  } as net.SocketConstructorOpts);
+  accepted.destroy();
+  return { socket, reader };
+}
+
+export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, reader: SocketReader, l: Listener) => void): Promise<Listener> {
   return new Promise((resolve, reject) => {
     // highWaterMark: a client socket takes up to 256 KiB before write() asks the writer to wait.
     // With Node's 16 KiB default every 64 KiB piece of a proxied body paused the backend and
     // resumed it on 'drain' (stop-and-go); memory stays bounded per connection either way (F3).
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true, highWaterMark: CLIENT_HIGH_WATER_BYTES });
+    // pauseOnConnect: no byte is read before withReader() gave the socket its reader.
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, highWaterMark: CLIENT_HIGH_WATER_BYTES });
     const listener = { ...spec, server, boundPort: 0 } as Listener;
-    server.on('connection', (socket) => onConnection(socket, listener));
+    server.on('connection', (accepted: net.Socket) => {
+      const { socket, reader } = withReader(accepted);
+      onConnection(socket, reader, listener);
+    });
     const fail = (err: NodeJS.ErrnoException) => {
       reject(new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim()));
     };

@@ -11,6 +11,7 @@ import {
   activatedFds, inheritedAddress, listen, parseSocketName, sameAddress, socketName, type Listener, type ListenSpec,
 } from './listeners.js';
 import { Pipeline } from './pipeline.js';
+import { SocketReader } from './socket-reader.js';
 import { PluginHost } from './plugin-host.js';
 import type { ErrorCode } from './errors.js';
 
@@ -173,7 +174,7 @@ export class Server {
     await this.hooks.startup.promise(this);
     const specs = this.listenSpecs();
     for (const spec of specs) {
-      this.listeners.push(await listen(spec, (socket, l) => this.accept(socket, l)));
+      this.listeners.push(await listen(spec, (socket, reader, l) => this.accept(socket, reader, l)));
     }
     this.tickTimer = setInterval(() => this.tick(), 1000);
     this.tickTimer.unref();
@@ -242,13 +243,13 @@ export class Server {
     return kept;
   }
 
-  private accept(socket: net.Socket, listener: Listener): void {
+  private accept(socket: net.Socket, reader: SocketReader, listener: Listener): void {
     if (this.stopping || (this.limits.maxConnections > 0 && this.connections.size >= this.limits.maxConnections)) {
       socket.destroy();
       return;
     }
     this.counters.connections++;
-    const conn = new Connection(this, socket, listener);
+    const conn = new Connection(this, socket, listener, reader);
     this.connections.add(conn);
     if (this.hooks.connectionAccept.isUsed() && this.hooks.connectionAccept.call(conn) === false) conn.closeNow();
   }
@@ -264,7 +265,9 @@ export class Server {
     const name = host ? socketName(host, socket.localPort ?? 0) : 'stdin';
     const listener = { name, scheme: 'http', origin: '-1', server: null as unknown as net.Server, boundPort: socket.localPort ?? 0 } as Listener;
     this.counters.connections++;
-    const conn = new Connection(this, socket, listener);
+    const reader = new SocketReader();
+    reader.listen(socket);
+    const conn = new Connection(this, socket, listener, reader);
     if (opts.single) conn.singleRequest = true;
     this.connections.add(conn);
     if (opts.onDone) socket.once('close', opts.onDone);

@@ -13,7 +13,7 @@ import {
 } from './api.js';
 import { Backend } from './backend.js';
 import { ProxyRequest } from './proxy-request.js';
-import { Tunnel } from './tunnel.js';
+import { Tunnel, type TunnelEnd } from './tunnel.js';
 import type { BalancerDefinition, ProtocolDefinition, ProtocolOptions, UpstreamRequest } from './types.js';
 import { buildUpstreamRequest, checkUpstreamRequest, originFormTarget } from './upstream-request.js';
 
@@ -163,7 +163,7 @@ export class ProxyCore implements ProxyCoreApi {
     return { backends: this.backends().map((b) => b.snapshot()), tunnels: this.tunnels.size };
   }
 
-  openTunnel(client: net.Socket, upstream: net.Socket, head: string, buffered: Buffer | null, idleMs: number): Tunnel {
+  openTunnel(client: TunnelEnd, upstream: TunnelEnd, head: string, buffered: Buffer | null, idleMs: number): Tunnel {
     const t = new Tunnel(client, upstream, head, buffered, idleMs, Date.now(), (x) => this.tunnels.delete(x));
     this.tunnels.add(t);
     return t;

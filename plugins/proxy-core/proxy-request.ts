@@ -661,8 +661,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     const upstream = c.detach();
     this.conn = null;
     m.endAttempt();
-    const { socket, buffered } = req.conn.detach();
-    this.tunnel = this.core.openTunnel(socket, upstream, head, buffered, this.backend.options.readTimeoutMs);
+    const { socket, reader, buffered } = req.conn.detach();
+    this.tunnel = this.core.openTunnel({ socket, reader }, upstream, head, buffered, this.backend.options.readTimeoutMs);
     this.finish();
   }
 

@@ -2,6 +2,10 @@
 // directions relayed with back-pressure, bytes the client pipelined after its handshake first,
 // half-close relayed (a FIN one way ends that direction only), closed after an idle time.
 import type { Socket } from 'node:net';
+import type { SocketReader } from '../../core/socket-reader.js';
+
+/** One side of the tunnel: a socket and the reader its bytes arrive through. */
+export interface TunnelEnd { socket: Socket; reader: SocketReader }
 
 export class Tunnel {
   readonly client: Socket;
@@ -17,7 +21,9 @@ export class Tunnel {
    * `head` is the 101 to write to the client; `clientBuffered` the bytes the core had read past
    * the handshake (they go upstream first).
    */
-  constructor(client: Socket, upstream: Socket, head: string, clientBuffered: Buffer | null, idleMs: number, nowMs: number, onClosed: (t: Tunnel) => void) {
+  constructor(clientEnd: TunnelEnd, upstreamEnd: TunnelEnd, head: string, clientBuffered: Buffer | null, idleMs: number, nowMs: number, onClosed: (t: Tunnel) => void) {
+    const client = clientEnd.socket;
+    const upstream = upstreamEnd.socket;
     this.client = client;
     this.upstream = upstream;
     this.idleMs = idleMs;
@@ -25,8 +31,8 @@ export class Tunnel {
     this.onClosed = onClosed;
     client.write(head, 'latin1');
     if (clientBuffered !== null && clientBuffered.length > 0) upstream.write(clientBuffered);
-    this.relay(client, upstream);
-    this.relay(upstream, client);
+    this.relay(clientEnd, upstream);
+    this.relay(upstreamEnd, client);
     client.resume();
     upstream.resume();
   }
@@ -38,14 +44,15 @@ export class Tunnel {
     this.client.once('drain', () => this.upstream.resume());
   }
 
-  private relay(from: Socket, to: Socket): void {
-    from.on('data', (chunk: Buffer) => {
+  private relay(fromEnd: TunnelEnd, to: Socket): void {
+    const from = fromEnd.socket;
+    fromEnd.reader.sink = (chunk: Buffer) => {
       this.lastActivityMs = Date.now();
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());
       }
-    });
+    };
     // Half-close: the peer's FIN ends this direction; the other one goes on.
     from.on('end', () => { if (!to.destroyed) to.end(); });
     from.on('error', () => this.destroy());

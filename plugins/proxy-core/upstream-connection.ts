@@ -2,6 +2,7 @@
 // per connection, not per request), and one inactivity timer whose length follows the phase the
 // exchange is in (connect, write, read, idle in the pool). Events go to the current owner.
 import net from 'node:net';
+import { SocketReader } from '../../core/socket-reader.js';
 import type { Member } from './member.js';
 
 /** What the connection is waiting for; decides the timeout and what a timeout means. */
@@ -36,6 +37,8 @@ export type ConnectionState = 'connecting' | 'busy' | 'idle' | 'closed' | 'detac
 export class UpstreamConnection {
   readonly member: Member;
   readonly socket: net.Socket;
+  /** The backend's bytes, read without a stream per read (core/socket-reader.ts). */
+  readonly reader: SocketReader;
   state: ConnectionState = 'connecting';
   owner: UpstreamOwner | null;
   /** Requests this connection has carried (maxKeepAliveRequests). */
@@ -51,22 +54,23 @@ export class UpstreamConnection {
     this.member = member;
     this.owner = owner;
     const a = member.address;
+    const reader = new SocketReader((chunk: Buffer) => {
+      const o = this.owner;
+      if (o !== null) o.onUpstreamData(this, chunk);
+      // E5/D7: bytes on an idle connection mean it can no longer be trusted.
+      else this.destroy();
+    });
+    this.reader = reader;
     // allowHalfOpen: a backend's FIN ends a close-delimited body; our side is closed by us.
     this.socket = a.kind === 'unix'
-      ? net.connect({ path: a.path, allowHalfOpen: true })
-      : net.connect({ host: a.host, port: a.port, allowHalfOpen: true, noDelay: true });
+      ? net.connect({ path: a.path, allowHalfOpen: true, onread: reader.onread })
+      : net.connect({ host: a.host, port: a.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
     this.setPhase(Phase.Connect);
     const s = this.socket;
     s.on('connect', () => {
       if (this.state !== 'connecting') return;
       this.state = 'busy';
       this.owner?.onUpstreamConnect(this);
-    });
-    s.on('data', (chunk: Buffer) => {
-      const o = this.owner;
-      if (o !== null) o.onUpstreamData(this, chunk);
-      // E5/D7: bytes on an idle connection mean it can no longer be trusted.
-      else this.destroy();
     });
     s.on('end', () => {
       const o = this.owner;
@@ -135,14 +139,17 @@ export class UpstreamConnection {
     this.socket.setTimeout(1000);
   }
 
-  /** Hand the socket to a tunnel: our handlers go, the member forgets the connection. */
-  detach(): net.Socket {
+  /** Hand the socket to a tunnel (which replaces the reader's sink): our handlers go, the member forgets the connection. */
+  detach(): { socket: net.Socket; reader: SocketReader } {
     const s = this.socket;
     this.state = 'detached';
     this.owner = null;
-    for (const ev of ['connect', 'data', 'end', 'error', 'close', 'drain', 'timeout']) s.removeAllListeners(ev);
+    this.reader.sink = dropBytes;
+    for (const ev of ['connect', 'end', 'error', 'close', 'drain', 'timeout']) s.removeAllListeners(ev);
     s.setTimeout(0);
     this.member.connectionClosed(this);
-    return s;
+    return { socket: s, reader: this.reader };
   }
 }
+
+function dropBytes(): void { /* a detached connection's reads go to its tunnel */ }
