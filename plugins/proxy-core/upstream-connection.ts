@@ -17,7 +17,7 @@ export enum Phase {
   Read,
   /** Backend reading paused because the client is slow: no backend timeout (the core's write-idle applies, F3). */
   ClientPaused,
-  /** Idle in the pool: keepAliveIdleMs. */
+  /** Idle in the pool: the member's idle timer closes it after keepAliveIdleMs (the socket's timer is left as it was). */
   Idle,
 }
 
@@ -43,6 +43,8 @@ export class UpstreamConnection {
   owner: UpstreamOwner | null;
   /** Requests this connection has carried (maxKeepAliveRequests). */
   requests = 0;
+  /** When it last went idle in the pool (Date.now()). */
+  idleSinceMs = 0;
   phase: Phase = Phase.Connect;
   private timeoutMs = -1;
   /** Reading is paused until the client drains. */
@@ -93,20 +95,24 @@ export class UpstreamConnection {
     s.on('timeout', () => {
       const o = this.owner;
       if (o !== null) o.onUpstreamTimeout(this, this.phase);
-      else this.destroy(); // idle timeout in the pool
+      // An idle connection's timer is still the last phase's: the member's idle timer decides.
+      else if (this.state !== 'idle') this.destroy();
     });
     this.clientDrained = () => { this.owner?.onClientDrain(this); };
   }
 
-  /** Enter a phase: re-arm the inactivity timer only when its length changes. */
+  /**
+   * Enter a phase: re-arm the inactivity timer only when its length changes. Going idle leaves
+   * it alone, so a connection going from request to request re-arms nothing.
+   */
   setPhase(phase: Phase): void {
     this.phase = phase;
+    if (phase === Phase.Idle) return;
     const o = this.member.backend.options;
     const ms = phase === Phase.Connect ? o.connectTimeoutMs
       : phase === Phase.Write ? o.writeTimeoutMs
         : phase === Phase.Read ? o.readTimeoutMs
-          : phase === Phase.Idle ? o.keepAliveIdleMs
-            : 0;
+          : 0;
     if (ms !== this.timeoutMs) {
       this.timeoutMs = ms;
       this.socket.setTimeout(ms);
