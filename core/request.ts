@@ -5,6 +5,7 @@
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
+import { equalsLower } from './http1/field-lines.js';
 import { checkName, checkValue, formatResponseHead, statusLine } from './http1/response-writer.js';
 import type { HeaderList, RequestHead } from './http1/types.js';
 import { RequestBody } from './request-body.js';
@@ -51,6 +52,27 @@ const ERROR_KEPT_FIELDS = new Set(['allow', 'www-authenticate', 'proxy-authentic
 
 /** Response fields the core owns: a handler's own values are dropped (framing, RFC 9112 §6). */
 const CORE_OWNED = new Set(['connection', 'transfer-encoding', 'keep-alive', 'date', 'server']);
+
+const CORE_FIELD_OTHER = 0;
+const CORE_FIELD_OWNED = 1;
+const CORE_FIELD_LENGTH = 2;
+
+/**
+ * Whether a response field is one the core owns (CORE_OWNED), Content-Length, or another: by
+ * length first, then compared ignoring case without making a lowercase copy. A name with a CTL
+ * that folds onto a letter can only be taken for a field that is then dropped, or for
+ * Content-Length, whose name checkName() still refuses.
+ */
+function coreField(name: string): number {
+  switch (name.length) {
+    case 4: return equalsLower(name, 0, 'date') ? CORE_FIELD_OWNED : CORE_FIELD_OTHER;
+    case 6: return equalsLower(name, 0, 'server') ? CORE_FIELD_OWNED : CORE_FIELD_OTHER;
+    case 10: return equalsLower(name, 0, 'connection') || equalsLower(name, 0, 'keep-alive') ? CORE_FIELD_OWNED : CORE_FIELD_OTHER;
+    case 14: return equalsLower(name, 0, 'content-length') ? CORE_FIELD_LENGTH : CORE_FIELD_OTHER;
+    case 17: return equalsLower(name, 0, 'transfer-encoding') ? CORE_FIELD_OWNED : CORE_FIELD_OTHER;
+    default: return CORE_FIELD_OTHER;
+  }
+}
 
 export class Request {
   readonly conn: Connection;
@@ -119,6 +141,9 @@ export class Request {
    */
   headWouldBeChunked = false;
 
+  /** The list writeHead() was told holds valid fields, and its length then (see writeHead). */
+  private validFields: HeaderList | null = null;
+  private validFieldsLength = 0;
   private framing: 'length' | 'chunked' | 'close' | 'none' = 'none';
   private remainingLength = -1;
   private noBody = false;
@@ -174,11 +199,24 @@ export class Request {
     for (let i = h.length - 2; i >= 0; i -= 2) if (h[i].toLowerCase() === lower) h.splice(i, 2);
   }
 
-  /** Set the status and headers; they go out with the first body bytes (or at end()). */
-  writeHead(status: number, headers?: HeaderList): void {
+  /**
+   * Set the status and headers; they go out with the first body bytes (or at end()).
+   * `fieldsValid`: the caller vouches that every name is a token and no value holds CR, LF, NUL
+   * or a non-latin1 character, because the fields came through one of the core's strict parsers
+   * (a proxied response head); the core then does not check them again. The vouching holds for
+   * this very list only: a responseStart tap, a changed length or another list brings the checks
+   * back.
+   */
+  writeHead(status: number, headers?: HeaderList, fieldsValid = false): void {
     if (this.headSent) throw new Error('response head already sent');
     this.status = status;
     if (headers) this.responseHeaders = headers;
+    if (fieldsValid) {
+      this.validFields = this.responseHeaders;
+      this.validFieldsLength = this.responseHeaders.length;
+    } else {
+      this.validFields = null;
+    }
   }
 
   /** Send an interim 1xx response (103 Early Hints, a relayed 100). HTTP/1.1 clients only. */
@@ -436,27 +474,27 @@ export class Request {
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
     const headers = this.responseHeaders;
     const noBodyStatus = status < 200 || status === 204 || status === 304;
+    // Fields vouched for by writeHead() and untouched since are not scanned again.
+    const checked = headers === this.validFields && headers.length === this.validFieldsLength &&
+      !this.conn.server.hooks.responseStart.isUsed();
     let fields = '';
     let contentLength = -1;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       const value = headers[i + 1];
-      const len = name.length;
-      // Only these lengths can be a field the core owns: date 4, server 6, connection and
-      // keep-alive 10, content-length 14, transfer-encoding 17.
-      if (len === 4 || len === 6 || len === 10 || len === 14 || len === 17) {
-        const lower = name.toLowerCase();
-        if (CORE_OWNED.has(lower)) continue;
-        if (lower === 'content-length') {
-          const n = Number(value);
-          if (value === '' || !Number.isSafeInteger(n) || n < 0) continue;
-          contentLength = n;
-          // RFC 9110 §8.6: no Content-Length on 1xx/204; a 304 may carry the GET's length.
-          if (noBodyStatus && status !== 304) continue;
-        }
+      const kind = coreField(name);
+      if (kind === CORE_FIELD_OWNED) continue;
+      if (kind === CORE_FIELD_LENGTH) {
+        const n = Number(value);
+        if (value === '' || !Number.isSafeInteger(n) || n < 0) continue;
+        contentLength = n;
+        // RFC 9110 §8.6: no Content-Length on 1xx/204; a 304 may carry the GET's length.
+        if (noBodyStatus && status !== 304) continue;
       }
-      checkName(name);
-      checkValue(value, name);
+      if (!checked) {
+        checkName(name);
+        checkValue(value, name);
+      }
       fields += name + ': ' + value + '\r\n';
     }
     const isHead = this.method === 'HEAD';

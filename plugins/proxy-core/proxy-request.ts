@@ -461,7 +461,10 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
       const file = xSendfilePath(h.headers);
       if (file !== null) { this.sendFileInstead(file, h.headers); return; }
     }
-    req.writeHead(h.status, req.responseHeaders.length > 0 ? req.responseHeaders.concat(h.headers) : h.headers);
+    // The backend's fields came through the strict response parser: valid, unless a hook or a
+    // plugin's own fields are in the list.
+    if (req.responseHeaders.length > 0) req.writeHead(h.status, req.responseHeaders.concat(h.headers));
+    else req.writeHead(h.status, h.headers, !hooks.upstreamResponse.isUsed());
     this.armAfterWrite();
   }
 

@@ -4,7 +4,7 @@
 // Framing fields are never copied: the protocol regenerates them from bodyLength (C2).
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
-import { TCHAR } from '../../core/http1/field-lines.js';
+import { equalsLower, TCHAR } from '../../core/http1/field-lines.js';
 import type { Backend } from './backend.js';
 import { buildCgiEnv } from './cgi-env.js';
 import type { UpstreamRequest } from './types.js';
@@ -46,6 +46,32 @@ export function originFormTarget(req: Request): string {
   return rest === '' ? '/' : rest.charCodeAt(0) === 63 /* ? */ ? '/' + rest : rest;
 }
 
+const enum FieldKind { Other, Dropped, XForwardedFor, XForwardedHost, XForwardedProto, Forwarded }
+
+/**
+ * What a client field is to the upstream request: by length first, then compared ignoring case
+ * without a lowercase copy (names are tokens: the request parser checked them).
+ */
+function requestFieldKind(name: string): FieldKind {
+  switch (name.length) {
+    case 2: return equalsLower(name, 0, 'te') ? FieldKind.Dropped : FieldKind.Other;
+    case 4: return equalsLower(name, 0, 'host') ? FieldKind.Dropped : FieldKind.Other;
+    case 6: return equalsLower(name, 0, 'expect') ? FieldKind.Dropped : FieldKind.Other;
+    case 7: return equalsLower(name, 0, 'upgrade') ? FieldKind.Dropped : FieldKind.Other;
+    case 9: return equalsLower(name, 0, 'forwarded') ? FieldKind.Forwarded : FieldKind.Other;
+    case 10: return equalsLower(name, 0, 'connection') || equalsLower(name, 0, 'keep-alive') ? FieldKind.Dropped : FieldKind.Other;
+    case 14: return equalsLower(name, 0, 'content-length') ? FieldKind.Dropped : FieldKind.Other;
+    case 15: return equalsLower(name, 0, 'x-forwarded-for') ? FieldKind.XForwardedFor : FieldKind.Other;
+    case 16:
+      if (equalsLower(name, 0, 'proxy-connection')) return FieldKind.Dropped;
+      return equalsLower(name, 0, 'x-forwarded-host') ? FieldKind.XForwardedHost : FieldKind.Other;
+    case 17:
+      if (equalsLower(name, 0, 'transfer-encoding')) return FieldKind.Dropped;
+      return equalsLower(name, 0, 'x-forwarded-proto') ? FieldKind.XForwardedProto : FieldKind.Other;
+    default: return FieldKind.Other;
+  }
+}
+
 /**
  * Build the upstream request for `req`, or return a status to answer with (400: a WebSocket
  * upgrade without Sec-WebSocket-Key, G6).
@@ -80,32 +106,25 @@ export function buildUpstreamRequest(req: Request, backend: Backend, target: str
   for (let i = 0; i < src.length; i += 2) {
     const name = src[i]!;
     const value = src[i + 1]!;
-    const len = name.length;
-    // Only these lengths can be a field handled here: te 2, host 4, expect 6, upgrade 7,
-    // forwarded 9, connection/keep-alive 10, content-length 14, x-forwarded-for 15,
-    // proxy-connection/x-forwarded-host 16, transfer-encoding/x-forwarded-proto 17.
-    if (len === 2 || len === 4 || len === 6 || len === 7 || len === 9 || len === 10 || (len >= 14 && len <= 17)) {
-      const lower = name.toLowerCase();
-      switch (lower) {
-        case 'te': case 'host': case 'upgrade': case 'connection': case 'keep-alive': case 'proxy-connection':
-        case 'content-length': case 'transfer-encoding':
-          continue;
-        // G4: proxy-core answers Expect: 100-continue itself (the core sends the 100 when the body is read).
-        case 'expect':
-          continue;
-        case 'x-forwarded-for':
-          if (o.forwardedFor) { if (trusted) xff = xff === undefined ? value : xff + ', ' + value; continue; }
-          break;
-        case 'x-forwarded-host':
-          if (o.forwardedFor) { if (trusted && xfh === undefined) xfh = value; continue; }
-          break;
-        case 'x-forwarded-proto':
-          if (o.forwardedFor) { if (trusted && xfp === undefined) xfp = value; continue; }
-          break;
-        case 'forwarded':
-          if (o.forwarded) { if (trusted) fwd = fwd === undefined ? value : fwd + ', ' + value; continue; }
-          break;
-      }
+    switch (requestFieldKind(name)) {
+      case FieldKind.Other:
+        break;
+      // C1, C2, C4: hop-by-hop and framing fields, and Host (sent once, first). G4: proxy-core
+      // answers Expect: 100-continue itself (the core sends the 100 when the body is read).
+      case FieldKind.Dropped:
+        continue;
+      case FieldKind.XForwardedFor:
+        if (o.forwardedFor) { if (trusted) xff = xff === undefined ? value : xff + ', ' + value; continue; }
+        break;
+      case FieldKind.XForwardedHost:
+        if (o.forwardedFor) { if (trusted && xfh === undefined) xfh = value; continue; }
+        break;
+      case FieldKind.XForwardedProto:
+        if (o.forwardedFor) { if (trusted && xfp === undefined) xfp = value; continue; }
+        break;
+      case FieldKind.Forwarded:
+        if (o.forwarded) { if (trusted) fwd = fwd === undefined ? value : fwd + ', ' + value; continue; }
+        break;
     }
     if (named !== null && named.has(name.toLowerCase())) continue;
     // B12: for CGI-family backends `X_Foo` and `X-Foo` would both become HTTP_X_FOO.

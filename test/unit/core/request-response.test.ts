@@ -204,4 +204,21 @@ R('trailers are dropped when the response is not chunked: HTTP/1.0, Content-Leng
   assert.ok(head.w.finished());
 });
 
+R('G7 writeHead(fieldsValid): vouched fields go out unscanned; a list changed after is checked again (500, nothing split)', () => {
+  const ok = request('GET');
+  ok.req.writeHead(200, ['X-A', 'one', 'Content-Length', '2'], true);
+  ok.req.end('hi');
+  const r = parsed(ok.w.bytes(), false);
+  assert.is(r.status, 200);
+  assert.ok(ok.w.bytes().includes('X-A: one\r\n'));
+  const bad = request('GET');
+  const list: HeaderList = ['X-A', 'one'];
+  bad.req.writeHead(200, list, true);
+  list.push('X-Injected', 'a\r\nSet-Cookie: evil=1');
+  bad.req.end('hi');
+  const text = bad.w.bytes();
+  assert.is(parsed(text, false).status, 500);
+  assert.not.ok(text.includes('evil'), 'the injected line never reaches the wire');
+});
+
 R.run();
