@@ -19,7 +19,7 @@ async function server(onSocket: (s: net.Socket) => void): Promise<{ port: number
 }
 
 /** Connect with a SocketReader; collects every chunk, resolves them at 'end'. */
-function readAll(port: number): { socket: net.Socket; chunks: Buffer[]; done: Promise<Buffer[]>; received: (bytes: number) => Promise<void> } {
+function readAll(port: number): { socket: net.Socket; reader: SocketReader; chunks: Buffer[]; done: Promise<Buffer[]>; received: (bytes: number) => Promise<void> } {
   const chunks: Buffer[] = [];
   let total = 0;
   let waiting: { bytes: number; resolve: () => void } | null = null;
@@ -34,7 +34,7 @@ function readAll(port: number): { socket: net.Socket; chunks: Buffer[]; done: Pr
   }), 3000, `${bytes} bytes`);
   const socket = net.connect({ port, host: '127.0.0.1', onread: reader.onread });
   const done = withTimeout(new Promise<Buffer[]>((resolve) => socket.on('end', () => resolve(chunks))), 5000, 'the reader socket to end');
-  return { socket, chunks, done, received };
+  return { socket, reader, chunks, done, received };
 }
 
 R('chunks kept across reads are never overwritten (small reads copied, large ones handed over)', async () => {
@@ -68,6 +68,28 @@ R('a large transfer arrives whole, in reads that grow past the first buffer', as
   const chunks = await done;
   assert.ok(Buffer.concat(chunks).equals(body));
   assert.ok(chunks.some((c) => c.length > 16 * 1024), `some read larger than 16 KiB (largest ${Math.max(...chunks.map((c) => c.length))})`);
+  srv.close();
+});
+
+R('the read buffer grows for a big transfer and shrinks back once reads are small (idle sockets hold little)', async () => {
+  let accepted: (s: net.Socket) => void = () => {};
+  const gotPeer = new Promise<net.Socket>((resolve) => { accepted = resolve; });
+  const srv = await server((s) => accepted(s));
+  const { reader, received, done } = readAll(srv.port);
+  const peer = await withTimeout(gotPeer, 2000, 'the accepted socket');
+  assert.is(reader.readBufferBytes, 4096, 'a new socket starts small');
+  let bytes = 1 << 20;
+  peer.write(Buffer.alloc(bytes, 1));
+  await received(bytes);
+  assert.ok(reader.readBufferBytes > 4096, `grew during the transfer (${reader.readBufferBytes})`);
+  for (let i = 0; i < 6; i++) {
+    peer.write('x');
+    bytes += 1;
+    await received(bytes);
+  }
+  assert.is(reader.readBufferBytes, 4096, 'back to the initial size after small reads');
+  peer.end();
+  await done;
   srv.close();
 });
 
