@@ -15,7 +15,12 @@ let lt: ProxyHandle;
 let early: FakeBackend;
 let hold: FakeBackend;
 
-/** A backend that streams `bytes` as fast as the socket takes them and says how far it got. */
+/**
+ * A backend that streams `bytes` as fast as the socket takes them and says how far it got. It
+ * answers one request per connection and closes after it (`Connection: close`): a response
+ * that completes (the kernel's loopback buffers can take all of it before a client's abort is
+ * seen) must not leave a pooled connection that this backend would never answer again.
+ */
 interface Streamer {
   address: string;
   sent: number;
@@ -34,9 +39,10 @@ async function streamer(total: number, pieceBytes: number): Promise<Streamer> {
     s.on('close', () => { sockets.delete(s); state.open--; });
     s.on('error', () => {});
     s.once('data', () => {
-      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${total}\r\n\r\n`);
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${total}\r\nConnection: close\r\n\r\n`);
       let mine = 0;
       const pump = () => {
+        if (mine >= total) { s.end(); return; }
         while (mine < total) {
           const n = Math.min(pieceBytes, total - mine);
           mine += n;
@@ -47,6 +53,7 @@ async function streamer(total: number, pieceBytes: number): Promise<Streamer> {
             return;
           }
         }
+        s.end();
       };
       pump();
     });
