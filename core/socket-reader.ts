@@ -33,7 +33,7 @@ export class SocketReader {
   private handedOut = false;
   /** The last read filled its buffer: the next one may be bigger. */
   private filled = false;
-  /** The last read was small: a grown buffer goes back to INITIAL_BYTES. */
+  /** The last read was small: a grown buffer is halved (down to INITIAL_BYTES). */
   private small = false;
   /** For net.connect() / new net.Socket(): `{ onread: reader.onread }`. */
   readonly onread: net.OnReadOpts;
