@@ -95,24 +95,33 @@ R('the read buffer grows for a big transfer and shrinks back once reads are smal
 
 R('withReader: an accepted socket is read through its reader, writes and end work', async () => {
   const got: Buffer[] = [];
+  let readerBytes = -1;
   let ended: () => void = () => {};
   const endedP = new Promise<void>((resolve) => { ended = resolve; });
+  const open: net.Socket[] = [];
   const srv = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (accepted) => {
     const { socket, reader } = withReader(accepted);
-    reader.sink = (c) => { got.push(c); };
+    open.push(socket);
+    reader.sink = (c) => { got.push(c); readerBytes = reader.readBufferBytes; };
     socket.on('end', () => { socket.end('bye:' + Buffer.concat(got).toString()); ended(); });
   });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening', 2000);
   const client = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  let answer = '';
-  client.on('data', (d: Buffer) => { answer += d.toString(); });
-  const closed = once(client, 'end', 3000);
-  client.end('hello');
-  await withTimeout(endedP, 3000, 'the server side to see the end');
-  await closed;
-  assert.is(answer, 'bye:hello');
-  srv.close();
+  open.push(client);
+  try {
+    let answer = '';
+    client.on('data', (d: Buffer) => { answer += d.toString(); });
+    const closed = once(client, 'end', 3000);
+    client.end('hello');
+    await withTimeout(endedP, 3000, 'the server side to see the end');
+    await closed;
+    assert.is(answer, 'bye:hello');
+    assert.is(readerBytes, 4096, "the bytes came through the reader's own buffer (onread), not 'data' events");
+  } finally {
+    for (const s of open) s.destroy();
+    srv.close();
+  }
 });
 
 R.run();
