@@ -398,7 +398,7 @@ export class Connection implements BodySource {
     const socket = this.socket;
     const buffered = this.buf !== null && this.buf.length > 0 ? this.buf : null;
     this.buf = null;
-    this.reader.sink = dropBytes;
+    this.reader.drop();
     for (const ev of ['end', 'close', 'error', 'drain']) socket.removeAllListeners(ev);
     this.state = 'closed';
     this.closed = true;
@@ -457,8 +457,6 @@ export class Connection implements BodySource {
     }
   }
 }
-
-function dropBytes(): void { /* a detached connection reads nothing more */ }
 
 function normalizeAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;

@@ -33,11 +33,11 @@ export class PreparedFields {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       const value = headers[i + 1];
-      const lower = name.toLowerCase();
-      if (CORE_OWNED.has(lower)) continue;
+      const kind = coreField(name);
+      if (kind === CORE_FIELD_OWNED) continue;
       checkName(name);
       checkValue(value, name);
-      if (lower === 'content-length') contentLength = Number(value);
+      if (kind === CORE_FIELD_LENGTH) contentLength = Number(value);
       text += name + ': ' + value + '\r\n';
       list.push(name, value);
     }
@@ -50,15 +50,13 @@ export class PreparedFields {
 /** Fields an error answer keeps from what the handler set (see sendError). */
 const ERROR_KEPT_FIELDS = new Set(['allow', 'www-authenticate', 'proxy-authenticate', 'content-range', 'retry-after', 'location', 'vary']);
 
-/** Response fields the core owns: a handler's own values are dropped (framing, RFC 9112 §6). */
-const CORE_OWNED = new Set(['connection', 'transfer-encoding', 'keep-alive', 'date', 'server']);
-
 const CORE_FIELD_OTHER = 0;
 const CORE_FIELD_OWNED = 1;
 const CORE_FIELD_LENGTH = 2;
 
 /**
- * Whether a response field is one the core owns (CORE_OWNED), Content-Length, or another: by
+ * Whether a response field is one the core owns (Connection, Keep-Alive, Transfer-Encoding, Date,
+ * Server: a handler's own values are dropped, RFC 9112 §6), Content-Length, or another: by
  * length first, then compared ignoring case without making a lowercase copy. A name with a CTL
  * that folds onto a letter can only be taken for a field that is then dropped, or for
  * Content-Length, whose name checkName() still refuses.

@@ -23,7 +23,7 @@ const INITIAL_BYTES = 4 * 1024;
 /** The largest read buffer: what Node reads at once by default (a 64 KiB piece of a big body). */
 const MAX_BYTES = 64 * 1024;
 
-function ignore(): void { /* no reader yet */ }
+function ignore(): void { /* no reader (yet, or any more) */ }
 
 export class SocketReader {
   /** Receives each read; may be replaced (a connection handing its socket to a tunnel). */
@@ -51,6 +51,9 @@ export class SocketReader {
 
   /** Size of the buffer the next read goes into (0 before the socket asked for one). */
   get readBufferBytes(): number { return this.buf?.length ?? 0; }
+
+  /** Drop whatever is read from now on (a connection giving its socket away; the new owner sets `sink`). */
+  drop(): void { this.sink = ignore; }
 
   /** For a socket made without `onread` (the stdin socket of -1, a TLS socket): its 'data' events. */
   listen(socket: net.Socket): void {

@@ -3,6 +3,7 @@
 // attempt apply the retry rule (retry.ts) or answer 502/503/504. Checklist C-G rows noted inline.
 // A protocol only frames bytes (Exchange); everything else about the attempt lives here.
 import { ERRORS, type ErrorCode } from '../../core/errors.js';
+import { equalsLower } from '../../core/http1/field-lines.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
 import { formatResponseHead } from '../../core/http1/response-writer.js';
 import type { BodySink } from '../../core/request-body.js';
@@ -27,7 +28,7 @@ const HOLD_MAX_BYTES = 16 * 1024;
 
 /** The backend's head has a Transfer-Encoding field (the parser accepts no coding but `chunked`). */
 function hasTransferEncoding(headers: HeaderList): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 17 && headers[i]!.toLowerCase() === 'transfer-encoding') return true;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 17 && equalsLower(headers[i]!, 0, 'transfer-encoding')) return true;
   return false;
 }
 
@@ -452,8 +453,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.replay = null;
     this.replayLost = true;
     // D10: a HEAD answered `Transfer-Encoding: chunked` gets it too (the core writes it); the
-    // parser reports chunked only for a body, so the field is looked at before it is stripped.
-    if (req.method === 'HEAD') req.headWouldBeChunked = h.chunked || hasTransferEncoding(h.headers);
+    // parser never reports chunked for a HEAD, so the field is looked at before it is stripped.
+    if (req.method === 'HEAD') req.headWouldBeChunked = hasTransferEncoding(h.headers);
     h.headers = stripHopByHop(h.headers, false);
     const hooks = this.core.hooks;
     if (hooks.upstreamResponse.isUsed()) hooks.upstreamResponse.call(h, req);

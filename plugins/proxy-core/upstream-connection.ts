@@ -1,6 +1,6 @@
 // One connection from proxy-core to a backend member: the socket, its event handlers (bound once
 // per connection, not per request), and one inactivity timer whose length follows the phase the
-// exchange is in (connect, write, read, idle in the pool). Events go to the current owner.
+// exchange is in (connect, write, read; idle connections are expired by their member). Events go to the current owner.
 import net from 'node:net';
 import { SocketReader } from '../../core/socket-reader.js';
 import type { Member } from './member.js';
@@ -150,12 +150,10 @@ export class UpstreamConnection {
     const s = this.socket;
     this.state = 'detached';
     this.owner = null;
-    this.reader.sink = dropBytes;
+    this.reader.drop();
     for (const ev of ['connect', 'end', 'error', 'close', 'drain', 'timeout']) s.removeAllListeners(ev);
     s.setTimeout(0);
     this.member.connectionClosed(this);
     return { socket: s, reader: this.reader };
   }
 }
-
-function dropBytes(): void { /* a detached connection's reads go to its tunnel */ }
