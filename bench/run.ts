@@ -3,9 +3,11 @@
 // into docs/performance.md. Cases, in this order:
 //   static13  a 13-byte static file, lantern vs a bare node:http server
 //   hello     issue 4: nginx origin `return 200 "hello\n"` through lantern (1 and 2 workers),
-//             nginx as a proxy, http-proxy and undici; ratios to nginx-proxy
-//   1m        the same proxies, a 1 MiB file: req/s and p99 ratios to nginx-proxy
-//   100m      the same proxies, a 100 MiB file to a fast and a 20 MB/s client: RSS rise, disk writes
+//             nginx as a proxy, http-proxy and undici; ratios to nginx-proxy. Also raw-relay, a
+//             Node process relaying raw bytes with no parsing: the ceiling for one Node process
+//   1m        the same proxies (one lantern worker, no raw-relay), a 1 MiB file: req/s and p99
+//             ratios to nginx-proxy
+//   100m      the same as 1m, a 100 MiB file to a fast and a 20 MB/s client: RSS rise, disk writes
 // Flags: --case <name>[,<name>] (repeatable), --rounds N (3), --duration S (10), --connections N
 // (50), --quick (3 s runs), --no-docs (do not write docs/performance.md). Only 127.0.0.1 is used.
 import { execFileSync } from 'node:child_process';
@@ -16,7 +18,7 @@ import { runHundredMib } from './cases/large-body.js';
 import { runHello, runOneMib } from './cases/proxy-load.js';
 import { DOC_FILE, machineLine, markdown, withoutTempDir, writePerformanceDoc, type CaseReport } from './cases/report.js';
 import { runStatic13 } from './cases/static13.js';
-import { findNginx, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
+import { findNginx, HELLO_ONLY, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
 import type { LoadOptions } from './cases/wrk-rounds.js';
 
 const CASES = ['static13', 'hello', '1m', '100m'] as const;
@@ -82,12 +84,12 @@ async function runProxyCases(dir: string, reports: CaseReport[]): Promise<void> 
   if (missing.length) {
     process.stderr.write(`bench: npm package(s) ${missing.join(', ')} missing, skipping those Node peers. Install them with: ${PEER_INSTALL_COMMAND}\n`);
   }
-  // lantern with server.max-worker = 2 is reported for hello only (issue 4).
-  const wanted = PROXY_TARGET_NAMES.filter((n: ProxyTargetName) => n !== 'lantern-2w' || cases.includes('hello'));
+  // lantern with server.max-worker = 2 and the raw relay are reported for hello only (issue 4).
+  const wanted = PROXY_TARGET_NAMES.filter((n: ProxyTargetName) => !HELLO_ONLY.includes(n) || cases.includes('hello'));
   const { origin, targets } = await startProxyTargets(dir, nginx, wanted);
   try {
     for (const t of [origin, ...targets]) if (t.failure) process.stdout.write(`target ${t.name}: ${t.failure}\n`);
-    const single = targets.filter((t) => t.name !== 'lantern-2w');
+    const single = targets.filter((t) => !(HELLO_ONLY as string[]).includes(t.name));
     const run = async (rep: Promise<CaseReport>) => report(withoutTempDir(await rep, dir), reports);
     if (cases.includes('hello')) await run(runHello(targets, load));
     if (cases.includes('1m')) await run(runOneMib(single, load));

@@ -1,6 +1,8 @@
 // Cases hello and 1m (issue 4): wrk through each proxy to the nginx origin, as ratios to nginx
 // as a proxy in the same round. Goals: hello, lantern >= 0.6x nginx and >= 2x the best Node peer;
-// 1 MiB, lantern >= 0.9x nginx with a p99 latency <= 2x nginx's.
+// 1 MiB, lantern >= 0.9x nginx with a p99 latency <= 2x nginx's. hello also measures raw-relay, a
+// Node process relaying raw bytes with no parsing (the ceiling for one Node process): reported
+// against nginx, lantern and 2x the best Node peer, with no goal of its own.
 import type { WrkResult } from '../wrk.js';
 import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
 import { NODE_PEERS, REFERENCE, type Target } from './targets.js';
@@ -31,6 +33,23 @@ function title(name: string, what: string, opts: LoadOptions): string {
   return `case ${name}: ${what}, keep-alive, wrk -t1 -c${opts.connections} -d${opts.durationSec}s, ${opts.rounds} interleaved rounds, medians, ratios to ${REFERENCE} in the same round`;
 }
 
+/** Whether some round measured both series (a note is printed only then). */
+function bothMeasured(a: Series, b: Series): boolean {
+  return a.some((x, i) => Boolean(x && b[i]));
+}
+
+/** hello's notes on raw-relay, each only when both of its sides were measured in a same round. */
+function relayNotes(relay: Series, ref: Series, lantern: Series, bestNode: Series): string[] {
+  const notes: string[] = [];
+  if (bothMeasured(relay, ref)) notes.push(`raw-relay / ${REFERENCE}: ${fmtRatio(sameRoundRatio(relay, ref, 'rps'))} (the ceiling for one Node process; reported, no goal)`);
+  if (bothMeasured(lantern, relay)) notes.push(`lantern / raw-relay: ${fmtRatio(sameRoundRatio(lantern, relay, 'rps'))} (reported, no goal)`);
+  // The median over rounds of 2 * best / relay: doubling every round's ratio doubles the median.
+  if (bothMeasured(bestNode, relay)) {
+    notes.push(`${HELLO_GOAL_VS_NODE} x best Node peer / raw-relay: ${fmtRatio(HELLO_GOAL_VS_NODE * sameRoundRatio(bestNode, relay, 'rps'))} (above 1.00x means the ${HELLO_GOAL_VS_NODE}x goal asks for more than a Node relay with no HTTP work reaches)`);
+  }
+  return notes;
+}
+
 /** Case hello: the 6-byte `return 200 "hello\n"` of the origin through each proxy. */
 export async function runHello(targets: Target[], opts: LoadOptions): Promise<CaseReport> {
   const results = await wrkRounds('hello', targets, '/hello', opts);
@@ -52,7 +71,7 @@ export async function runHello(targets: Target[], opts: LoadOptions): Promise<Ca
       ['lantern / best Node peer', sameRoundRatio(lantern, bestNode, 'rps'), (x) => x >= HELLO_GOAL_VS_NODE, `>= ${HELLO_GOAL_VS_NODE}x`],
     ]).concat(results.has('lantern-2w')
       ? [`lantern with server.max-worker = 2 / nginx-proxy (1 worker): ${fmtRatio(sameRoundRatio(results.get('lantern-2w')!, ref, 'rps'))} (reported, no goal)`]
-      : []),
+      : []).concat(relayNotes(results.get('raw-relay') ?? [], ref, lantern, bestNode)),
   };
 }
 

@@ -1,6 +1,8 @@
 // The servers the proxy cases measure (issue 4): an nginx origin, and lantern (1 and 2 workers),
-// nginx, http-proxy and undici each proxying to it. A target that cannot start, or does not
-// answer /hello through the origin, is kept with its failure so the tables can say why.
+// nginx, http-proxy and undici each proxying to it, plus raw-relay (bench/peers/raw-relay.mjs):
+// a Node process copying raw bytes with no parsing, the ceiling for one Node process, neither a
+// proxy nor a Node peer. A target that cannot start, or does not answer /hello through the
+// origin, is kept with its failure so the tables can say why.
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,10 +22,13 @@ export interface Target {
   failure?: string;
 }
 
-export const PROXY_TARGET_NAMES = ['lantern', 'lantern-2w', 'nginx-proxy', 'http-proxy', 'undici'] as const;
+export const PROXY_TARGET_NAMES = ['lantern', 'lantern-2w', 'nginx-proxy', 'http-proxy', 'undici', 'raw-relay'] as const;
 export type ProxyTargetName = (typeof PROXY_TARGET_NAMES)[number];
+/** Measured in the hello case only (lantern with 2 workers; the raw relay, its reference). */
+export const HELLO_ONLY: ProxyTargetName[] = ['lantern-2w', 'raw-relay'];
 /** The reference every ratio is taken against, measured in the same round. */
 export const REFERENCE: ProxyTargetName = 'nginx-proxy';
+/** The Node proxies lantern's 2x goal is stated against (raw-relay is not one: it does no HTTP). */
 export const NODE_PEERS: ProxyTargetName[] = ['http-proxy', 'undici'];
 /** Each Node peer's script in bench/peers/ and the npm package it needs. */
 const NODE_PEER_SCRIPTS: Record<string, { script: string; pkg: string }> = {
@@ -96,6 +101,8 @@ export async function startProxyTargets(dir: string, nginx: string, wanted: read
     if (name === 'lantern' || name === 'lantern-2w') {
       const conf = writeLanternProxyConf(dir, name, t.port, origin.port, name === 'lantern-2w' ? 2 : 0);
       adopt(t, await launch(node, [path.join(ROOT, 'bin/lantern'), '-D', '-f', conf], t.port));
+    } else if (name === 'raw-relay') {
+      adopt(t, await launch(node, [path.join(ROOT, 'bench/peers/raw-relay.mjs'), String(t.port), String(origin.port)], t.port));
     } else if (name === 'nginx-proxy') {
       const conf = writeNginxConf(dir, 'nginx-proxy', { port: t.port, originPort: origin.port });
       adopt(t, await launch(nginx, ['-p', dir, '-c', conf, '-e', 'stderr'], t.port));
