@@ -47,8 +47,8 @@ export class Pipeline {
       finish(req, 405);
       return;
     }
-    const expect = head.versionMinor === 1 ? req.header('expect') : undefined;
-    if (expect !== undefined && (!head.expectContinue || server.limits.reject100With417)) {
+    // RFC 9110 §10.1.1: an expectation other than 100-continue (or any, when configured so) is refused.
+    if (head.hasExpect && (!head.expectContinue || server.limits.reject100With417)) {
       req.keepAlive = false;
       req.sendError(417, 'LT_ERR_EXPECTATION_FAILED');
       return;

@@ -224,7 +224,7 @@ function isKnownCoding(v: string, start: number, tokenLen: number): boolean {
 /** Appends the lowercased, trimmed, non-empty elements of a comma list (Connection, RFC 9110 §7.6.1). */
 export function pushListTokensLower(v: string, out: string[]): void {
   if (v.indexOf(',') === -1) {
-    if (v.length > 0) out.push(v.toLowerCase());
+    if (v.length > 0) out.push(commonTokenLower(v) ?? v.toLowerCase());
     return;
   }
   const len = v.length;
@@ -239,6 +239,19 @@ export function pushListTokensLower(v: string, out: string[]): void {
     while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
     if (b > a) out.push(v.slice(a, b).toLowerCase());
     i = end + 1;
+  }
+}
+
+/**
+ * The lowercase constant for a Connection value that is one of the usual options, else null:
+ * nearly every head says `keep-alive` or `close`, and a constant costs no new string.
+ */
+function commonTokenLower(v: string): string | null {
+  switch (v.length) {
+    case 5: return equalsLower(v, 0, 'close') ? 'close' : null;
+    case 7: return equalsLower(v, 0, 'upgrade') ? 'upgrade' : null;
+    case 10: return equalsLower(v, 0, 'keep-alive') ? 'keep-alive' : null;
+    default: return null;
   }
 }
 

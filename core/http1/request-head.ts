@@ -240,6 +240,7 @@ function buildHead(b: Buffer, start: number, end: number, opts: RequestHeadOptio
   let contentLength = -1;
   let te: string | null = null;
   let expect100 = false;
+  let hasExpect = false;
   let upgrade: string | null = null;
   for (let k = 0; k < count * 4; k += 4) {
     const nameStart = offsets[k]!;
@@ -280,7 +281,10 @@ function buildHead(b: Buffer, start: number, end: number, opts: RequestHeadOptio
         if (bytesEqualLower(b, nameStart, 'connection')) pushListTokensLower(value, connectionTokens);
         break;
       case 6:
-        if (valueLen === 12 && bytesEqualLower(b, nameStart, 'expect') && bytesEqualLower(b, valueStart, '100-continue')) expect100 = true;
+        if (bytesEqualLower(b, nameStart, 'expect')) {
+          hasExpect = true;
+          if (valueLen === 12 && bytesEqualLower(b, valueStart, '100-continue')) expect100 = true;
+        }
         break;
       case 7:
         if (bytesEqualLower(b, nameStart, 'upgrade')) upgrade = upgrade === null ? value : upgrade + ', ' + value;
@@ -324,6 +328,7 @@ function buildHead(b: Buffer, start: number, end: number, opts: RequestHeadOptio
     // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
     keepAlive: versionMinor === 1 ? !close : !close && hasToken(connectionTokens, 'keep-alive'),
     expectContinue: versionMinor === 1 && expect100,
+    hasExpect: versionMinor === 1 && hasExpect,
     connectionTokens,
     upgrade: versionMinor === 1 && upgrade !== null && hasToken(connectionTokens, 'upgrade') ? upgrade : null,
     headBytes: end,

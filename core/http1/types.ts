@@ -57,6 +57,8 @@ export interface RequestHead {
   keepAlive: boolean;
   /** `Expect: 100-continue` on an HTTP/1.1 request (ignored on 1.0, G4). */
   expectContinue: boolean;
+  /** An HTTP/1.1 request has an Expect field (any value: one the core cannot meet is refused with 417). */
+  hasExpect: boolean;
   /** Lowercased tokens of the Connection header(s). */
   connectionTokens: string[];
   /** Upgrade header value when `Connection: upgrade` was given on HTTP/1.1, else null. */

@@ -2,52 +2,81 @@
 // core re-frames the response, so the backend's Connection, Keep-Alive, Transfer-Encoding,
 // Upgrade (except on a 101 we tunnel) and every field its Connection header names never reach
 // the client. Also the X-Sendfile lookup (lighttpd's X-Sendfile / X-LIGHTTPD-send-file).
+import { equalsLower, hasToken } from '../../core/http1/field-lines.js';
 import type { HeaderList } from '../../core/http1/types.js';
 
-/** Always hop-by-hop (RFC 9110 §7.6.1), plus the pre-standard Proxy-Connection. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade']);
+const enum Hop { No, Always, Connection, Upgrade }
 
-/** Tokens of Connection that name no field to remove. */
-const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
+/**
+ * What a field name is to hop-by-hop removal (RFC 9110 §7.6.1, plus the pre-standard
+ * Proxy-Connection): by length first, then compared ignoring case without a lowercase copy (the
+ * names came through a strict parser: tokens).
+ */
+function hopKind(name: string): Hop {
+  switch (name.length) {
+    case 2: return equalsLower(name, 0, 'te') ? Hop.Always : Hop.No;
+    case 7: return equalsLower(name, 0, 'upgrade') ? Hop.Upgrade : Hop.No;
+    case 10:
+      if (equalsLower(name, 0, 'connection')) return Hop.Connection;
+      return equalsLower(name, 0, 'keep-alive') ? Hop.Always : Hop.No;
+    case 16: return equalsLower(name, 0, 'proxy-connection') ? Hop.Always : Hop.No;
+    case 17: return equalsLower(name, 0, 'transfer-encoding') ? Hop.Always : Hop.No;
+    default: return Hop.No;
+  }
+}
 
-/** Only these name lengths can be a hop-by-hop field: te 2, upgrade 7, connection and keep-alive 10, proxy-connection 16, transfer-encoding 17. */
-function maybeHopByHop(len: number): boolean {
-  return len === 2 || len === 7 || len === 10 || len === 16 || len === 17;
+/** A Connection option that names no field: close, keep-alive, upgrade (compared ignoring case). */
+function isConnectionOption(v: string, start: number, len: number): boolean {
+  if (len === 5) return equalsLower(v, start, 'close');
+  if (len === 7) return equalsLower(v, start, 'upgrade');
+  return len === 10 && equalsLower(v, start, 'keep-alive');
+}
+
+/** Adds to `named` the lowercased field names a Connection value lists (its options aside). */
+function connectionNamed(v: string, named: string[] | null): string[] | null {
+  const len = v.length;
+  let i = 0;
+  while (i < len) {
+    let end = v.indexOf(',', i);
+    if (end === -1) end = len;
+    let a = i;
+    let b = end;
+    while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
+    while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
+    if (b > a && !isConnectionOption(v, a, b - a)) (named ??= []).push(v.slice(a, b).toLowerCase());
+    i = end + 1;
+  }
+  return named;
 }
 
 /**
- * `headers` without hop-by-hop fields. Returns `headers` itself when there is nothing to remove
- * (the common case: no copy). `keepUpgrade`: a 101 we tunnel keeps its Upgrade field.
+ * Removes the hop-by-hop fields from `headers`, in place, and returns it: the list is the one a
+ * response parser just made for this response, so nobody else holds it. The common head (a
+ * `Connection: keep-alive` and nothing it names) costs no lowercase copy and no set lookup.
+ * `keepUpgrade`: a 101 we tunnel keeps its Upgrade field.
  */
 export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): HeaderList {
   let found = false;
-  let named: Set<string> | null = null;
+  let named: string[] | null = null;
   for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (!maybeHopByHop(name.length)) continue;
-    const lower = name.toLowerCase();
-    if (!HOP_BY_HOP.has(lower)) continue;
+    const kind = hopKind(headers[i]!);
+    if (kind === Hop.No) continue;
     found = true;
-    if (lower === 'connection') {
-      const v = headers[i + 1]!;
-      // One token (`keep-alive`, `close`) is the common case: no split.
-      const tokens = v.indexOf(',') < 0 ? [v] : v.split(',');
-      for (const t of tokens) {
-        const token = t.trim().toLowerCase();
-        if (token !== '' && !CONNECTION_OPTIONS.has(token)) (named ??= new Set()).add(token);
-      }
-    }
+    if (kind === Hop.Connection) named = connectionNamed(headers[i + 1]!, named);
   }
   if (!found) return headers;
-  const out: HeaderList = [];
+  let j = 0;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    const lower = maybeHopByHop(name.length) || named !== null ? name.toLowerCase() : '';
-    if (HOP_BY_HOP.has(lower) && !(keepUpgrade && lower === 'upgrade')) continue;
-    if (named !== null && named.has(lower)) continue;
-    out.push(name, headers[i + 1]!);
+    const kind = hopKind(name);
+    if (kind === Hop.Always || kind === Hop.Connection || (kind === Hop.Upgrade && !keepUpgrade)) continue;
+    if (named !== null && hasToken(named, name.toLowerCase())) continue;
+    headers[j] = name;
+    headers[j + 1] = headers[i + 1]!;
+    j += 2;
   }
-  return out;
+  headers.length = j;
+  return headers;
 }
 
 /** The file an X-Sendfile (or X-LIGHTTPD-send-file) field names, or null. */

@@ -52,7 +52,7 @@ function request(method: string, versionMinor: 0 | 1 = 1): { req: Request; w: Wi
   const w = wire();
   const head = {
     method, target: '/', versionMinor, headers: ['Host', 'h'], host: 'h', targetScheme: null, pathAndQuery: '/',
-    contentLength: -1, chunked: false, keepAlive: true, expectContinue: false, connectionTokens: [], upgrade: null, headBytes: 0,
+    contentLength: -1, chunked: false, keepAlive: true, expectContinue: false, hasExpect: false, connectionTokens: [], upgrade: null, headBytes: 0,
   } satisfies RequestHead;
   return { req: new Request(w.conn, head, 0), w };
 }

@@ -47,6 +47,7 @@ RequestHeadSuite('parses a simple GET', () => {
     chunked: false,
     keepAlive: true,
     expectContinue: false,
+    hasExpect: false,
     connectionTokens: [],
     upgrade: null,
     headBytes: text.length,
@@ -453,6 +454,10 @@ RequestHeadSuite('G4 expectContinue only for HTTP/1.1 with 100-continue (any cas
   const h = head(req(['Host: a', 'Expect: something-else']));
   assert.is(h.expectContinue, false);
   assert.equal(h.headers.slice(2), ['Expect', 'something-else'], 'an unknown expectation is left to the server (417)');
+  assert.is(h.hasExpect, true, 'the server learns there is an expectation without searching the fields');
+  assert.is(head(req(['Host: a', 'Accept: */*'])).hasExpect, false);
+  assert.is(head(req(['EXPECT: 100-continue', 'Host: a'])).hasExpect, true);
+  assert.is(head(req(['Expect: foo'], 'GET / HTTP/1.0')).hasExpect, false, 'HTTP/1.0: Expect is ignored (G4)');
 });
 
 RequestHeadSuite('G5/G6 upgrade only on 1.1 with Connection: upgrade', () => {

@@ -16,6 +16,18 @@ T('hop-by-hop fields and the ones Connection names go; case-insensitive', () => 
   assert.equal(stripHopByHop(h, false), ['X-Keep', 'k']);
 });
 
+T('the usual Connection: keep-alive goes, in place (the list is the parser\'s own), fields in order', () => {
+  const h = ['Server', 'nginx', 'Content-Type', 'text/plain', 'Connection', 'Keep-Alive', 'Content-Length', '6'];
+  const out = stripHopByHop(h, false);
+  assert.is(out, h);
+  assert.equal(out, ['Server', 'nginx', 'Content-Type', 'text/plain', 'Content-Length', '6']);
+});
+
+T('Connection options are not field names; a listed name goes whatever its case', () => {
+  assert.equal(stripHopByHop(['Connection', ' close ,\tUPGRADE, keep-alive ', 'Close', 'x', 'X-A', '1'], false), ['Close', 'x', 'X-A', '1']);
+  assert.equal(stripHopByHop(['Connection', 'x-a', 'X-A', '1', 'x-ab', '2'], false), ['x-ab', '2']);
+});
+
 T('a tunnelled 101 keeps Upgrade', () => {
   assert.equal(stripHopByHop(['Upgrade', 'websocket', 'Connection', 'upgrade', 'Sec-WebSocket-Accept', 'x'], true),
     ['Upgrade', 'websocket', 'Sec-WebSocket-Accept', 'x']);
