@@ -12,6 +12,7 @@ import { Request } from './request.js';
 import type { Listener } from './listeners.js';
 import type { Server } from './server.js';
 import type { SocketReader } from './socket-reader.js';
+import { BATCH_MAX_BYTES, batchWrite, flushBatched, type BatchedWriter } from './write-batch.js';
 
 type State = 'head' | 'body' | 'linger' | 'closed';
 
@@ -20,7 +21,7 @@ const PIPELINE_HIGH_WATER_BYTES = 64 * 1024;
 /** How long a closing connection keeps draining the client's bytes (RFC 9112 §9.6, F6). */
 const LINGER_MS = 2000;
 
-export class Connection implements BodySource {
+export class Connection implements BodySource, BatchedWriter {
   readonly server: Server;
   readonly socket: Socket;
   /** Where the socket's bytes arrive (owned chunks, see socket-reader.ts). */
@@ -38,6 +39,8 @@ export class Connection implements BodySource {
   singleRequest = false;
   /** Per-plugin connection state. */
   readonly pluginData = new Map<string, unknown>();
+  /** Small writes wait for the end of the event loop's turn (write-batch.ts). */
+  batched = false;
 
   private state: State = 'head';
   private buf: Buffer | null = null;
@@ -265,14 +268,26 @@ export class Connection implements BodySource {
 
   // --- writing (used by Request) ---
 
-  /** Write bytes; strings (heads, chunk framing) are latin1: header values are bytes, not UTF-8. */
+  /**
+   * Write bytes; strings (heads, chunk framing) are latin1: header values are bytes, not UTF-8.
+   * Small writes leave at the end of the event loop's turn, with every other socket's (see
+   * write-batch.ts); a large one goes at once, after what is held.
+   */
   writeRaw(data: string | Buffer): boolean {
     if (this.closed) return false;
+    if (data.length <= BATCH_MAX_BYTES) return typeof data === 'string' ? batchWrite(this, data, 'latin1') : batchWrite(this, data);
+    flushBatched(this);
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
   writeChunk(head: string, data: Buffer, tail: string): boolean {
     if (this.closed) return false;
+    if (data.length <= BATCH_MAX_BYTES) {
+      batchWrite(this, head, 'latin1');
+      batchWrite(this, data);
+      return batchWrite(this, tail, 'latin1');
+    }
+    flushBatched(this);
     const s = this.socket;
     s.cork();
     s.write(head, 'latin1');
@@ -383,6 +398,8 @@ export class Connection implements BodySource {
 
   closeNow(): void {
     if (this.closed) return;
+    // What the batch holds (the end of a response) goes out before the close.
+    flushBatched(this);
     this.socket.destroy();
   }
 
@@ -396,6 +413,7 @@ export class Connection implements BodySource {
    */
   detach(): { socket: Socket; reader: SocketReader; buffered: Buffer | null } {
     const socket = this.socket;
+    flushBatched(this);
     const buffered = this.buf !== null && this.buf.length > 0 ? this.buf : null;
     this.buf = null;
     this.reader.drop();

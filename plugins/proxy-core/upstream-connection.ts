@@ -3,6 +3,7 @@
 // exchange is in (connect, write, read; idle connections are expired by their member). Events go to the current owner.
 import net from 'node:net';
 import { SocketReader } from '../../core/socket-reader.js';
+import { BATCH_MAX_BYTES, batchWrite, flushBatched, type BatchedWriter } from '../../core/write-batch.js';
 import type { Member } from './member.js';
 
 /** What the connection is waiting for; decides the timeout and what a timeout means. */
@@ -34,7 +35,7 @@ export interface UpstreamOwner {
 
 export type ConnectionState = 'connecting' | 'busy' | 'idle' | 'closed' | 'detached';
 
-export class UpstreamConnection {
+export class UpstreamConnection implements BatchedWriter {
   readonly member: Member;
   readonly socket: net.Socket;
   /** The backend's bytes, read without a stream per read (core/socket-reader.ts). */
@@ -49,6 +50,8 @@ export class UpstreamConnection {
   private timeoutMs = -1;
   /** Reading is paused until the client drains. */
   clientPaused = false;
+  /** Small writes wait for the end of the event loop's turn (core/write-batch.ts). */
+  batched = false;
   /** Given to req.onDrain(): bound once per connection. */
   readonly clientDrained: () => void;
 
@@ -119,8 +122,14 @@ export class UpstreamConnection {
     }
   }
 
-  /** Write request bytes; strings are latin1 (header values are bytes). Returns false when the backend is slow. */
+  /**
+   * Write request bytes; strings are latin1 (header values are bytes). Returns false when the
+   * backend is slow. Small writes (a head) leave at the end of the event loop's turn, with the
+   * other sockets' (core/write-batch.ts); a large one goes at once, after what is held.
+   */
   write(data: string | Buffer): boolean {
+    if (data.length <= BATCH_MAX_BYTES) return typeof data === 'string' ? batchWrite(this, data, 'latin1') : batchWrite(this, data);
+    flushBatched(this);
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
@@ -148,6 +157,7 @@ export class UpstreamConnection {
   /** Hand the socket to a tunnel (which replaces the reader's sink): our handlers go, the member forgets the connection. */
   detach(): { socket: net.Socket; reader: SocketReader } {
     const s = this.socket;
+    flushBatched(this);
     this.state = 'detached';
     this.owner = null;
     this.reader.drop();
