@@ -39,8 +39,10 @@ export class Connection implements BodySource, BatchedWriter {
   singleRequest = false;
   /** Per-plugin connection state. */
   readonly pluginData = new Map<string, unknown>();
-  /** Small writes wait for the end of the event loop's turn (write-batch.ts). */
-  batched = false;
+  /** Small writes held for the end of the event loop's turn (write-batch.ts). */
+  held: Buffer | string | null = null;
+  heldMore: Array<Buffer | string> | null = null;
+  heldBytes = 0;
 
   private state: State = 'head';
   private buf: Buffer | null = null;
@@ -233,6 +235,7 @@ export class Connection implements BodySource, BatchedWriter {
     const body = errorPage(status);
     const head = `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${this.server.httpDate()}\r\n` +
       this.server.serverField + '\r\n';
+    flushBatched(this);
     this.socket.write(head + body);
     this.server.logRejected(this, status, code);
     this.linger();
@@ -244,6 +247,7 @@ export class Connection implements BodySource, BatchedWriter {
     const req = this.req;
     // RFC 9110 §10.1.1: the 100 goes out when the handler wants the body, once.
     if (req && req.head.expectContinue && !req.headSent && !this.closed && req.body.received === 0) {
+      flushBatched(this);
       this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
   }
@@ -275,17 +279,15 @@ export class Connection implements BodySource, BatchedWriter {
    */
   writeRaw(data: string | Buffer): boolean {
     if (this.closed) return false;
-    if (data.length <= BATCH_MAX_BYTES) return typeof data === 'string' ? batchWrite(this, data, 'latin1') : batchWrite(this, data);
-    flushBatched(this);
-    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    return batchWrite(this, data);
   }
 
   writeChunk(head: string, data: Buffer, tail: string): boolean {
     if (this.closed) return false;
     if (data.length <= BATCH_MAX_BYTES) {
-      batchWrite(this, head, 'latin1');
+      batchWrite(this, head);
       batchWrite(this, data);
-      return batchWrite(this, tail, 'latin1');
+      return batchWrite(this, tail);
     }
     flushBatched(this);
     const s = this.socket;
@@ -391,6 +393,7 @@ export class Connection implements BodySource, BatchedWriter {
     this.state = 'linger';
     this.buf = null;
     if (this.readPaused) { this.readPaused = false; this.socket.resume(); }
+    flushBatched(this);
     this.socket.end();
     if (this.clientEnded) { this.socket.once('finish', () => this.closeNow()); return; }
     this.deadlineMs = this.server.nowMs + LINGER_MS;

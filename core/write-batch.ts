@@ -18,8 +18,12 @@ export const BATCH_MAX_BYTES = 16 * 1024;
 /** An owner of a socket whose small writes may be held until the end of the turn. */
 export interface BatchedWriter {
   readonly socket: Socket;
-  /** The socket is corked by the batch (set and cleared here only). */
-  batched: boolean;
+  /** The first piece held for the end of the turn (a string is latin1), or null; managed here. */
+  held: Buffer | string | null;
+  /** Further pieces held in the same turn (pipelined answers, chunk framing), or null; managed here. */
+  heldMore: Array<Buffer | string> | null;
+  /** Bytes held: never more than BATCH_MAX_BYTES, so holding cannot hide a slow peer. */
+  heldBytes: number;
 }
 
 let waiting: BatchedWriter[] = [];
@@ -32,27 +36,54 @@ function flushAll(): void {
   for (let i = 0; i < list.length; i++) flushBatched(list[i]!);
 }
 
+function send(s: Socket, piece: Buffer | string): boolean {
+  return typeof piece === 'string' ? s.write(piece, 'latin1') : s.write(piece);
+}
+
 /**
- * Write `data` to be sent at the end of this turn of the event loop, with the other small writes
- * made meanwhile. Returns socket.write()'s answer (false: wait for 'drain').
+ * Write `data` (a string is written as latin1) to leave at the end of this turn of the event
+ * loop, with the other small writes made meanwhile. Returns what socket.write() would: true while
+ * the socket holds nothing unsent, else its own answer (false: wait for 'drain'). Every write to
+ * the socket must come through here or call flushBatched() first, or the order breaks.
  */
-export function batchWrite(w: BatchedWriter, data: Buffer | string, encoding?: BufferEncoding): boolean {
+export function batchWrite(w: BatchedWriter, data: Buffer | string): boolean {
   const s = w.socket;
-  if (!w.batched) {
-    w.batched = true;
-    s.cork();
+  if (s.writableLength > 0 || w.heldBytes + data.length > BATCH_MAX_BYTES) {
+    // The peer is not taking bytes, or a turn's worth is held already: no (more) holding, the
+    // socket's queue and its answer decide.
+    flushBatched(w);
+    return send(s, data);
+  }
+  w.heldBytes += data.length;
+  if (w.held === null) {
+    w.held = data;
     waiting.push(w);
     if (!scheduled) {
       scheduled = true;
       setImmediate(flushAll);
     }
+  } else {
+    (w.heldMore ??= []).push(data);
   }
-  return encoding === undefined ? s.write(data) : s.write(data, encoding);
+  return true;
 }
 
-/** Send what the batch holds for this socket now: before a large write, a close or a hand-over. */
+/** Send what is held for this socket now: before a large or direct write, an end, a close, a hand-over. */
 export function flushBatched(w: BatchedWriter): void {
-  if (!w.batched) return;
-  w.batched = false;
-  if (!w.socket.destroyed) w.socket.uncork();
+  const first = w.held;
+  if (first === null) return;
+  const more = w.heldMore;
+  w.held = null;
+  w.heldMore = null;
+  w.heldBytes = 0;
+  const s = w.socket;
+  if (s.destroyed) return;
+  if (more === null) {
+    send(s, first);
+    return;
+  }
+  s.cork();
+  send(s, first);
+  for (let i = 0; i < more.length; i++) send(s, more[i]!);
+  s.uncork();
 }

@@ -3,7 +3,7 @@
 // exchange is in (connect, write, read; idle connections are expired by their member). Events go to the current owner.
 import net from 'node:net';
 import { SocketReader } from '../../core/socket-reader.js';
-import { BATCH_MAX_BYTES, batchWrite, flushBatched, type BatchedWriter } from '../../core/write-batch.js';
+import { batchWrite, flushBatched, type BatchedWriter } from '../../core/write-batch.js';
 import type { Member } from './member.js';
 
 /** What the connection is waiting for; decides the timeout and what a timeout means. */
@@ -50,8 +50,10 @@ export class UpstreamConnection implements BatchedWriter {
   private timeoutMs = -1;
   /** Reading is paused until the client drains. */
   clientPaused = false;
-  /** Small writes wait for the end of the event loop's turn (core/write-batch.ts). */
-  batched = false;
+  /** Small writes held for the end of the event loop's turn (core/write-batch.ts). */
+  held: Buffer | string | null = null;
+  heldMore: Array<Buffer | string> | null = null;
+  heldBytes = 0;
   /** Given to req.onDrain(): bound once per connection. */
   readonly clientDrained: () => void;
 
@@ -128,9 +130,7 @@ export class UpstreamConnection implements BatchedWriter {
    * other sockets' (core/write-batch.ts); a large one goes at once, after what is held.
    */
   write(data: string | Buffer): boolean {
-    if (data.length <= BATCH_MAX_BYTES) return typeof data === 'string' ? batchWrite(this, data, 'latin1') : batchWrite(this, data);
-    flushBatched(this);
-    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    return batchWrite(this, data);
   }
 
   /** Whether a pooled connection can still be used (E5: never a half-closed one). */
@@ -149,6 +149,7 @@ export class UpstreamConnection implements BatchedWriter {
   /** Send a protocol's last bytes (FastCGI ABORT_REQUEST), then close; never pooled again. */
   closeAfter(bytes: Buffer): void {
     this.owner = null;
+    flushBatched(this);
     this.socket.end(bytes);
     // Whatever the backend does next (answer, FIN, nothing) ends in destroy(): see the handlers.
     this.socket.setTimeout(1000);
