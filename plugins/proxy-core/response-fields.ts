@@ -75,7 +75,8 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): Header
     headers[j + 1] = headers[i + 1]!;
     j += 2;
   }
-  headers.length = j;
+  // pop(), not `length = j`: setting an array's length is a runtime call in V8.
+  while (headers.length > j) headers.pop();
   return headers;
 }
 
