@@ -1,15 +1,17 @@
 // Small writes leave together once per turn of the event loop, as nginx and HAProxy do: handle
 // every socket that is ready, then send. A response head or a proxied request head written while
-// the loop works through one batch of ready sockets is held (the socket is corked) and sent right
-// after that batch, from setImmediate (the check phase, which follows the poll phase; a pending
-// immediate keeps the next poll from blocking, so nothing waits for new I/O).
+// the loop works through one batch of ready sockets is held here (not with Node's cork, whose
+// uncork path costs more than the write) and sent right after that batch, from setImmediate
+// (the check phase, which follows the poll phase; a pending immediate keeps the next poll from
+// blocking, so nothing waits for new I/O).
 //
 // Why: on a loaded 2-core machine, a peer (the backend, the client) that is woken for every
 // single write sleeps and wakes again between writes, and every wake-up is paid in kernel time on
 // both sides. Measured with a raw relay slowed to lantern's pace: sending per turn instead of per
 // write cut the relay's kernel time per request from ~24 to ~18 us and the backend's and client's
-// CPU per request by a third. Large writes (a body streaming through) are not held: they go at
-// once, after whatever the socket already holds, so back-pressure reads as before.
+// CPU per request by a third. At most BATCH_MAX_BYTES is held per socket and turn, nothing is
+// held for a socket that already queues unsent bytes, and larger writes (a body streaming
+// through) go at once after what is held: back-pressure reads as before.
 import type { Socket } from 'node:net';
 
 /** Writes up to this size wait for the end of the turn; larger ones go at once. */
