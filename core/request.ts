@@ -5,7 +5,7 @@
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
-import { equalsLower } from './http1/field-lines.js';
+import { equalsLower, parseContentLength } from './http1/field-lines.js';
 import { checkName, checkValue, formatResponseHead, statusLine } from './http1/response-writer.js';
 import type { HeaderList, RequestHead } from './http1/types.js';
 import { RequestBody } from './request-body.js';
@@ -483,11 +483,16 @@ export class Request {
       const kind = coreField(name);
       if (kind === CORE_FIELD_OWNED) continue;
       if (kind === CORE_FIELD_LENGTH) {
-        const n = Number(value);
-        if (value === '' || !Number.isSafeInteger(n) || n < 0) continue;
+        // RFC 9110 §8.6: 1*DIGIT (a list of one repeated value is folded). Anything else from a
+        // handler (`0x10`, `1e3`, ` 16`, `-1`) is dropped, never sent: the core frames the body.
+        const n = parseContentLength(value);
+        if (n < 0) continue;
         contentLength = n;
-        // RFC 9110 §8.6: no Content-Length on 1xx/204; a 304 may carry the GET's length.
+        // No Content-Length on 1xx/204; a 304 may carry the GET's length.
         if (noBodyStatus && status !== 304) continue;
+        if (!checked) checkName(name);
+        fields += name + ': ' + n + '\r\n';
+        continue;
       }
       if (!checked) {
         checkName(name);

@@ -88,8 +88,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   // response
   private finalHead = false;
   private responseDone = false;
-  /** Body bytes held back to leave with the head. */
-  private held: Buffer[] | null = null;
+  /** Body bytes held back to leave with the head: one piece (the usual case), or several. */
+  private held: Buffer | Buffer[] | null = null;
   private heldBytes = 0;
   /** X-Sendfile serves the answer; the backend's body is dropped. */
   private discardResponse = false;
@@ -477,7 +477,10 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     if (!req.headSent) {
       // Hold small pieces so that the head and the body leave in one write (design.md §6).
       if (this.heldBytes + chunk.length <= HOLD_MAX_BYTES) {
-        (this.held ??= []).push(chunk);
+        const held = this.held;
+        if (held === null) this.held = chunk;
+        else if (Array.isArray(held)) held.push(chunk);
+        else this.held = [held, chunk];
         this.heldBytes += chunk.length;
         return;
       }
@@ -499,7 +502,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     if (req.finished) return;
     const held = this.held;
     this.held = null;
-    const body = held === null ? undefined : held.length === 1 ? held[0] : Buffer.concat(held, this.heldBytes);
+    const body = held === null ? undefined : Array.isArray(held) ? Buffer.concat(held, this.heldBytes) : held;
     this.heldBytes = 0;
     // D8: the response ends when its framing says so, whatever the connection does next. Trailers
     // keep the response chunked to an HTTP/1.1 client even when the whole body was held.
@@ -521,7 +524,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     const req = this.req;
     const held = this.held;
     this.held = null;
-    const body = held === null ? EMPTY : held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes);
+    const body = held === null ? EMPTY : Array.isArray(held) ? Buffer.concat(held, this.heldBytes) : held;
     this.heldBytes = 0;
     if (!req.write(body)) this.pauseForClient();
   }

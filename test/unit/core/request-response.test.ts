@@ -109,6 +109,22 @@ R('HEAD: a Content-Length the handler set wins over headWouldBeChunked', () => {
   assert.ok(w.finished());
 });
 
+R('a handler Content-Length that is not 1*DIGIT is never sent; the core frames the body itself', () => {
+  for (const bad of ['0x10', '1e3', ' 16x', '-1', '16.0', '']) {
+    const { req, w } = request('GET');
+    req.writeHead(200, ['Content-Length', bad]);
+    req.end('hello');
+    const text = w.bytes();
+    assert.match(text, /\r\nContent-Length: 5\r\n/, JSON.stringify(bad));
+    assert.not.ok(text.includes(`Content-Length: ${bad}\r\n`), JSON.stringify(bad));
+    assert.ok(text.endsWith('\r\n\r\nhello'), JSON.stringify(bad));
+  }
+  const { req, w } = request('GET');
+  req.writeHead(200, ['Content-Length', '5, 5']);
+  req.end('hello');
+  assert.match(w.bytes(), /\r\nContent-Length: 5\r\n/, 'a list of one repeated value is folded');
+});
+
 R('HEAD handed the body a GET would send: that length, no body', () => {
   const { req, w } = request('HEAD');
   req.writeHead(200, []);
