@@ -72,6 +72,15 @@ function coreField(name: string): number {
   }
 }
 
+/** `v` is 1*DIGIT (then it is exactly the number parseContentLength read from it). */
+function isDigits(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return v.length > 0;
+}
+
 export class Request {
   readonly conn: Connection;
   readonly head: RequestHead;
@@ -491,7 +500,8 @@ export class Request {
         // No Content-Length on 1xx/204; a 304 may carry the GET's length.
         if (noBodyStatus && status !== 304) continue;
         if (!checked) checkName(name);
-        fields += name + ': ' + n + '\r\n';
+        // The value as received when it is the number (no number-to-string per response).
+        fields += name + ': ' + (isDigits(value) ? value : String(n)) + '\r\n';
         continue;
       }
       if (!checked) {
