@@ -224,33 +224,48 @@ function isKnownCoding(v: string, start: number, tokenLen: number): boolean {
 /** Appends the lowercased, trimmed, non-empty elements of a comma list (Connection, RFC 9110 §7.6.1). */
 export function pushListTokensLower(v: string, out: string[]): void {
   if (v.indexOf(',') === -1) {
-    if (v.length > 0) out.push(commonTokenLower(v) ?? v.toLowerCase());
+    if (v.length > 0) out.push(connectionOption(v, 0, v.length) ?? v.toLowerCase());
     return;
   }
   const len = v.length;
   let i = 0;
   while (i <= len) {
-    let end = v.indexOf(',', i);
-    if (end === -1) end = len;
-    let a = i;
-    let b = end;
-    // OWS is SP / HTAB only (RFC 9110 §5.6.3); String.prototype.trim would also eat U+00A0.
-    while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
-    while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
-    if (b > a) out.push(v.slice(a, b).toLowerCase());
-    i = end + 1;
+    i = listElement(v, i);
+    if (listScan.end > listScan.start) out.push(v.slice(listScan.start, listScan.end).toLowerCase());
   }
 }
 
+/** Where listElement() found the last element (one shared record, so a scan allocates nothing). */
+export const listScan = { start: 0, end: 0 };
+
 /**
- * The lowercase constant for a Connection value that is one of the usual options, else null:
- * nearly every head says `keep-alive` or `close`, and a constant costs no new string.
+ * Finds the comma-list element (RFC 9110 §5.6.1) that starts at `i` in `v`, without its OWS, and
+ * records it in `listScan` (empty when start === end). Returns where the next element starts: a
+ * value past `v.length` means this was the last one.
  */
-function commonTokenLower(v: string): string | null {
-  switch (v.length) {
-    case 5: return equalsLower(v, 0, 'close') ? 'close' : null;
-    case 7: return equalsLower(v, 0, 'upgrade') ? 'upgrade' : null;
-    case 10: return equalsLower(v, 0, 'keep-alive') ? 'keep-alive' : null;
+export function listElement(v: string, i: number): number {
+  let end = v.indexOf(',', i);
+  if (end === -1) end = v.length;
+  let a = i;
+  let b = end;
+  // OWS is SP / HTAB only (RFC 9110 §5.6.3); String.prototype.trim would also eat U+00A0.
+  while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
+  listScan.start = a;
+  listScan.end = b;
+  return end + 1;
+}
+
+/**
+ * The lowercase constant when `v[start, start + len)` is one of the Connection options that name
+ * no field (`close`, `keep-alive`, `upgrade`, any case), else null: nearly every head says
+ * `keep-alive` or `close`, and a constant costs no new string.
+ */
+export function connectionOption(v: string, start: number, len: number): string | null {
+  switch (len) {
+    case 5: return equalsLower(v, start, 'close') ? 'close' : null;
+    case 7: return equalsLower(v, start, 'upgrade') ? 'upgrade' : null;
+    case 10: return equalsLower(v, start, 'keep-alive') ? 'keep-alive' : null;
     default: return null;
   }
 }

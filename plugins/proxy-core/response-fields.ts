@@ -2,7 +2,7 @@
 // core re-frames the response, so the backend's Connection, Keep-Alive, Transfer-Encoding,
 // Upgrade (except on a 101 we tunnel) and every field its Connection header names never reach
 // the client. Also the X-Sendfile lookup (lighttpd's X-Sendfile / X-LIGHTTPD-send-file).
-import { equalsLower, hasToken } from '../../core/http1/field-lines.js';
+import { connectionOption, equalsLower, hasToken, listElement, listScan } from '../../core/http1/field-lines.js';
 import type { HeaderList } from '../../core/http1/types.js';
 
 const enum Hop { No, Always, Connection, Upgrade }
@@ -25,26 +25,13 @@ function hopKind(name: string): Hop {
   }
 }
 
-/** A Connection option that names no field: close, keep-alive, upgrade (compared ignoring case). */
-function isConnectionOption(v: string, start: number, len: number): boolean {
-  if (len === 5) return equalsLower(v, start, 'close');
-  if (len === 7) return equalsLower(v, start, 'upgrade');
-  return len === 10 && equalsLower(v, start, 'keep-alive');
-}
-
 /** Adds to `named` the lowercased field names a Connection value lists (its options aside). */
 function connectionNamed(v: string, named: string[] | null): string[] | null {
-  const len = v.length;
   let i = 0;
-  while (i < len) {
-    let end = v.indexOf(',', i);
-    if (end === -1) end = len;
-    let a = i;
-    let b = end;
-    while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
-    while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
-    if (b > a && !isConnectionOption(v, a, b - a)) (named ??= []).push(v.slice(a, b).toLowerCase());
-    i = end + 1;
+  while (i <= v.length) {
+    i = listElement(v, i);
+    const { start, end } = listScan;
+    if (end > start && connectionOption(v, start, end - start) === null) (named ??= []).push(v.slice(start, end).toLowerCase());
   }
   return named;
 }
