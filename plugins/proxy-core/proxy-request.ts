@@ -500,10 +500,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     if (this.discardResponse || this.done) return;
     const req = this.req;
     if (req.finished) return;
-    const held = this.held;
-    this.held = null;
-    const body = held === null ? undefined : Array.isArray(held) ? Buffer.concat(held, this.heldBytes) : held;
-    this.heldBytes = 0;
+    const body = this.takeHeld();
     // D8: the response ends when its framing says so, whatever the connection does next. Trailers
     // keep the response chunked to an HTTP/1.1 client even when the whole body was held.
     req.end(body, trailers);
@@ -522,11 +519,16 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   /** The head (and the body held with it) goes out now; the rest streams. */
   private flushHeld(): void {
     const req = this.req;
+    if (!req.write(this.takeHeld() ?? EMPTY)) this.pauseForClient();
+  }
+
+  /** The body bytes held back, as one Buffer (undefined when none), and nothing held any more. */
+  private takeHeld(): Buffer | undefined {
     const held = this.held;
     this.held = null;
-    const body = held === null ? EMPTY : Array.isArray(held) ? Buffer.concat(held, this.heldBytes) : held;
+    const bytes = this.heldBytes;
     this.heldBytes = 0;
-    if (!req.write(body)) this.pauseForClient();
+    return held === null ? undefined : Array.isArray(held) ? Buffer.concat(held, bytes) : held;
   }
 
   private afterReceive(c: UpstreamConnection): void {
