@@ -2,8 +2,8 @@
 // every socket that is ready, then send. A response head or a proxied request head written while
 // the loop works through one batch of ready sockets is held here (not with Node's cork, whose
 // uncork path costs more than the write) and sent right after that batch, from setImmediate
-// (the check phase, which follows the poll phase; a pending immediate keeps the next poll from
-// blocking, so nothing waits for new I/O).
+// (core/turn.ts: the check phase, which follows the poll phase; a pending immediate keeps the
+// next poll from blocking, so nothing waits for new I/O).
 //
 // Why: on a loaded 2-core machine, a peer (the backend, the client) that is woken for every
 // single write sleeps and wakes again between writes, and every wake-up is paid in kernel time on
@@ -13,6 +13,7 @@
 // held for a socket that already queues unsent bytes, and larger writes (a body streaming
 // through) go at once after what is held: back-pressure reads as before.
 import type { Socket } from 'node:net';
+import { atTurnEnd, scheduleTurnEnd } from './turn.js';
 
 /** Writes up to this size wait for the end of the turn; larger ones go at once. */
 export const BATCH_MAX_BYTES = 16 * 1024;
@@ -29,14 +30,15 @@ export interface BatchedWriter {
 }
 
 let waiting: BatchedWriter[] = [];
-let scheduled = false;
 
 function flushAll(): void {
-  scheduled = false;
+  if (waiting.length === 0) return;
   const list = waiting;
   waiting = [];
   for (let i = 0; i < list.length; i++) flushBatched(list[i]!);
 }
+
+atTurnEnd(flushAll);
 
 function send(s: Socket, piece: Buffer | string): boolean {
   return typeof piece === 'string' ? s.write(piece, 'latin1') : s.write(piece);
@@ -60,10 +62,7 @@ export function batchWrite(w: BatchedWriter, data: Buffer | string): boolean {
   if (w.held === null) {
     w.held = data;
     waiting.push(w);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flushAll);
-    }
+    scheduleTurnEnd();
   } else {
     (w.heldMore ??= []).push(data);
   }

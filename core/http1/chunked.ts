@@ -4,6 +4,7 @@
 import { FIELD_OK, FIELD_SCAN_DETAIL, fieldScan, scanFieldLine } from './field-lines.js';
 import { isFieldName, isFieldValue } from './response-writer.js';
 import type { FramingError, HeaderList } from './types.js';
+import { latin1 } from './latin1.js';
 
 /** The chunk-size line for a chunk of `length` bytes. */
 export function chunkHeader(length: number): string {
@@ -77,10 +78,6 @@ export function lastChunkWithTrailers(trailers: HeaderList): string {
     s += name + ': ' + value + '\r\n';
   }
   return s + '\r\n';
-}
-
-interface Latin1Source {
-  latin1Slice(start: number, end: number): string;
 }
 
 /**
@@ -207,7 +204,7 @@ export class ChunkedDecoder {
           if (j > i) {
             this.trailerBytes += j - i;
             if (this.trailerBytes > this.maxTrailerBytes) return this.fail('trailer section too large', true);
-            this.trailerLine += (buf as unknown as Latin1Source).latin1Slice(i, j);
+            this.trailerLine += latin1(buf, i, j);
           }
           i = j;
           if (j < len) {

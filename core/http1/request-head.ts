@@ -8,6 +8,7 @@ import {
 } from './field-lines.js';
 import { classifyTarget } from './request-target.js';
 import type { FramingError, HeaderList, RequestHead, RequestHeadResult, RequestLimits } from './types.js';
+import { latin1 } from './latin1.js';
 
 export interface RequestHeadOptions {
   /**
@@ -15,11 +16,6 @@ export interface RequestHeadOptions {
    * LT_ERR_HOST_INVALID, as checklist C6 asks when no default host is configured.
    */
   allowEmptyHost?: boolean;
-}
-
-/** Node's Buffer has had latin1Slice forever; it skips toString()'s argument juggling. */
-interface Latin1Source {
-  latin1Slice(start: number, end: number): string;
 }
 
 const INCOMPLETE: RequestHeadResult = Object.freeze({ kind: 'incomplete' as const });
@@ -225,7 +221,7 @@ function methodName(b: Buffer, start: number, methodLen: number, s: string): str
 /** Turns the offsets scanHead() recorded into the head, and takes the framing decisions (RFC 9112 §6). */
 function buildHead(b: Buffer, start: number, end: number, opts: RequestHeadOptions | undefined): RequestHeadResult {
   // One latin1 decode of the whole head; every name and value is a slice of it.
-  const s = (b as unknown as Latin1Source).latin1Slice(start, end);
+  const s = latin1(b, start, end);
   const versionMinor = scan.versionMinor;
   const method = methodName(b, start, scan.methodEnd - start, s);
   const target = s.slice(scan.targetStart - start, scan.targetEnd - start);

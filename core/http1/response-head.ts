@@ -6,13 +6,10 @@ import {
   classifyTransferCoding, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
 } from './field-lines.js';
 import type { HeaderList, ResponseHead, ResponseHeadOptions, ResponseHeadResult } from './types.js';
+import { latin1 } from './latin1.js';
 
 /** Default for ResponseHeadOptions.maxHeaderCount: backends send more fields than clients (Set-Cookie). */
 const DEFAULT_MAX_HEADER_COUNT = 512;
-
-interface Latin1Source {
-  latin1Slice(start: number, end: number): string;
-}
 
 const INCOMPLETE: ResponseHeadResult = Object.freeze({ kind: 'incomplete' as const });
 const HTTP_PREFIX = 'HTTP/';
@@ -39,7 +36,7 @@ export function parseResponseHead(buf: Buffer, opts: ResponseHeadOptions): Respo
   if (typeof end === 'string') return bad(end);
   if (end < 0) return len >= opts.maxHeadBytes ? bad(`head over ${opts.maxHeadBytes} bytes`) : INCOMPLETE;
   if (end > opts.maxHeadBytes) return bad(`head over ${opts.maxHeadBytes} bytes`);
-  const s = (buf as unknown as Latin1Source).latin1Slice(0, end);
+  const s = latin1(buf, 0, end);
   return cgi ? buildCgi(buf, s, end, opts) : buildHttp(buf, s, end, opts);
 }
 

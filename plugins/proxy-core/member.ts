@@ -1,6 +1,7 @@
 // One backend member (an address): its connection pool (keep-alive, at most maxPoolSize
 // connections, idle ones reused last-in first-out), its health (lighttpd gw_backend's
 // disabled_until, then one probe: half-open; checklist E1, E2, E10) and its counters.
+import { turnNowMs } from '../../core/turn.js';
 import type { MemberSnapshot } from './api.js';
 import type { Backend } from './backend.js';
 import type { FailureCounters, MemberAddress, MemberState, MemberView } from './types.js';
@@ -119,7 +120,7 @@ export class Member implements MemberView {
     // Idle sockets keep reading, so that a backend's FIN is seen at once (E5).
     if (c.clientPaused) { c.clientPaused = false; s.resume(); }
     c.setPhase(Phase.Idle);
-    c.idleSinceMs = Date.now();
+    c.idleSinceMs = turnNowMs();
     this.idle.push(c);
     if (this.idleTimer === null) this.armIdleTimer(this.backend.options.keepAliveIdleMs);
     this.backend.capacityFreed();

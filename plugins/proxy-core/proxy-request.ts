@@ -3,6 +3,7 @@
 // attempt apply the retry rule (retry.ts) or answer 502/503/504. Checklist C-G rows noted inline.
 // A protocol only frames bytes (Exchange); everything else about the attempt lives here.
 import { ERRORS, type ErrorCode } from '../../core/errors.js';
+import { turnNowMs } from '../../core/turn.js';
 import { equalsLower } from '../../core/http1/field-lines.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
 import { formatResponseHead } from '../../core/http1/response-writer.js';
@@ -157,7 +158,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   private attempt(): void {
     if (this.done) return;
     const b = this.backend;
-    const now = Date.now();
+    const now = turnNowMs();
     const m = this.forceFresh ? this.member : b.select(this.req, this.triedSet, now);
     if (m !== null) { this.startOn(m); return; }
     if (b.waitable(this.triedSet, now)) {

@@ -1,8 +1,15 @@
 // One connection from proxy-core to a backend member: the socket, its event handlers (bound once
 // per connection, not per request), and one inactivity timer whose length follows the phase the
 // exchange is in (connect, write, read; idle connections are expired by their member). Events go to the current owner.
+//
+// The inactivity timer is our own, not socket.setTimeout(): Node re-arms a socket's timer on
+// every read and every write (a timer-list re-insert and a clock read, twice per proxied
+// request). Here a read or a write only notes the turn's time (core/turn.ts); the timer fires at
+// the deadline the last phase change or I/O set, and when I/O happened since, it sleeps again for
+// what is left. Same rule (time since the last byte moved either way), a fraction of the cost.
 import net from 'node:net';
 import { SocketReader } from '../../core/socket-reader.js';
+import { turnNowMs } from '../../core/turn.js';
 import { batchWrite, flushBatched, type BatchedWriter } from '../../core/write-batch.js';
 import type { Member } from './member.js';
 
@@ -47,7 +54,14 @@ export class UpstreamConnection implements BatchedWriter {
   /** When it last went idle in the pool (Date.now()). */
   idleSinceMs = 0;
   phase: Phase = Phase.Connect;
-  private timeoutMs = -1;
+  /** The current phase's inactivity limit (0: none). */
+  private timeoutMs = 0;
+  /** When bytes last moved, or the phase's limit was set (turn clock, ms). */
+  private lastIoMs = 0;
+  /** Fires at the earliest possible deadline; null while none is armed. */
+  private timer: NodeJS.Timeout | null = null;
+  /** Bound once: the timer's callback. */
+  private readonly onTimer: () => void;
   /** Reading is paused until the client drains. */
   clientPaused = false;
   /** Small writes held for the end of the event loop's turn (core/write-batch.ts). */
@@ -62,6 +76,7 @@ export class UpstreamConnection implements BatchedWriter {
     this.owner = owner;
     const a = member.address;
     const reader = new SocketReader((chunk: Buffer) => {
+      this.touch();
       const o = this.owner;
       if (o !== null) o.onUpstreamData(this, chunk);
       // E5/D7: bytes on an idle connection mean it can no longer be trusted.
@@ -72,6 +87,7 @@ export class UpstreamConnection implements BatchedWriter {
     this.socket = a.kind === 'unix'
       ? net.connect({ path: a.path, allowHalfOpen: true, onread: reader.onread })
       : net.connect({ host: a.host, port: a.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
+    this.onTimer = () => this.timerFired();
     this.setPhase(Phase.Connect);
     const s = this.socket;
     s.on('connect', () => {
@@ -90,25 +106,24 @@ export class UpstreamConnection implements BatchedWriter {
       else this.destroy();
     });
     s.on('close', () => {
+      this.stopTimer();
       const o = this.owner;
       const wasOpen = this.state !== 'closed' && this.state !== 'detached';
       if (this.state !== 'detached') this.state = 'closed';
       if (o !== null && wasOpen) o.onUpstreamError(this, null);
       if (wasOpen) member.connectionClosed(this);
     });
-    s.on('drain', () => { this.owner?.onUpstreamDrain(this); });
-    s.on('timeout', () => {
-      const o = this.owner;
-      if (o !== null) o.onUpstreamTimeout(this, this.phase);
-      // An idle connection's timer is still the last phase's: the member's idle timer decides.
-      else if (this.state !== 'idle') this.destroy();
+    s.on('drain', () => {
+      this.touch();
+      this.owner?.onUpstreamDrain(this);
     });
     this.clientDrained = () => { this.owner?.onClientDrain(this); };
   }
 
   /**
-   * Enter a phase: re-arm the inactivity timer only when its length changes. Going idle leaves
-   * it alone, so a connection going from request to request re-arms nothing.
+   * Enter a phase: a new limit counts from now. A phase with the limit already set changes
+   * nothing (the request's first write counts as I/O), and going idle leaves the limit alone, so
+   * a connection going from request to request touches no timer.
    */
   setPhase(phase: Phase): void {
     this.phase = phase;
@@ -118,10 +133,47 @@ export class UpstreamConnection implements BatchedWriter {
       : phase === Phase.Write ? o.writeTimeoutMs
         : phase === Phase.Read ? o.readTimeoutMs
           : 0;
-    if (ms !== this.timeoutMs) {
-      this.timeoutMs = ms;
-      this.socket.setTimeout(ms);
+    if (ms !== this.timeoutMs) this.setLimit(ms);
+  }
+
+  /** Bytes moved (a read, a write): the inactivity limit counts from now. */
+  private touch(): void {
+    this.lastIoMs = turnNowMs();
+    if (this.timer === null && this.timeoutMs > 0) this.arm(this.timeoutMs);
+  }
+
+  private setLimit(ms: number): void {
+    this.stopTimer();
+    this.timeoutMs = ms;
+    this.lastIoMs = turnNowMs();
+    if (ms > 0) this.arm(ms);
+  }
+
+  private arm(ms: number): void {
+    const t = setTimeout(this.onTimer, ms);
+    // Like a socket's own timer: it never keeps the process alive.
+    t.unref();
+    this.timer = t;
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
     }
+  }
+
+  private timerFired(): void {
+    this.timer = null;
+    const ms = this.timeoutMs;
+    if (ms <= 0 || this.state === 'closed' || this.state === 'detached') return;
+    const left = this.lastIoMs + ms - Date.now();
+    if (left > 0) { this.arm(left); return; }
+    // Armed again by the next read or write, as a socket's timer is re-armed by activity.
+    const o = this.owner;
+    if (o !== null) o.onUpstreamTimeout(this, this.phase);
+    // An idle connection's limit is still the last phase's: the member's idle timer decides.
+    else if (this.state !== 'idle') this.destroy();
   }
 
   /**
@@ -130,6 +182,7 @@ export class UpstreamConnection implements BatchedWriter {
    * other sockets' (core/write-batch.ts); a large one goes at once, after what is held.
    */
   write(data: string | Buffer): boolean {
+    this.touch();
     return batchWrite(this, data);
   }
 
@@ -152,7 +205,7 @@ export class UpstreamConnection implements BatchedWriter {
     flushBatched(this);
     this.socket.end(bytes);
     // Whatever the backend does next (answer, FIN, nothing) ends in destroy(): see the handlers.
-    this.socket.setTimeout(1000);
+    this.setLimit(1000);
   }
 
   /** Hand the socket to a tunnel (which replaces the reader's sink): our handlers go, the member forgets the connection. */
@@ -162,8 +215,9 @@ export class UpstreamConnection implements BatchedWriter {
     this.state = 'detached';
     this.owner = null;
     this.reader.drop();
-    for (const ev of ['connect', 'end', 'error', 'close', 'drain', 'timeout']) s.removeAllListeners(ev);
-    s.setTimeout(0);
+    for (const ev of ['connect', 'end', 'error', 'close', 'drain']) s.removeAllListeners(ev);
+    this.stopTimer();
+    this.timeoutMs = 0;
     this.member.connectionClosed(this);
     return { socket: s, reader: this.reader };
   }

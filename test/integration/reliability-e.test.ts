@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fakeBackend, refusedPort, type FakeBackend } from '../helpers/fake-backend.js';
+import { fakeBackend, pause, refusedPort, type FakeBackend } from '../helpers/fake-backend.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import type { LanternHandle } from '../helpers/lantern.js';
 import { proxyApi, startProxy } from '../helpers/proxy-setup.js';
@@ -105,6 +105,24 @@ E('E3 read timeout → 504; GET not retried unless configured; POST never', asyn
     assert.is(c.requestCount + d.requestCount, 1, 'POST never retried');
     const g = await get(lt, '/e3g');
     assert.is(g.responses[0].status, 200, 'GET retried on the other member when configured');
+  });
+});
+
+E('E3 the read timeout counts silence, not the whole answer: bytes every 0.3 s under a 0.5 s limit go through', async () => {
+  // Four pieces 0.3 s apart: the answer takes ~0.9 s, longer than the limit, but no gap reaches it.
+  const be = await fakeBackend({ respond: () => ['HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\na', pause, 'b', pause, 'c', pause, 'd'] });
+  await run([be], [], 'proxy-core.read-timeout = "0.5"', async (lt) => {
+    let released = 0;
+    const trickle = setInterval(() => { if (released < 3) { released++; be.release(); } }, 300);
+    try {
+      const r = await get(lt, '/e3-trickle');
+      assert.is(r.responses[0].status, 200);
+      assert.is(r.responses[0].body.toString(), 'abcd');
+      assert.is(released, 3, 'every gap was waited out');
+      assert.is(member(lt, be.address).failures.readTimeout, 0);
+    } finally {
+      clearInterval(trickle);
+    }
   });
 });
 
