@@ -271,8 +271,8 @@ export class Request {
         this.bytesOut += body.length;
         this.wireBytesOut += body.length;
         if (body.length <= TEXT_BODY_MAX_BYTES) {
-          // A small body joins the head as text: the socket writes the one latin1 string from
-          // its stack, no Buffer is made and filled for it (measured: ~0.2 us per response).
+          // A small body joins the head as text: the socket writes the one latin1 string (no
+          // Buffer is made and filled for it; same speed as the buffer in an A/B, less code run).
           this.conn.writeRaw(head + latin1(body, 0, body.length));
         } else if (body.length <= SINGLE_WRITE_MAX_BYTES) {
           const out = Buffer.allocUnsafe(head.length + body.length);
