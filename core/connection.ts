@@ -2,6 +2,7 @@
 // the handler) → write → keep-alive or close. Pipelined requests wait in the read buffer until
 // the previous response is finished (RFC 9112 §9.3.2). Timeouts are deadlines checked by the
 // server's once-a-second tick, not timers per request.
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { ERRORS, errorPage, LanternError, statusText, type ErrorCode } from './errors.js';
 import { ChunkedDecoder } from './http1/chunked.js';

@@ -1,6 +1,7 @@
 // Listeners (design.md §2): TCP v4/v6, unix sockets, and systemd socket activation
 // (sd_listen_fds(3): LISTEN_FDS/LISTEN_PID, fds from 3 up). Every listener has lighttpd's
 // $SERVER["socket"] name.
+import { Buffer } from 'node:buffer';
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,5 +1,6 @@
 // A request body as the core delivers it to the handler: streamed with back-pressure
 // (design.md §2, lighttpd's chunkqueue), never buffered whole unless the handler asks for it.
+import { Buffer } from 'node:buffer';
 import { LanternError } from './errors.js';
 import type { HeaderList } from './http1/types.js';
 

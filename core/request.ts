@@ -2,6 +2,7 @@
 // The core owns the response framing (RFC 9112 §6): it answers in the request's version, picks
 // Content-Length, chunked or close-delimited, and decides keep-alive; handlers set status,
 // headers, body bytes and trailer fields only.
+import { Buffer } from 'node:buffer';
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';

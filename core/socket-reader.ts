@@ -7,6 +7,7 @@
 // partial head, a body piece queued behind a slow socket). Small reads are copied out of the read
 // buffer into a pooled Buffer; a large read hands the read buffer itself over and the next read
 // gets a fresh one, so nothing ever writes over bytes someone still holds.
+import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 
 /** Where the bytes of each read go. */

@@ -1,6 +1,7 @@
 // Streaming decoder for the chunked transfer coding (RFC 9112 §7.1), for request bodies and
 // backend responses alike, plus what the encoder needs: chunk-size lines and the last chunk, with
 // or without a trailer section. Checklist rows A8-A12.
+import { Buffer } from 'node:buffer';
 import { FIELD_OK, FIELD_SCAN_DETAIL, fieldScan, scanFieldLine } from './field-lines.js';
 import { isFieldName, isFieldValue } from './response-writer.js';
 import type { FramingError, HeaderList } from './types.js';

@@ -1,5 +1,6 @@
 // Strict HTTP/1.x request-head parser (RFC 9112 §2-§6, RFC 9110 §5, §7.2, §8.6): a pure function
 // over the bytes received so far. Checklist rows A1-A7, A16, B1-B9 are decided here.
+import { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../errors.js';
 import { normalizeAuthority } from './authority.js';
 import {

@@ -1,5 +1,6 @@
 // The one strict response-head parser every backend protocol shares: an HTTP/1.x status line and
 // fields (RFC 9112 §4-§6), or a CGI header block (RFC 3875 §6). Checklist rows D1-D5, D9-D12.
+import { Buffer } from 'node:buffer';
 import { statusText } from '../errors.js';
 import {
   FIELD_OK, FIELD_PARTIAL, FIELD_SCAN_DETAIL, FIELD_VALUE, TE_CHUNKED, bytesEqualLower,

@@ -2,6 +2,7 @@
 // framing (C2), the body raw or chunk-framed (§7.1), and the response through the core's one strict
 // response-head parser, then a Content-Length, chunked or close-delimited body (§6.3). Checklist
 // D1-D13. No sockets, pools or timers here: proxy-core owns those.
+import { Buffer } from 'node:buffer';
 import { chunkHeader, ChunkedDecoder, LAST_CHUNK, lastChunkWithTrailers } from '../../core/http1/chunked.js';
 import { parseResponseHead } from '../../core/http1/response-head.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';

@@ -2,6 +2,7 @@
 // stream the request body up and the response down with back-pressure both ways, and on a failed
 // attempt apply the retry rule (retry.ts) or answer 502/503/504. Checklist C-G rows noted inline.
 // A protocol only frames bytes (Exchange); everything else about the attempt lives here.
+import { Buffer } from 'node:buffer';
 import { ERRORS, type ErrorCode } from '../../core/errors.js';
 import { turnNowMs } from '../../core/turn.js';
 import { equalsLower } from '../../core/http1/field-lines.js';
