@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { socketBlocks } from '../config/merge.js';
 import { ConfigError, type ConfigModel } from '../config/model.js';
 import { printConfig } from '../config/print.js';
-import { activatedFds, listen, parseSocketName, WORKER_LISTEN_FDS_ENV } from './listeners.js';
+import { activatedFds, parseSocketName, probeListen, WORKER_LISTEN_FDS_ENV } from './listeners.js';
 import { PluginHost } from './plugin-host.js';
 import { Server } from './server.js';
 import { VERSION, FEATURES } from './version.js';
@@ -138,9 +138,7 @@ export async function main(argv: string[]): Promise<void> {
       // node:cluster binds only when the first worker asks, and every worker would report an
       // address in use: try each address once here (this also clears a stale unix socket).
       for (const spec of specs) {
-        if (spec.fd !== undefined) continue;
-        const probe = await listen(spec, (socket) => socket.destroy());
-        await new Promise<void>((resolve) => probe.server.close(() => resolve()));
+        if (spec.fd === undefined) await probeListen(spec);
       }
       runPrimary(maxWorker, server);
       return;

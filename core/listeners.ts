@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { formatIp, parseIpInto } from '../config/ip-address.js';
 import { SocketReader } from './socket-reader.js';
 
@@ -182,6 +183,30 @@ export function withReader(accepted: net.Socket): { socket: net.Socket; reader: 
   } as net.SocketConstructorOpts);
   accepted.destroy();
   return { socket, reader };
+}
+
+/**
+ * Whether `spec` can be listened on, checked once by a cluster primary before its workers bind
+ * (node:cluster binds when the first worker asks, and every worker would report the error). A
+ * TCP address is bound and closed again. A unix path is not: closing removes the file, and a
+ * client connecting between the probe and the workers' bind would find no socket (or the probe's
+ * reset), so a stale socket is cleared, one in use is refused, and the directory must let us
+ * create the socket.
+ */
+export async function probeListen(spec: ListenSpec): Promise<void> {
+  const unixPath = spec.unixPath;
+  if (unixPath === undefined) {
+    const probe = await listen(spec, (socket) => socket.destroy());
+    await new Promise<void>((resolve) => probe.server.close(() => resolve()));
+    return;
+  }
+  try {
+    await removeStaleUnixSocket(unixPath);
+    fs.accessSync(path.dirname(path.resolve(unixPath)), fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim());
+  }
 }
 
 export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, reader: SocketReader, l: Listener) => void): Promise<Listener> {

@@ -198,6 +198,16 @@ for (const workers of [0, 2]) {
   });
 }
 
+Listeners('a unix socket in a missing directory (max-worker 2): said once by the primary, and no worker starts', async () => {
+  const sock = path.join(dir, 'no-such-dir', 'w.sock');
+  const file = writeConf(`server.bind = "${sock}"\nserver.max-worker = 2\n${base()}`);
+  const r = await runLantern(['-D', '-f', file], { cwd: dir });
+  assert.ok(r.code !== 0 && r.code !== null, `exit ${r.code}`);
+  const said = new RegExp(`cannot listen on ${sock.replace(/[.]/g, '\\.')}: ENOENT`, 'g');
+  assert.is(r.stderr.match(said)?.length, 1, `said once: ${r.stderr}`);
+  assert.not.match(r.stderr, STACK_LINE, r.stderr);
+});
+
 /**
  * A socket-activation wrapper in the style of systemd and lighttpd's tests/LightyTest.pm: binds
  * 127.0.0.1:<port> (0 = any), prints the port, puts the socket on fd 3, sets LISTEN_FDS=1 and
