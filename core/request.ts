@@ -356,7 +356,7 @@ export class Request {
     const server = this.conn.server;
     const head = statusLine(this.head.versionMinor, status) + fields.text +
       (!this.keepAlive ? 'Connection: close\r\n' : this.head.versionMinor === 0 ? 'Connection: keep-alive\r\n' : '') +
-      'Date: ' + server.httpDate() + '\r\n' + server.serverFieldFor(this.config.values) + '\r\n';
+      server.headTail(this.config.values);
     if (server.debugFlags.responseHeader) this.logHead(head);
     this.headSent = true;
     this.wireBytesOut += head.length;
@@ -546,7 +546,7 @@ export class Request {
     if (!this.keepAlive) fields += 'Connection: close\r\n';
     else if (this.head.versionMinor === 0) fields += 'Connection: keep-alive\r\n';
     const server = this.conn.server;
-    const text = statusLine(this.head.versionMinor, status) + fields + 'Date: ' + server.httpDate() + '\r\n' + server.serverFieldFor(this.config.values) + '\r\n';
+    const text = statusLine(this.head.versionMinor, status) + fields + server.headTail(this.config.values);
     if (server.debugFlags.responseHeader) this.logHead(text);
     this.headSent = true;
     this.wireBytesOut += text.length;

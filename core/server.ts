@@ -12,6 +12,7 @@ import {
 } from './listeners.js';
 import { Pipeline } from './pipeline.js';
 import { SocketReader } from './socket-reader.js';
+import { turnNowMs } from './turn.js';
 import { PluginHost } from './plugin-host.js';
 import type { ErrorCode } from './errors.js';
 
@@ -110,6 +111,9 @@ export class Server {
   stopping = false;
   private dateString = '';
   private dateSecond = -1;
+  private tailDate = '';
+  private tailServer = '';
+  private tail = '';
   private tickTimer: NodeJS.Timeout | null = null;
   private errorLog: ErrorLog;
   private readonly opts: ServerOptions;
@@ -302,9 +306,9 @@ export class Server {
     return f;
   }
 
-  /** The Date header value, formatted once a second (RFC 9110 §5.6.7). */
+  /** The Date header value, formatted once a second (RFC 9110 §5.6.7), from the turn's clock. */
   httpDate(): string {
-    const now = Date.now();
+    const now = turnNowMs();
     const sec = (now / 1000) | 0;
     if (sec !== this.dateSecond) {
       this.dateSecond = sec;
@@ -312,6 +316,22 @@ export class Server {
       this.nowMs = now;
     }
     return this.dateString;
+  }
+
+  /**
+   * The end of every response head: `Date`, the Server field for `values` (server.tag), and the
+   * blank line. One string for as long as both stay the same (a second, usually), so a head is
+   * not built from four more pieces each time.
+   */
+  headTail(values: Map<string, ConfigValue>): string {
+    const date = this.httpDate();
+    const server = this.serverFieldFor(values);
+    if (date !== this.tailDate || server !== this.tailServer) {
+      this.tailDate = date;
+      this.tailServer = server;
+      this.tail = 'Date: ' + date + '\r\n' + server + '\r\n';
+    }
+    return this.tail;
   }
 
   logError(message: string): void { this.errorLog.write(message); }

@@ -22,6 +22,20 @@ const MAX_PORT = 65535;
  * With `requirePort` (CONNECT's authority-form, RFC 9112 §3.2.3) a missing port is invalid too.
  */
 export function normalizeAuthority(s: string, requirePort: boolean): string | null {
+  // Clients send the same Host on every request: the last answer is kept (one entry).
+  if (s === lastInput && requirePort === lastRequirePort) return lastResult;
+  const r = checkAuthority(s, requirePort);
+  lastInput = s;
+  lastRequirePort = requirePort;
+  lastResult = r;
+  return r;
+}
+
+let lastInput = '';
+let lastRequirePort = false;
+let lastResult: string | null = null;
+
+function checkAuthority(s: string, requirePort: boolean): string | null {
   const len = s.length;
   if (len === 0) return null;
   let hostEnd: number;

@@ -4,15 +4,15 @@ import { LanternError, statusText } from '../errors.js';
 import { TCHAR } from './field-lines.js';
 import type { HeaderList } from './types.js';
 
-/** Status lines without a custom reason, built once per (version, status). */
-const statusLines = new Map<number, string>();
+/** Status lines without a custom reason, built once per (version, status): index status * 2 + minor (status is 100..999). */
+const statusLines: Array<string | undefined> = new Array(2000).fill(undefined);
 
 export function statusLine(versionMinor: 0 | 1, status: number): string {
   const key = status * 2 + versionMinor;
-  let line = statusLines.get(key);
+  let line = statusLines[key];
   if (line === undefined) {
     line = `HTTP/1.${versionMinor} ${status} ${statusText(status)}\r\n`;
-    statusLines.set(key, line);
+    if (Number.isInteger(key) && key >= 0 && key < statusLines.length) statusLines[key] = line;
   }
   return line;
 }

@@ -24,6 +24,7 @@ function wire(): Wire {
     hooks: { responseStart: { isUsed: () => false, call: () => {} } },
     httpDate: () => 'Thu, 01 Jan 1970 00:00:00 GMT',
     serverFieldFor: () => 'Server: lantern\r\n',
+    headTail: () => 'Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: lantern\r\n\r\n',
     debugFlags: { responseHeader: false },
     globalMerged: { values: new Map(), locs: new Map(), captures: [], matched: [0] },
     logError: () => {},
