@@ -30,6 +30,9 @@ export class SocketReader {
   /** Receives each read; may be replaced (a connection handing its socket to a tunnel). */
   sink: ByteSink;
   private buf: Buffer | null = null;
+  /** `buf`'s memory and where in it `buf` starts, for copying out without Buffer#copy. */
+  private mem: ArrayBuffer | null = null;
+  private memOffset = 0;
   /** The current read buffer was given away: the next read needs a new one. */
   private handedOut = false;
   /** The last read filled its buffer: the next one may be bigger. */
@@ -73,6 +76,8 @@ export class SocketReader {
       this.small = false;
       b = Buffer.allocUnsafeSlow(size);
       this.buf = b;
+      this.mem = b.buffer as ArrayBuffer;
+      this.memOffset = b.byteOffset;
       this.handedOut = false;
     }
     return b;
@@ -84,7 +89,11 @@ export class SocketReader {
     this.small = bytes <= COPY_MAX_BYTES;
     if (bytes <= COPY_MAX_BYTES) {
       chunk = Buffer.allocUnsafe(bytes);
-      buf.copy(chunk, 0, 0, bytes);
+      // A view of the bytes read, from the ArrayBuffer kept at allocation: Buffer#copy would
+      // read `.buffer` and `.byteOffset` through generic property loads on every read.
+      const mem = this.mem;
+      if (mem !== null && buf === this.buf) chunk.set(new Uint8Array(mem, this.memOffset, bytes));
+      else buf.copy(chunk, 0, 0, bytes);
     } else {
       chunk = buf.subarray(0, bytes);
       this.handedOut = true;
