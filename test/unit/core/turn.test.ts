@@ -13,8 +13,12 @@ function busyWait(ms: number): void {
   while (Date.now() < end) { /* the point is to stay in this turn */ }
 }
 
-/** Resolves in a later turn of the event loop (after the check phase of this one). */
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+/**
+ * Resolves after this turn has ended. An immediate, not a timer: a timer added from a timer
+ * callback can fire in the same timers phase, before the turn's end (the check phase) has run;
+ * immediates run in order, so this one follows the end of the turn scheduled before it.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 T('within one turn, both clocks keep the value of their first read', () => {
   const wall = turnNowMs();
@@ -40,10 +44,10 @@ T('end-of-turn work runs once per scheduled turn, not per schedule call', async 
   scheduleTurnEnd();
   scheduleTurnEnd();
   assert.is(runs, 0, 'not before the turn ends');
-  await withTimeout(new Promise<void>((resolve) => setImmediate(resolve)), 2000, 'check phase');
+  await withTimeout(nextTurn(), 2000, 'check phase');
   assert.is(runs, 1);
-  await withTimeout(nextTurn(), 2000, 'next turn');
-  assert.is(runs, 1, 'a turn that scheduled nothing runs nothing');
+  await withTimeout(new Promise<void>((resolve) => setTimeout(resolve, 5)), 2000, 'later turns');
+  assert.is(runs, 1, 'turns that scheduled nothing run nothing');
 });
 
 T.run();
