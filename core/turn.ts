@@ -7,8 +7,10 @@
 // - the time: Date.now() and performance.now() cost ~50 ns each, a proxied request wanted four of
 //   them, and none needs more precision than "when this turn began". nginx caches its time per
 //   loop iteration (ngx_time_update) for the same reason; $request_time is measured with it.
-// The clocks are read on first use in a turn and forgotten when the turn ends, so a value is at
-// most one turn old: under load a turn lasts about a millisecond, idle it is a single callback.
+// The clocks are read on first use in a turn and forgotten when the turn ends (the check phase;
+// timer callbacks that run before it share the value), so a value is at most one loop iteration
+// old: under load about a millisecond, idle a single callback. Code that needs the exact time (a
+// timer deciding whether a deadline passed) reads Date.now() itself.
 
 let scheduled = false;
 /** Date.now() of this turn, or -1 when not read yet in this turn. */
