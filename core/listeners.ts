@@ -203,10 +203,14 @@ export async function probeListen(spec: ListenSpec): Promise<void> {
   try {
     await removeStaleUnixSocket(unixPath);
     fs.accessSync(path.dirname(path.resolve(unixPath)), fs.constants.W_OK | fs.constants.X_OK);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim());
+  } catch (err) {
+    throw listenError(spec, err as NodeJS.ErrnoException);
   }
+}
+
+/** What a failed bind says: where the address was configured, the address, and the error. */
+function listenError(spec: ListenSpec, err: NodeJS.ErrnoException): Error {
+  return new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim());
 }
 
 export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, reader: SocketReader, l: Listener) => void): Promise<Listener> {
@@ -222,7 +226,7 @@ export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, read
       onConnection(socket, reader, listener);
     });
     const fail = (err: NodeJS.ErrnoException) => {
-      reject(new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim()));
+      reject(listenError(spec, err));
     };
     server.once('error', fail);
     const done = () => {
