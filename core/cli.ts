@@ -8,6 +8,7 @@ import { socketBlocks } from '../config/merge.js';
 import { ConfigError, type ConfigModel } from '../config/model.js';
 import { printConfig } from '../config/print.js';
 import { activatedFds, parseSocketName, probeListen, WORKER_LISTEN_FDS_ENV } from './listeners.js';
+import { SPAWNED_BY_PRIMARY_ENV } from './hooks.js';
 import { PluginHost } from './plugin-host.js';
 import { Server } from './server.js';
 import { VERSION, FEATURES } from './version.js';
@@ -134,7 +135,9 @@ export async function main(argv: string[]): Promise<void> {
       // The primary checked the config (errors and warnings once, not once per worker); the
       // workers serve.
       const specs = server.listenSpecs();
-      await server.stop(0);
+      // What exists once for all workers (spawned backends) starts here; the primary's own
+      // stop (when its workers are gone) ends it.
+      await server.hooks.primaryStartup.promise(server);
       // node:cluster binds only when the first worker asks, and every worker would report an
       // address in use: try each address once here (this also clears a stale unix socket).
       for (const spec of specs) {
@@ -224,6 +227,8 @@ function runPrimary(count: number, server: Server): void {
   const env: NodeJS.ProcessEnv = inherited.length > 0
     ? { [WORKER_LISTEN_FDS_ENV]: String(inherited.length), LISTEN_FDS: '', LISTEN_PID: '' }
     : { [WORKER_LISTEN_FDS_ENV]: '' };
+  // Backends the primary spawned are the workers' to use, not to start again.
+  env[SPAWNED_BY_PRIMARY_ENV] = '1';
   const fork = () => {
     const now = Date.now();
     spawnTimes.push(now);
@@ -238,24 +243,27 @@ function runPrimary(count: number, server: Server): void {
   // after its 'exit': ask each worker whether its process is gone instead.
   const allDead = () => Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead());
   writePidFile(server);
+  // The primary's plugins (its spawned backends) stop once no worker can use them any more.
+  const exit = (code: number) => void server.stop(0).finally(() => process.exit(code));
   for (let i = 0; i < count; i++) fork();
   cluster.on('exit', (_worker, code) => {
     if (stopping) {
-      if (allDead()) process.exit(0);
+      if (allDead()) exit(0);
       return;
     }
     if (code === 1 && spawnTimes.length <= count) {
       // A worker that cannot start (port in use) fails at once: so does the primary.
       stopping = true;
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      process.exit(1);
+      exit(1);
+      return;
     }
     fork();
   });
   const forward = (sig: NodeJS.Signals) => {
     if (sig !== 'SIGHUP') stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
-    if (stopping && allDead()) process.exit(0);
+    if (stopping && allDead()) exit(0);
   };
   process.on('SIGTERM', () => forward('SIGTERM'));
   process.on('SIGINT', () => forward('SIGINT'));

@@ -70,6 +70,9 @@ export const ERRORS = {
   LT_ERR_BACKEND_ALL_DOWN: t(503, 'backend', 'never', false, 'no backend available'),
   LT_ERR_BACKEND_QUEUE_FULL: t(503, 'backend', 'never', false, 'backend queue full'),
   LT_ERR_BACKEND_QUEUE_TIMEOUT: t(504, 'backend', 'never', false, 'backend queue timeout'),
+  // FastCGI END_REQUEST FCGI_OVERLOADED / FCGI_CANT_MPX_CONN: the backend refused the request
+  // before running it (FastCGI 1.0 §5.5), so any request may go to the next member.
+  LT_ERR_BACKEND_OVERLOADED: t(503, 'backend', 'always', false, 'backend overloaded'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -9,6 +9,12 @@ import type { Server } from './server.js';
 const { SyncHook, SyncBailHook, AsyncSeriesHook } = tapable;
 
 /**
+ * Set by a server.max-worker primary for its workers: the primary ran `primaryStartup` (started
+ * the spawned backends), so a worker's `startup` only connects to them.
+ */
+export const SPAWNED_BY_PRIMARY_ENV = 'LANTERN_SPAWNED_BY_PRIMARY';
+
+/**
  * What a request-phase tap returns: `undefined` to go on to the next tap/phase; `true` when the
  * plugin has answered the request (or will answer it asynchronously); a number to end the request
  * with that status and the standard error page.
@@ -52,6 +58,11 @@ export function createHooks() {
     configured: new SyncHook<[Server]>(['server']),
     /** After the config is loaded and plugins are created, before the first listen. */
     startup: new AsyncSeriesHook<[Server]>(['server']),
+    /**
+     * Only in a server.max-worker primary, which serves no requests (its workers run `startup`):
+     * start what must exist once for all workers (spawned backends). `shutdown` stops it.
+     */
+    primaryStartup: new AsyncSeriesHook<[Server]>(['server']),
     /** Graceful stop: listeners are closed; stop spawned processes, flush logs. */
     shutdown: new AsyncSeriesHook<[Server]>(['server']),
   });

@@ -29,12 +29,20 @@ export class Pipeline {
     }
   }
 
-  /** Restart the request at a new local URL (internal redirect), e.g. a CGI `Location: /x`. */
-  restart(req: Request, target: string): void {
-    if (++req.redirects > MAX_REDIRECTS) { req.sendError(500, 'LT_ERR_INTERNAL'); return; }
+  /**
+   * Restart the request at a new local URL (internal redirect: a CGI `Location: /x`), or at the
+   * same one after a FastCGI authorizer said yes. `keepPluginData` keeps what plugins noted on the
+   * request (the authorizer's "already authorized"); an internal redirect starts clean.
+   */
+  restart(req: Request, target: string, opts: { keepPluginData?: boolean } = {}): void {
+    if (++req.redirects > MAX_REDIRECTS) {
+      this.server.logError(`${req.method} ${req.target}: more than ${MAX_REDIRECTS} internal redirects`);
+      req.sendError(500, 'LT_ERR_INTERNAL');
+      return;
+    }
     req.target = target;
     req.handler = null;
-    req.pluginData.clear();
+    if (!opts.keepPluginData) req.pluginData.clear();
     this.run(req);
   }
 

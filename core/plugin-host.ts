@@ -68,9 +68,25 @@ export class PluginHost {
       seen.add(id);
       await this.loadOne(r.name, r.loc, []);
     }
+    await this.loadImplied(model);
     const compat = model.root.entries.filter((e) => e.key === 'server.compat-module-load').at(-1)?.value;
     if (compat === 'disable' || compat === false || compat === 0) return;
     for (const id of ALWAYS_LOADED) if (!this.plugins.has(id)) await this.loadOne(id, undefined, []);
+  }
+
+  /** What loaded plugins imply from the config (PluginDefinition.implies), until nothing new comes. */
+  private async loadImplied(model: ConfigModel): Promise<void> {
+    const asked = new Set<PluginDefinition>();
+    for (;;) {
+      const pending = [...new Set([...this.plugins.values()].map((p) => p.def))].filter((d) => d.implies && !asked.has(d));
+      if (pending.length === 0) return;
+      for (const def of pending) {
+        asked.add(def);
+        for (const name of def.implies!(model)) {
+          if (!this.plugins.has(moduleToId(name))) await this.loadOne(name, this.plugins.get(def.id)?.loc, [def.id]);
+        }
+      }
+    }
   }
 
   private async loadOne(name: string, loc: SourceLoc | undefined, chain: string[]): Promise<PluginDefinition> {

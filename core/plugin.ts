@@ -48,6 +48,12 @@ export interface PluginDefinition<S extends OptionSchema = OptionSchema> {
   aliases?: readonly string[];
   /** Ids of plugins that must be loaded before this one; loaded automatically when missing. */
   requires?: readonly string[];
+  /**
+   * Plugins this one needs because of what the config says (a protocol or balancer named in a
+   * key), loaded like `requires` when missing: a module that needs another loads it by itself.
+   * Called once at boot with the whole config; returns plugin ids or module names.
+   */
+  implies?(model: import('../config/model.js').ConfigModel): readonly string[];
   /** The config keys this plugin owns, with schemas. Checked at boot. */
   options?: S;
   /** Key prefixes this plugin owns without declaring every key (unknown keys under them warn). */

@@ -1,10 +1,10 @@
 // The one strict response-head parser every backend protocol shares: an HTTP/1.x status line and
 // fields (RFC 9112 §4-§6), or a CGI header block (RFC 3875 §6). Checklist rows D1-D5, D9-D12.
 import { Buffer } from 'node:buffer';
-import { statusText } from '../errors.js';
+import { LanternError, statusText } from '../errors.js';
 import {
   FIELD_OK, FIELD_PARTIAL, FIELD_SCAN_DETAIL, FIELD_VALUE, TE_CHUNKED, bytesEqualLower,
-  classifyTransferCoding, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
+  TCHAR, classifyTransferCoding, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
 } from './field-lines.js';
 import type { HeaderList, ResponseHead, ResponseHeadOptions, ResponseHeadResult } from './types.js';
 import { latin1 } from './latin1.js';
@@ -17,6 +17,70 @@ const HTTP_PREFIX = 'HTTP/';
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 /** Above this many bytes an unfinished head is only searched natively (see request-head.ts). */
 const JS_RESCAN_LIMIT_BYTES = 4096;
+
+/** Heads this parser (or makeResponseHead) produced: their fields are known valid (G7). */
+const VALIDATED = new WeakSet<ResponseHead>();
+
+/** The head came from parseResponseHead or makeResponseHead (so it cannot split a response). */
+export function isValidatedHead(h: ResponseHead): boolean {
+  return VALIDATED.has(h);
+}
+
+/**
+ * Why a head built outside the parser cannot be sent, or null (G7, RFC 9110 §5.5, §15): a status
+ * of three digits from 100 to 599, field names that are tokens, values without CR, LF or NUL,
+ * a reason phrase without CR or LF.
+ */
+export function checkResponseHead(h: ResponseHead): string | null {
+  if (!Number.isInteger(h.status) || h.status < 100 || h.status > 599) return `invalid status ${JSON.stringify(h.status)}`;
+  if (typeof h.reason !== 'string' || /[\r\n\0]/.test(h.reason)) return 'CR, LF or NUL in the reason phrase';
+  const list = h.headers;
+  if (!Array.isArray(list) || list.length % 2 !== 0) return 'the field list is not name/value pairs';
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const value = list[i + 1];
+    if (typeof name !== 'string' || name.length === 0) return 'an empty field name';
+    for (let j = 0; j < name.length; j++) {
+      const c = name.charCodeAt(j);
+      if (c > 255 || TCHAR[c] !== 1) return `invalid field name ${JSON.stringify(name)}`;
+    }
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) return `CR, LF or NUL in ${name}`;
+  }
+  return null;
+}
+
+/**
+ * The one validated constructor for a response head a protocol builds itself (no parse): throws
+ * a LanternError (LT_ERR_BACKEND_BAD_RESPONSE) when the head could split the response (G7).
+ * The body is delimited by the stream unless a Content-Length field gives its length.
+ */
+export function makeResponseHead(status: number, headers: HeaderList, opts: { reason?: string; requestMethod?: string } = {}): ResponseHead {
+  let contentLength = -1;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (typeof headers[i] === 'string' && headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') {
+      const n = parseContentLength(String(headers[i + 1]));
+      if (n < 0 || (contentLength >= 0 && n !== contentLength)) throw new LanternError('LT_ERR_BACKEND_BAD_RESPONSE', 'invalid Content-Length');
+      contentLength = n;
+    }
+  }
+  const noBody = isBodiless(status, opts.requestMethod ?? 'GET');
+  const head: ResponseHead = {
+    status,
+    reason: opts.reason ?? statusText(status),
+    versionMinor: 1,
+    headers,
+    contentLength: noBody ? 0 : contentLength,
+    chunked: false,
+    noBody,
+    closeDelimited: !noBody && contentLength < 0,
+    keepAlive: true,
+    localRedirect: null,
+  };
+  const why = checkResponseHead(head);
+  if (why !== null) throw new LanternError('LT_ERR_BACKEND_BAD_RESPONSE', why);
+  VALIDATED.add(head);
+  return head;
+}
 
 function bad(detail: string): ResponseHeadResult {
   return { kind: 'error', error: { code: 'LT_ERR_BACKEND_BAD_RESPONSE', detail } };
@@ -224,6 +288,7 @@ function buildHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions)
     keepAlive: !closeDelimited && !close && (versionMinor === 1 || hasToken(f.connection, 'keep-alive')),
     localRedirect: null,
   };
+  VALIDATED.add(head);
   return { kind: 'head', head, consumed: end };
 }
 
@@ -268,5 +333,6 @@ function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions):
     keepAlive: true,
     localRedirect,
   };
+  VALIDATED.add(head);
   return { kind: 'head', head, consumed: end };
 }

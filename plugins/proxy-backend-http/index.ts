@@ -10,6 +10,12 @@ export const httpProtocol: ProtocolDefinition = {
   keepAlive: true,
   streamsUnknownLength: true,
   usesEnv: false,
+  options: {
+    httpVersion: {
+      type: 'string', enum: ['1.0', '1.1'], default: '1.1',
+      doc: 'The HTTP version spoken to the backend: "1.0" sends no chunked bodies (an unknown length is buffered first) and closes each connection. Default: "1.1".',
+    },
+  },
   // RFC 9112 §6.1: an HTTP/1.0 recipient knows no chunked coding, and keeps no connection
   // open unless asked; proxy-core then buffers a body of unknown length and closes after each.
   capabilities(options) {

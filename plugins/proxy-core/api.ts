@@ -4,6 +4,8 @@ import type { SyncHook } from 'tapable';
 import type { ResponseHead } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import type { SourceLoc } from '../../config/model.js';
+import type { CgiPath } from './cgi-path.js';
+import type { SpawnHostOptions } from './gateway/server-config.js';
 import type {
   BalancerDefinition, FailureCounters, MemberState, MemberView, ProtocolDefinition, UpstreamRequest,
 } from './types.js';
@@ -41,6 +43,17 @@ export interface ProxyHooks {
 export interface ForwardOptions {
   /** Origin-form target to send instead of the request's own (path + query, still percent-encoded). */
   target?: string;
+  /**
+   * The script/path-info split for the CGI environment (SCRIPT_NAME, PATH_INFO, SCRIPT_FILENAME,
+   * DOCUMENT_ROOT...), from the route that matched; without it SCRIPT_NAME is the whole path.
+   */
+  cgi?: CgiPath;
+  /**
+   * For an authorizer backend: called once its 200 is complete (Variable-* already in req.env);
+   * it must let the request go on (typically `req.conn.server.pipeline.restart(req, req.target,
+   * { keepPluginData: true })` after marking the request authorized). Default: that restart.
+   */
+  onAuthorized?: (req: Request) => void;
 }
 
 export interface BackendSpec {
@@ -57,6 +70,14 @@ export interface BackendSpec {
   protocolOptions?: Record<string, unknown>;
   /** Where the backend was configured, for error messages (extension). */
   loc?: SourceLoc;
+  /** Where its protocol and balancer were named, when not at `loc` (error messages name that line). */
+  keyLocs?: { protocol?: SourceLoc; balancer?: SourceLoc };
+  /**
+   * Local backends lantern starts (lighttpd's bin-path): each is started at startup by the
+   * spawner, and every process it runs becomes a member (`member` is the listen address the
+   * processes' addresses derive from). Stopped at shutdown.
+   */
+  spawn?: Array<SpawnHostOptions & { member: string }>;
 }
 
 /** Per-backend settings; every field has a default (DEFAULT_BACKEND_OPTIONS). */
@@ -111,6 +132,13 @@ export interface BackendOptions {
   preserveHost: boolean;
   /** How often hostnames are resolved again. Default 30000. */
   resolveIntervalMs: number;
+  /**
+   * The authorizer role (FastCGI FCGI_AUTHORIZER; lighttpd's "mode" => "authorizer"): no request
+   * body is sent; a 200 puts the response's Variable-* fields into the request's environment and
+   * the request goes on to its handler (ForwardOptions.onAuthorized); any other status is the
+   * answer. The protocol must offer the role (its `role` option). Default false (responder).
+   */
+  authorizer: boolean;
   /** Resolver for hostname members (tests); default dns.promises.lookup(host, { all: true }). */
   resolve?: (host: string) => Promise<string[]>;
 }
@@ -141,6 +169,7 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   trustForwardedFrom: [],
   preserveHost: true,
   resolveIntervalMs: 30000,
+  authorizer: false,
 });
 
 export interface BackendHandle {

@@ -12,6 +12,7 @@ import { Member, newFailureCounters } from './member.js';
 import type { ProxyRequest } from './proxy-request.js';
 import type { Balancer, FailureCounters, MemberView, ProtocolDefinition, ProtocolOptions } from './types.js';
 import { WaitQueue } from './wait-queue.js';
+import type { SpawnHost } from './spawned-backends.js';
 
 /** A `hostname:port` member entry and the member keys it resolved to last time. */
 interface HostnameSource {
@@ -29,7 +30,50 @@ export interface BackendInit {
   options: BackendOptions;
   protocolOptions: ProtocolOptions;
   loc?: SourceLoc;
+  keyLocs?: { protocol?: SourceLoc; balancer?: SourceLoc };
+  /** Hosts proxy-core starts (bin-path); their processes become members at startup. */
+  spawnHosts?: SpawnHost[];
   log: (message: string) => void;
+}
+
+/** Options every protocol receives from proxy-core itself. */
+const CORE_PROTOCOL_OPTIONS = new Set(['maxResponseHeadBytes']);
+
+/**
+ * Check `options` against the protocol's schema (ProtocolDefinition.options) and fill in its
+ * defaults: an unknown key, a wrong type or a value out of range throws with the key's name.
+ */
+export function checkProtocolOptions(protocol: ProtocolDefinition, options: ProtocolOptions): void {
+  const schema = protocol.options ?? {};
+  for (const [key, value] of Object.entries(options)) {
+    if (CORE_PROTOCOL_OPTIONS.has(key) || value === undefined) continue;
+    const spec = schema[key];
+    if (!spec) {
+      const known = Object.keys(schema);
+      throw new Error(`protocol "${protocol.name}" has no option "${key}" (${known.length > 0 ? `its options: ${known.join(', ')}` : 'it takes none'})`);
+    }
+    const bad = (want: string) => new Error(`protocol "${protocol.name}" option "${key}": expected ${want}, got ${JSON.stringify(value)}`);
+    switch (spec.type) {
+      case 'string':
+        if (typeof value !== 'string') throw bad('a string');
+        if (spec.enum && !spec.enum.includes(value)) throw bad(`one of ${spec.enum.map((x) => `"${x}"`).join(', ')}`);
+        break;
+      case 'integer':
+        if (typeof value !== 'number' || !Number.isInteger(value) || (spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
+          throw bad(`an integer${spec.min !== undefined ? ` >= ${spec.min}` : ''}${spec.max !== undefined ? ` <= ${spec.max}` : ''}`);
+        }
+        break;
+      case 'boolean':
+        if (typeof value !== 'boolean') throw bad('true or false');
+        break;
+      case 'string-list':
+        if (!Array.isArray(value) || !value.every((x) => typeof x === 'string')) throw bad('a list of strings');
+        break;
+    }
+  }
+  for (const [key, spec] of Object.entries(schema)) {
+    if (options[key] === undefined && spec.default !== undefined) options[key] = spec.default;
+  }
 }
 
 function defaultResolve(host: string): Promise<string[]> {
@@ -44,6 +88,10 @@ export class Backend implements BackendHandle {
   readonly options: BackendOptions;
   readonly protocolOptions: ProtocolOptions;
   readonly loc: SourceLoc | undefined;
+  /** Where the protocol and balancer were named, when that is another line than `loc`. */
+  readonly keyLocs: { protocol?: SourceLoc; balancer?: SourceLoc };
+  /** Hosts proxy-core starts (bin-path): their processes become members at startup. */
+  readonly spawnHosts: readonly SpawnHost[];
   /** Bound at startup (or at once when added later). */
   protocolDef: ProtocolDefinition | null = null;
   balancerImpl: Balancer | null = null;
@@ -51,6 +99,10 @@ export class Backend implements BackendHandle {
   keepAlive = true;
   /** From the protocol: a body of unknown length can be streamed (else buffered for a length). */
   streamsUnknownLength = true;
+  /** From the protocol: bytes written once on each new connection, before its first head. */
+  preamble: Buffer | null = null;
+  /** From the protocol: members announce how many connections they serve (ResponseSink.capacity). */
+  announcesCapacity = false;
   /** Members requests may go to; what the balancer sees. */
   members: Member[] = [];
   readonly queue: WaitQueue<ProxyRequest>;
@@ -83,6 +135,8 @@ export class Backend implements BackendHandle {
     this.options = init.options;
     this.protocolOptions = init.protocolOptions;
     this.loc = init.loc;
+    this.keyLocs = init.keyLocs ?? {};
+    this.spawnHosts = init.spawnHosts ?? [];
     this.log = init.log;
     this.queue = new WaitQueue(init.options.maxBacklog, init.options.queueTimeoutMs);
     for (const t of init.options.trustForwardedFrom) {
@@ -92,13 +146,31 @@ export class Backend implements BackendHandle {
     }
   }
 
-  /** Attach the protocol and balancer (startup, or at once for a backend added later). */
+  /**
+   * Attach the protocol and balancer (startup, or at once for a backend added later). The
+   * protocol options are checked against the protocol's schema and completed with its defaults;
+   * a bad one throws (the caller names the config line).
+   */
   bind(protocol: ProtocolDefinition, balancer: Balancer): void {
+    if (this.options.authorizer) {
+      // The authorizer role is proxy-core's behaviour (no body; a 200 lets the request go on),
+      // and the protocol's framing (FastCGI FCGI_AUTHORIZER).
+      if (!protocol.options?.role?.enum?.includes('authorizer')) throw new Error(`protocol "${protocol.name}" has no authorizer role`);
+      this.protocolOptions.role = 'authorizer';
+    }
+    checkProtocolOptions(protocol, this.protocolOptions);
     this.protocolDef = protocol;
     this.balancerImpl = balancer;
     const caps = protocol.capabilities?.(this.protocolOptions);
     this.keepAlive = caps?.keepAlive ?? protocol.keepAlive;
     this.streamsUnknownLength = caps?.streamsUnknownLength ?? protocol.streamsUnknownLength;
+    this.preamble = protocol.preamble?.(this.protocolOptions) ?? null;
+    this.announcesCapacity = protocol.announcesCapacity === true;
+    // Members made before the protocol was bound: one connection each until they answer.
+    for (const m of this.members) {
+      if (!this.announcesCapacity) m.setCapacity(0);
+      else if (m.open === 0) { m.capacityKnown = false; m.poolLimit = 1; }
+    }
   }
 
   /** Whether `peer`'s own X-Forwarded-* / Forwarded values are kept (C3). */
@@ -110,6 +182,12 @@ export class Backend implements BackendHandle {
   }
 
   // --- members ---
+
+  /** The member at a literal address (`host:port`, `[v6]:port`, `unix:/path`), if there is one. */
+  memberFor(address: string): Member | undefined {
+    const e = parseMemberEntry(address);
+    return 'error' in e || e.kind !== 'address' ? undefined : this.byKey.get(e.key);
+  }
 
   addMember(address: string, weight = 1): void {
     const e = parseMemberEntry(address);

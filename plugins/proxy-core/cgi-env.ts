@@ -1,63 +1,226 @@
-// The CGI/1.1 environment (RFC 3875 §4.1) proxy-core builds once for CGI-family protocols
-// (FastCGI, SCGI, CGI, uwsgi): the meta-variables, HTTP_* from the upstream fields, then req.env.
+// The CGI/1.1 environment (RFC 3875 §4.1) proxy-core builds once per request for CGI-family
+// protocols (FastCGI, SCGI, CGI, uwsgi), from the client's request, in the order of lighttpd 1.4
+// http_cgi.c http_cgi_headers(): CONTENT_LENGTH first (SCGI requires it), the meta-variables,
+// HTTP_* from the client's own header fields, then req.env (setenv, an authorizer's Variable-*).
+// Every value is a byte string (one char per byte, latin1), as the protocol encoders write them:
+// header values and the target as received; Unicode strings (decoded paths, config) as UTF-8.
+import { Buffer } from 'node:buffer';
+import { equalsLower } from '../../core/http1/field-lines.js';
+import type { Request } from '../../core/request.js';
 import { VERSION } from '../../core/version.js';
-import type { UpstreamRequest } from './types.js';
+import type { CgiPath } from './cgi-path.js';
 
-/** Header fields that never become HTTP_* variables. */
-function skipField(lower: string): boolean {
-  // §4.1.18: Content-Length and Content-Type are CONTENT_LENGTH / CONTENT_TYPE already.
-  // C5 (httpoxy, CVE-2016-5385): HTTP_PROXY would be read as a proxy setting by the application.
-  return lower === 'content-length' || lower === 'content-type' || lower === 'proxy';
+/** What the environment is built from (an UpstreamRequest has all but cgi). */
+export interface CgiEnvInput {
+  /** The client request. */
+  readonly req: Request;
+  /** REQUEST_METHOD: the method sent (after an internal redirect, possibly GET). */
+  readonly method: string;
+  /** The origin-form target actually sent (after rewrites and internal redirects): QUERY_STRING, REDIRECT_URI. */
+  readonly target: string;
+  /** CONTENT_LENGTH: the body length after de-chunking (0: no body). */
+  readonly bodyLength: number;
+  /** The Upgrade value when the exchange becomes a tunnel: only then is HTTP_UPGRADE exported. */
+  readonly upgrade?: string | null;
+  /** The script / path-info split (resolveCgiPath); absent: SCRIPT_NAME is req.path, no PATH_INFO. */
+  readonly cgi?: CgiPath;
 }
 
-/** `X-Forwarded-For` → `HTTP_X_FORWARDED_FOR` (§4.1.18). */
-function envName(field: string): string {
-  let out = 'HTTP_';
-  for (let i = 0; i < field.length; i++) {
-    const c = field.charCodeAt(i);
-    out += c === 45 ? '_' : c >= 97 && c <= 122 ? String.fromCharCode(c - 32) : field[i];
+/** A Unicode string (decoded path, config value) as the UTF-8 byte string the backend gets. */
+function utf8Bytes(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
   }
+  return s;
+}
+
+/**
+ * A req.env value: already a byte string when it came from a backend (an authorizer's
+ * Variable-*); a character above U+00FF can only be Unicode (a config string): UTF-8 then.
+ */
+function envValueBytes(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0xff) return Buffer.from(s, 'utf8').toString('latin1');
+  }
+  return s;
+}
+
+const enum Field { Other, Drop, Host, Cookie, Upgrade, ContentType }
+
+/** What a client field is to the environment: by length first, then ignoring case without a copy. */
+function fieldKind(name: string): Field {
+  switch (name.length) {
+    case 4: return equalsLower(name, 0, 'host') ? Field.Host : Field.Other;
+    // C5 (httpoxy, CVE-2016-5385): HTTP_PROXY would be read as the application's outgoing proxy.
+    case 5: return equalsLower(name, 0, 'proxy') ? Field.Drop : Field.Other;
+    case 6:
+      if (equalsLower(name, 0, 'cookie')) return Field.Cookie;
+      // lighttpd h1.c removes Expect once the server has answered it (100-continue).
+      return equalsLower(name, 0, 'expect') ? Field.Drop : Field.Other;
+    case 7: return equalsLower(name, 0, 'upgrade') ? Field.Upgrade : Field.Other;
+    case 12: return equalsLower(name, 0, 'content-type') ? Field.ContentType : Field.Other;
+    // §4.1.18: CONTENT_LENGTH is the de-chunked length, never the client's field.
+    case 14: return equalsLower(name, 0, 'content-length') ? Field.Drop : Field.Other;
+    // lighttpd request.c never keeps Transfer-Encoding: the body is de-chunked (hop-by-hop).
+    case 17: return equalsLower(name, 0, 'transfer-encoding') ? Field.Drop : Field.Other;
+    default: return Field.Other;
+  }
+}
+
+/** Names seen before → their variable ('' = dropped). Bounded: a client cannot grow it for ever. */
+const envNames = new Map<string, string>();
+const ENV_NAMES_MAX = 1024;
+
+/**
+ * `X-Forwarded-For` → `HTTP_X_FORWARDED_FOR` (§4.1.18; lighttpd http_cgi_encode_varname), or ''
+ * when the name holds anything but letters, digits and "-": B12, `X_Foo` (or `X.Foo`, which
+ * lighttpd also maps to "_") would collide with `X-Foo` as HTTP_X_FOO.
+ */
+function envName(name: string): string {
+  let v = envNames.get(name);
+  if (v !== undefined) return v;
+  v = 'HTTP_' + name.toUpperCase().replaceAll('-', '_');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const letter = (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+    if (!letter && !(c >= 0x30 && c <= 0x39) && c !== 0x2d) { v = ''; break; }
+  }
+  if (envNames.size < ENV_NAMES_MAX) envNames.set(name, v);
+  return v;
+}
+
+/** The client's target in origin form (RFC 9112 §3.2.1): REQUEST_URI, before any rewrite or redirect. */
+function originalTarget(req: Request): string {
+  const pq = req.head.pathAndQuery;
+  if (pq === '' || pq === undefined) return '/';
+  return pq.charCodeAt(0) === 63 /* ? */ ? '/' + pq : pq;
+}
+
+/** The first value of a req.env name, or undefined. */
+function envGet(env: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
+  for (let i = 0; i < env.length; i++) if (env[i]![0] === name) return env[i]![1];
+  return undefined;
+}
+
+/** The CGI/1.1 environment for `input`, CONTENT_LENGTH first. */
+export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
+  const req = input.req;
+  const conn = req.conn;
+  const values = req.config.values;
+  const extra = req.env;
+  const out: Array<[string, string]> = [];
+  // CONTENT_LENGTH first and always (the SCGI spec; lighttpd sends "0" without a body).
+  out.push(['CONTENT_LENGTH', input.bodyLength > 0 ? String(input.bodyLength) : '0']);
+  const tag = values.get('server.tag');
+  out.push(['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : `lantern/${VERSION}`]);
+  const serverAddr = conn.socket.localAddress ?? '';
+  // lighttpd: the authority without its port, else SERVER_ADDR; here server.name comes between
+  // (core-options: "SERVER_NAME for CGI when the request has no Host").
+  const host = req.host;
+  let serverName = host.charCodeAt(0) === 91 /* [ */ ? host.slice(0, host.indexOf(']') + 1) : host;
+  const colon = serverName.charCodeAt(0) === 91 ? -1 : serverName.indexOf(':');
+  if (colon >= 0) serverName = serverName.slice(0, colon);
+  if (serverName === '') {
+    const configured = values.get('server.name');
+    serverName = typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : serverAddr;
+  }
+  out.push(['SERVER_NAME', serverName]);
+  out.push(['GATEWAY_INTERFACE', 'CGI/1.1']);
+  out.push(['SERVER_PROTOCOL', req.head.versionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1']);
+  const port = conn.socket.localPort;
+  out.push(['SERVER_PORT', port === undefined ? '0' : String(port)]);
+  out.push(['SERVER_ADDR', serverAddr]);
+  out.push(['REQUEST_METHOD', input.method]);
+  out.push(['REQUEST_SCHEME', req.scheme]);
+  if (req.scheme === 'https') out.push(['HTTPS', 'on']);
+  // For PHP built with --force-redirect; an error handler's own value comes with req.env.
+  out.push(['REDIRECT_STATUS', '200']);
+  const cgiPath = input.cgi;
+  const original = originalTarget(req);
+  let requestUri = original;
+  if (cgiPath !== undefined && cgiPath.stripRequestUri !== '') {
+    // lighttpd: only when the prefix is followed by "/" (`/app1/index/list` → `/index/list`).
+    const strip = utf8Bytes(cgiPath.stripRequestUri);
+    if (original.startsWith(strip) && original.charCodeAt(strip.length) === 47) requestUri = original.slice(strip.length);
+  }
+  out.push(['REQUEST_URI', requestUri]);
+  const target = input.target;
+  // lighttpd: REDIRECT_URI is the target being served when a rewrite or an internal redirect changed it.
+  if (target !== original) out.push(['REDIRECT_URI', target]);
+  const q = target.indexOf('?');
+  // §4.1.7: QUERY_STRING is always set, "" when there is no query.
+  out.push(['QUERY_STRING', q < 0 ? '' : target.slice(q + 1)]);
+  if (cgiPath !== undefined) {
+    out.push(['SCRIPT_NAME', utf8Bytes(cgiPath.scriptName)]);
+    // §4.1.5, §4.1.6: PATH_INFO and PATH_TRANSLATED only when there is path info.
+    if (cgiPath.pathInfo !== '') {
+      out.push(['PATH_INFO', utf8Bytes(cgiPath.pathInfo)]);
+      out.push(['PATH_TRANSLATED', utf8Bytes(cgiPath.pathTranslated)]);
+    }
+    out.push(['SCRIPT_FILENAME', utf8Bytes(cgiPath.scriptFilename)]);
+    out.push(['DOCUMENT_ROOT', utf8Bytes(cgiPath.documentRoot)]);
+  } else {
+    out.push(['SCRIPT_NAME', utf8Bytes(req.path)]);
+    out.push(['SCRIPT_FILENAME', utf8Bytes(req.physicalPath)]);
+    out.push(['DOCUMENT_ROOT', utf8Bytes(req.docRoot)]);
+  }
+  out.push(['REMOTE_ADDR', conn.remoteAddress]);
+  out.push(['REMOTE_PORT', String(conn.remotePort)]);
+  if (extra.length > 0) {
+    // An authentication plugin sets these in req.env (lighttpd mod_auth http_auth_setenv).
+    const user = envGet(extra, 'REMOTE_USER');
+    if (user !== undefined) out.push(['REMOTE_USER', envValueBytes(user)]);
+    const authType = envGet(extra, 'AUTH_TYPE');
+    if (authType !== undefined) out.push(['AUTH_TYPE', envValueBytes(authType)]);
+  }
+  // HTTP_* from the client's fields: never the upstream list (no X-Forwarded-* of our own).
+  const httpStart = out.length;
+  const head = req.head;
+  const h = head.headers;
+  let contentType: string | undefined;
+  let seen: Map<string, number> | null = null;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i]!;
+    let value = h[i + 1]!;
+    // lighttpd exports no variable for an empty field.
+    if (value === '') continue;
+    const kind = fieldKind(name);
+    if (kind === Field.Drop) continue;
+    if (kind === Field.ContentType) { contentType ??= value; continue; }
+    // lighttpd gw_upgrade_policy: Upgrade is removed unless the backend takes the tunnel.
+    if (kind === Field.Upgrade && (input.upgrade === undefined || input.upgrade === null)) continue;
+    // RFC 9112 §3.2.2: an absolute-form target's authority wins over Host (lighttpd refuses a mismatch).
+    if (kind === Field.Host && head.targetScheme) value = req.host;
+    const key = envName(name);
+    if (key === '') continue;
+    const at = (seen ??= new Map()).get(key);
+    if (at === undefined) {
+      seen.set(key, out.length);
+      out.push([key, value]);
+    } else {
+      // Repeated fields are one list (RFC 9110 §5.3); Cookie pairs with "; " (RFC 6265 §5.4).
+      const entry = out[at]!;
+      entry[1] += (kind === Field.Cookie ? '; ' : ', ') + value;
+    }
+  }
+  // §4.1.3: CONTENT_TYPE just before the HTTP_* variables.
+  if (contentType !== undefined) out.splice(httpStart, 0, ['CONTENT_TYPE', contentType]);
+  if (extra.length > 0) mergeEnv(out, extra);
   return out;
 }
 
-export function buildCgiEnv(up: UpstreamRequest): Array<[string, string]> {
-  const req = up.req;
-  const conn = req.conn;
-  const vars = new Map<string, string>();
-  const q = up.target.indexOf('?');
-  const hostNoPort = req.host.startsWith('[') ? req.host.slice(0, req.host.indexOf(']') + 1) : req.host.split(':')[0] ?? '';
-  const serverName = (req.config.values.get('server.name') as string | undefined) || hostNoPort;
-  vars.set('GATEWAY_INTERFACE', 'CGI/1.1');
-  vars.set('SERVER_SOFTWARE', `lantern/${VERSION}`);
-  vars.set('SERVER_NAME', serverName);
-  vars.set('SERVER_PROTOCOL', `HTTP/1.${req.head.versionMinor}`);
-  vars.set('SERVER_PORT', String(conn.socket.localPort ?? ''));
-  vars.set('SERVER_ADDR', conn.socket.localAddress ?? '');
-  vars.set('REQUEST_METHOD', up.method);
-  vars.set('REQUEST_URI', up.target);
-  vars.set('REQUEST_SCHEME', req.scheme);
-  if (req.scheme === 'https') vars.set('HTTPS', 'on');
-  // §4.1.7: QUERY_STRING is always set, "" when there is no query.
-  vars.set('QUERY_STRING', q < 0 ? '' : up.target.slice(q + 1));
-  vars.set('SCRIPT_NAME', req.path);
-  if (req.physicalPath !== '') vars.set('SCRIPT_FILENAME', req.physicalPath);
-  if (req.docRoot !== '') vars.set('DOCUMENT_ROOT', req.docRoot);
-  vars.set('REMOTE_ADDR', conn.remoteAddress);
-  vars.set('REMOTE_PORT', String(conn.remotePort));
-  // §4.1.2: CONTENT_LENGTH only when there is a body, and its length after de-chunking.
-  if (up.bodyLength > 0) vars.set('CONTENT_LENGTH', String(up.bodyLength));
-  const h = up.headers;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i]!;
-    const lower = name.toLowerCase();
-    if (lower === 'content-type') { vars.set('CONTENT_TYPE', h[i + 1]!); continue; }
-    // B12: a name with `_` would collide with the `-` form.
-    if (skipField(lower) || name.indexOf('_') >= 0) continue;
-    const key = envName(name);
-    const prev = vars.get(key);
-    // C4: repeated fields are joined; Cookie with "; " (RFC 6265 §5.4).
-    vars.set(key, prev === undefined ? h[i + 1]! : prev + (lower === 'cookie' ? '; ' : ', ') + h[i + 1]!);
+/** req.env last: a name already set gets the new value in place, a new one is appended. */
+function mergeEnv(out: Array<[string, string]>, extra: ReadonlyArray<readonly [string, string]>): void {
+  const index = new Map<string, number>();
+  for (let i = 0; i < out.length; i++) index.set(out[i]![0], i);
+  for (const [name, value] of extra) {
+    if (name === '') continue;
+    const v = envValueBytes(value);
+    const at = index.get(name);
+    if (at !== undefined) out[at]![1] = v;
+    else {
+      index.set(name, out.length);
+      out.push([name, v]);
+    }
   }
-  for (const [k, v] of req.env) vars.set(k, v);
-  return [...vars];
 }

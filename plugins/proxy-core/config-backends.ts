@@ -31,6 +31,24 @@ function signature(get: Lookup): string {
   }));
 }
 
+/**
+ * The protocol's own options: proxy-core.protocol-options (names as the protocol declares them,
+ * lighttpd-style dashed names accepted: "keep-conn" → keepConn), plus proxy-core.http-version
+ * for the "http" protocol.
+ */
+function protocolOptions(get: Lookup): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const hash = value(get, 'proxy-core.protocol-options');
+  if (hash instanceof ConfigHash) {
+    for (const [k, v] of hash.entries) {
+      const name = k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      out[name] = v === 'enable' ? true : v === 'disable' ? false : v;
+    }
+  }
+  if (value(get, 'proxy-core.protocol') === 'http' && out.httpVersion === undefined) out.httpVersion = value(get, 'proxy-core.http-version');
+  return out;
+}
+
 /** proxy-core.* values → a backend spec. */
 export function specFromConfig(get: Lookup, name: string, loc: SourceLoc | undefined): BackendSpec {
   const options: Partial<BackendOptions> = {
@@ -60,6 +78,9 @@ export function specFromConfig(get: Lookup, name: string, loc: SourceLoc | undef
     preserveHost: value(get, 'proxy-core.preserve-host') as boolean,
     resolveIntervalMs: ms(get, 'proxy-core.resolve-interval'),
   };
+  const protocolOpts = protocolOptions(get);
+  // "role" => "authorizer" is also proxy-core's behaviour (no body; a 200 lets the request go on).
+  if (protocolOpts.role === 'authorizer') options.authorizer = true;
   return {
     name,
     protocol: value(get, 'proxy-core.protocol') as string,
@@ -67,7 +88,7 @@ export function specFromConfig(get: Lookup, name: string, loc: SourceLoc | undef
     hashKey: value(get, 'proxy-core.hash-key') as string,
     members: value(get, 'proxy-core.backends') as string[],
     options,
-    protocolOptions: { httpVersion: value(get, 'proxy-core.http-version') as string },
+    protocolOptions: protocolOpts,
     loc,
   };
 }
@@ -96,30 +117,37 @@ export class ConfigBackends {
 
   /** At startup: one backend per distinct block settings (pools are made once, here). */
   build(): void {
-    const visit = (block: ConfigBlock, inherited: Map<string, ConfigValue>): void => {
+    const visit = (block: ConfigBlock, inherited: Map<string, ConfigValue>, inheritedLocs: Map<string, SourceLoc>): void => {
       let mine = inherited;
+      let locs = inheritedLocs;
       let backendsLoc: SourceLoc | undefined;
       for (const e of block.entries) {
         if (!e.key.startsWith('proxy-core.')) continue;
-        if (mine === inherited) mine = new Map(inherited);
+        if (mine === inherited) { mine = new Map(inherited); locs = new Map(inheritedLocs); }
         mine.set(e.key, e.value);
+        locs.set(e.key, e.loc);
         if (e.key === 'proxy-core.backends') backendsLoc = e.loc;
       }
-      if (backendsLoc !== undefined) this.backendFor((k) => mine.get(k), backendsLoc);
-      for (const head of block.children) for (let l: ConfigBlock | null = head; l; l = l.else) visit(l, mine);
+      if (backendsLoc !== undefined) this.backendFor((k) => mine.get(k), backendsLoc, locs);
+      for (const head of block.children) for (let l: ConfigBlock | null = head; l; l = l.else) visit(l, mine, locs);
     };
-    visit(this.model.root, new Map());
+    visit(this.model.root, new Map(), new Map());
   }
 
   /** The backend for these settings, made on first sight; null when no backends are set. */
-  private backendFor(get: Lookup, loc: SourceLoc | undefined): Backend | null {
+  private backendFor(get: Lookup, loc: SourceLoc | undefined, locs?: Map<string, SourceLoc>): Backend | null {
     const members = value(get, 'proxy-core.backends') as string[];
     if (members.length === 0) return null;
     const sig = signature(get);
     let b = this.bySignature.get(sig);
     if (b === undefined) {
       const name = loc ? `${path.basename(loc.file)}:${loc.line}` : `proxy-core#${++this.created}`;
-      b = this.core.addBackend(specFromConfig(get, this.core.getBackend(name) ? `${name}#${++this.created}` : name, loc));
+      const spec = specFromConfig(get, this.core.getBackend(name) ? `${name}#${++this.created}` : name, loc);
+      // A protocol or balancer nobody registered is reported at the line that named it.
+      const protocolLoc = locs?.get('proxy-core.protocol');
+      const balancerLoc = locs?.get('proxy-core.balancer');
+      if (protocolLoc || balancerLoc) spec.keyLocs = { protocol: protocolLoc, balancer: balancerLoc };
+      b = this.core.addBackend(spec);
       this.bySignature.set(sig, b);
     }
     return b;

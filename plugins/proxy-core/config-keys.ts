@@ -41,6 +41,10 @@ export const PROXY_CORE_OPTIONS = {
     type: 'string', default: 'http',
     doc: 'The protocol spoken to the backends, as registered by a protocol plugin ("http" from mod_proxy_backend_http). An unregistered name stops the start. Default: "http".',
   },
+  'proxy-core.protocol-options': {
+    type: 'hash', default: new ConfigHash(),
+    doc: 'Options of the protocol named by proxy-core.protocol, as ( "name" => value ); names as the protocol declares them (dashes allowed: "keep-conn" is keepConn). FastCGI: "role" ("responder" or "authorizer"), "keep-conn" (FCGI_KEEP_CONN). An option the protocol does not declare stops the start. Default: none (the protocol\'s defaults).',
+  },
   'proxy-core.balancer': {
     type: 'string', default: 'round-robin',
     doc: 'How a member is picked, as registered by a balancer plugin ("round-robin" from balancer-rr, "hash" from balancer-hash). An unregistered name stops the start. Default: "round-robin".',

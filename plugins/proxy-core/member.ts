@@ -57,11 +57,36 @@ export class Member implements MemberView {
     this.weight = weight;
     this.hostname = hostname;
     this.hostField = hostFieldFor(address);
+    this.capacityKnown = !backend.announcesCapacity;
+    this.poolLimit = this.capacityKnown ? backend.options.maxPoolSize : 1;
   }
+
+  /**
+   * Most connections kept to this member: maxPoolSize, or fewer when the member said how many it
+   * serves (FCGI_MAX_CONNS) or the spawner knows (PHP_FCGI_CHILDREN); 1 while a protocol that
+   * announces its capacity has not answered yet.
+   */
+  poolLimit: number;
+  /** The member's capacity is known (announced, spawner knowledge, or the protocol does not announce). */
+  capacityKnown: boolean;
 
   /** A connection can be had now: idle, or room for a new one. */
   get hasCapacity(): boolean {
-    return this.idle.length > 0 || this.open < this.backend.options.maxPoolSize;
+    return this.idle.length > 0 || this.open < this.poolLimit;
+  }
+
+  /**
+   * What the member serves at once (0: unknown, maxPoolSize applies). Idle connections beyond
+   * the new limit are closed; busy ones finish their exchange and are not pooled.
+   */
+  setCapacity(maxConnections: number): void {
+    const max = this.backend.options.maxPoolSize;
+    const limit = maxConnections > 0 ? Math.min(max, maxConnections) : max;
+    const grew = limit > this.poolLimit;
+    this.capacityKnown = true;
+    this.poolLimit = limit;
+    while (this.open > limit && this.idle.length > 0) this.idle.shift()!.destroy();
+    if (grew) this.backend.capacityFreed();
   }
 
   /** Up, or disabled and due for its probe; capacity aside (a request may wait for it). */
@@ -112,7 +137,7 @@ export class Member implements MemberView {
   release(c: UpstreamConnection, reusable: boolean): void {
     c.owner = null;
     const s = c.socket;
-    if (!reusable || this.removing || this.backend.removed || s.destroyed || s.readableEnded || !s.writable) {
+    if (!reusable || this.open > this.poolLimit || this.removing || this.backend.removed || s.destroyed || s.readableEnded || !s.writable) {
       c.destroy();
       return;
     }

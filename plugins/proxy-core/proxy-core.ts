@@ -3,7 +3,7 @@
 // once-a-second housekeeping (hostname re-resolution, tunnel idle timeouts).
 import type net from 'node:net';
 import tapable from 'tapable';
-import { ConfigError } from '../../config/model.js';
+import { ConfigError, type SourceLoc } from '../../config/model.js';
 import type { ResponseHead } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import type { Server } from '../../core/server.js';
@@ -11,8 +11,9 @@ import {
   DEFAULT_BACKEND_OPTIONS, type BackendHandle, type BackendSpec, type ForwardOptions, type ProxyCoreApi,
   type ProxyHooks, type ProxySnapshot,
 } from './api.js';
-import { Backend } from './backend.js';
+import { Backend, checkProtocolOptions } from './backend.js';
 import { ProxyRequest } from './proxy-request.js';
+import { SpawnedBackends, SPAWNED_BY_PRIMARY_ENV } from './spawned-backends.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import type { BalancerDefinition, ProtocolDefinition, ProtocolOptions, UpstreamRequest } from './types.js';
 import { buildUpstreamRequest, checkUpstreamRequest, originFormTarget } from './upstream-request.js';
@@ -39,11 +40,13 @@ export class ProxyCore implements ProxyCoreApi {
   private readonly byName = new Map<string, Backend>();
   private readonly logError: (message: string) => void;
   readonly debug: (fmt: string, ...args: unknown[]) => void;
+  private readonly spawned: SpawnedBackends;
 
   constructor(server: Server, logError: (message: string) => void, debug: (fmt: string, ...args: unknown[]) => void) {
     this.server = server;
     this.logError = logError;
     this.debug = debug;
+    this.spawned = new SpawnedBackends(logError, debug);
   }
 
   log(message: string): void { this.logError(message); }
@@ -74,6 +77,8 @@ export class ProxyCore implements ProxyCoreApi {
         options,
         protocolOptions,
         loc: spec.loc,
+        keyLocs: spec.keyLocs,
+        spawnHosts: spec.spawn,
         log: (m) => this.log(m),
       });
       if (this.started) this.bind(b);
@@ -93,36 +98,56 @@ export class ProxyCore implements ProxyCoreApi {
   /** Attach the backend's protocol and balancer; a missing one is a config error. */
   private bind(b: Backend): void {
     const { protocol, balancer } = this.lookup(b);
-    b.bind(protocol, balancer.create({ hashKey: b.hashKey }));
+    try {
+      b.bind(protocol, balancer.create({ hashKey: b.hashKey }));
+    } catch (err) {
+      throw this.bindError(b, b.keyLocs.protocol, (err as Error).message);
+    }
   }
 
   /** The protocol and balancer a backend names; a ConfigError (file:line) when one is missing. */
   private lookup(b: Backend) {
     const protocol = this.protocols.get(b.protocol);
     if (!protocol) {
-      throw this.bindError(b, `proxy-core.protocol: no protocol "${b.protocol}" is registered (have: ${[...this.protocols.keys()].join(', ') || 'none'}); load its module, e.g. "mod_proxy_backend_http"`);
+      throw this.bindError(b, b.keyLocs.protocol, `proxy-core.protocol: no protocol "${b.protocol}" is registered (have: ${[...this.protocols.keys()].join(', ') || 'none'}); load the module that provides it, e.g. "mod_proxy_backend_${b.protocol.replace(/[^a-z0-9]/gi, '_')}"`);
     }
     const balancer = this.balancers.get(b.balancer);
     if (!balancer) {
-      throw this.bindError(b, `proxy-core.balancer: no balancer "${b.balancer}" is registered (have: ${[...this.balancers.keys()].join(', ') || 'none'}); load its module, e.g. "balancer-rr"`);
+      throw this.bindError(b, b.keyLocs.balancer, `proxy-core.balancer: no balancer "${b.balancer}" is registered (have: ${[...this.balancers.keys()].join(', ') || 'none'}); built in: round-robin, rr, fair, sqf (balancer-rr), hash, carp, sticky (balancer-hash)`);
     }
     return { protocol, balancer };
   }
 
   /** The `configured` hook (also under -t/-tt): every backend names a registered protocol and balancer. */
   check(): void {
-    for (const b of this.byName.values()) this.lookup(b);
+    for (const b of this.byName.values()) {
+      const { protocol } = this.lookup(b);
+      try {
+        if (b.options.authorizer && !protocol.options?.role?.enum?.includes('authorizer')) throw new Error(`protocol "${protocol.name}" has no authorizer role`);
+        checkProtocolOptions(protocol, { ...b.protocolOptions });
+      } catch (err) {
+        throw this.bindError(b, b.keyLocs.protocol, (err as Error).message);
+      }
+    }
   }
 
-  private bindError(b: Backend, message: string): Error {
-    return b.loc ? new ConfigError(b.loc, message) : new Error(`backend "${b.name}": ${message}`);
+  private bindError(b: Backend, keyLoc: SourceLoc | undefined, message: string): Error {
+    const loc = keyLoc ?? b.loc;
+    return loc ? new ConfigError(loc, message) : new Error(`backend "${b.name}": ${message}`);
   }
 
   /** The startup hook: bind every backend made so far, then wait for the first hostname lookups. */
   async startup(): Promise<void> {
     for (const b of this.byName.values()) this.bind(b);
     this.started = true;
+    // In a server.max-worker worker the primary started the spawned backends already.
+    await this.spawned.start(this.byName.values(), process.env[SPAWNED_BY_PRIMARY_ENV] !== '1');
     await Promise.all([...this.byName.values()].map((b) => b.settled()));
+  }
+
+  /** A server.max-worker primary: start the spawned backends once for all workers. */
+  async primaryStartup(): Promise<void> {
+    await this.spawned.startOnly(this.byName.values());
   }
 
   removeBackend(name: string): Promise<void> {
@@ -156,7 +181,7 @@ export class ProxyCore implements ProxyCoreApi {
         return;
       }
     }
-    new ProxyRequest(this, req, b, up).start();
+    new ProxyRequest(this, req, b, up, opts).start();
   }
 
   snapshot(): ProxySnapshot {
@@ -175,9 +200,10 @@ export class ProxyCore implements ProxyCoreApi {
     for (const t of this.tunnels) t.tick(nowMs);
   }
 
-  /** Shutdown: close pools and tunnels. */
-  close(): void {
+  /** Shutdown: close pools and tunnels, stop the spawned backends (G10). */
+  async close(): Promise<void> {
     for (const b of this.byName.values()) b.destroy();
     for (const t of this.tunnels) t.destroy();
+    await this.spawned.stop();
   }
 }

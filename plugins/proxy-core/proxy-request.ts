@@ -19,11 +19,15 @@ import type { ProxyUpstreamRequest } from './upstream-request.js';
 import { Phase, type UpstreamConnection, type UpstreamOwner } from './upstream-connection.js';
 import type { QueueEntry } from './wait-queue.js';
 import type { Tunnel } from './tunnel.js';
-import type { Exchange, MemberView, ResponseSink } from './types.js';
+import type { Exchange, ExchangeContext, MemberView, ResponseSink } from './types.js';
+import type { ForwardOptions } from './api.js';
+import { checkResponseHead, isValidatedHead } from '../../core/http1/response-head.js';
 import { serveXSendfile } from './x-sendfile.js';
 
 const EMPTY = Buffer.alloc(0);
 const NO_TRAILERS: HeaderList = [];
+const FRESH: ExchangeContext = Object.freeze({ fresh: true });
+const REUSED: ExchangeContext = Object.freeze({ fresh: false });
 const NONE_TRIED: ReadonlySet<MemberView> = new Set();
 /** Response bytes held to leave with the head in one write, at most (the core's single-write size). */
 const HOLD_MAX_BYTES = 16 * 1024;
@@ -96,12 +100,17 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   /** X-Sendfile serves the answer; the backend's body is dropped. */
   private discardResponse = false;
   private tunnel: Tunnel | null = null;
+  /** After the response: the request goes on (authorizer 200) or restarts at a local URL (CGI Location). */
+  private continuation: 'authorized' | 'redirect' | null = null;
+  private redirectTarget = '';
+  private readonly opts: ForwardOptions | undefined;
 
-  constructor(core: ProxyCore, req: Request, backend: Backend, up: ProxyUpstreamRequest) {
+  constructor(core: ProxyCore, req: Request, backend: Backend, up: ProxyUpstreamRequest, opts?: ForwardOptions) {
     this.core = core;
     this.req = req;
     this.backend = backend;
     this.up = up;
+    this.opts = opts;
   }
 
   /** What this request already tried, for the balancer (E8). */
@@ -115,7 +124,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     // G1/G2: the client went away (or the response was aborted): the upstream request stops.
     req.onAbort(() => this.clientAborted());
     const body = req.body;
-    if (!body.present) {
+    if (!body.present || b.options.authorizer) {
+      // An authorizer gets no body (FastCGI §6.3); it stays unread for the handler after it.
       this.bodyComplete = true;
     } else if (body.length >= 0 || b.streamsUnknownLength) {
       this.bodyMode = BodyMode.Stream;
@@ -210,11 +220,16 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     const c = this.conn!;
     const b = this.backend;
     const up = this.up;
+    const fresh = c.requests === 0;
     c.requests++;
     if (up.hostFromMember) up.headers[1] = this.member!.hostField;
     let ex: Exchange;
+    let head: Buffer | string;
     try {
-      ex = b.protocolDef!.createExchange(up, b.protocolOptions);
+      // The environment is built once, now that the body length is known (CGI-family).
+      if (b.protocolDef!.usesEnv) up.prepareEnv(this.opts?.cgi);
+      ex = b.protocolDef!.createExchange(up, b.protocolOptions, fresh ? FRESH : REUSED);
+      head = ex.head();
     } catch (err) {
       this.core.log(`backend "${b.name}": the protocol refused the request: ${(err as Error).message}`);
       this.giveUpAttempt();
@@ -223,15 +238,16 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     }
     this.exchange = ex;
     const s = c.socket;
-    const head = ex.head();
+    const preamble = fresh ? b.preamble : null;
     if (this.bodyMode === BodyMode.None) {
       const tail = ex.end(NO_TRAILERS);
       this.bodyEndWritten = true;
-      if (tail === null || (!Array.isArray(tail) && tail.length === 0)) {
+      if (preamble === null && (tail === null || (!Array.isArray(tail) && tail.length === 0))) {
         // The common case: the head alone, one write without corking.
         c.write(head);
       } else {
         s.cork();
+        if (preamble !== null) c.write(preamble);
         c.write(head);
         this.writeFramed(tail);
         s.uncork();
@@ -240,6 +256,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
       return;
     }
     s.cork();
+    if (preamble !== null) c.write(preamble);
     c.write(head);
     let resume = false;
     switch (this.bodyMode) {
@@ -419,6 +436,11 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
 
   head(h: ResponseHead): void {
     if (!this.attemptLive || this.done) return;
+    if (!isValidatedHead(h)) {
+      // G7: a head a protocol built itself must not split the response.
+      const why = checkResponseHead(h);
+      if (why !== null) { this.attemptFailed('LT_ERR_BACKEND_BAD_RESPONSE', `the protocol's head: ${why}`); return; }
+    }
     const req = this.req;
     const status = h.status;
     if (status < 200) {
@@ -454,6 +476,26 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     // Committed to this response: no replay can be needed any more.
     this.replay = null;
     this.replayLost = true;
+    if (b.options.authorizer && status === 200) {
+      // FastCGI §6.3: the authorizer said yes; its Variable-* fields join the environment and
+      // the request goes on to its handler once this response is complete.
+      const env = req.env;
+      const hs = h.headers;
+      for (let i = 0; i < hs.length; i += 2) {
+        if (hs[i]!.length > 9 && equalsLower(hs[i]!, 0, 'variable-')) env.push([hs[i]!.slice(9), hs[i + 1]!]);
+      }
+      this.continuation = 'authorized';
+      this.discardResponse = true;
+      return;
+    }
+    if (h.localRedirect !== null) {
+      // RFC 3875 §6.2.2: a CGI-style `Location: /local` without Status is served by the server
+      // itself, as if the client had asked for it (lighttpd's local redirect).
+      this.continuation = 'redirect';
+      this.redirectTarget = h.localRedirect;
+      this.discardResponse = true;
+      return;
+    }
     // D10: a HEAD answered `Transfer-Encoding: chunked` gets it too (the core writes it); the
     // parser never reports chunked for a HEAD, so the field is looked at before it is stripped.
     if (req.method === 'HEAD') req.headWouldBeChunked = hasTransferEncoding(h.headers);
@@ -513,6 +555,10 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.attemptFailed(code, detail);
   }
 
+  capacity(maxConnections: number): void {
+    if (this.attemptLive) this.member!.setCapacity(maxConnections);
+  }
+
   log(message: string): void {
     // G8: a protocol's side channel goes to the error log, never to the client.
     this.core.log(`backend "${this.backend.name}" ${this.member?.key ?? ''}: ${message}`);
@@ -558,9 +604,27 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.attemptLive = false;
     this.conn = null;
     this.exchange = null;
+    // A whole exchange and no announcement: the member does not say (maxPoolSize applies).
+    if (!m.capacityKnown) m.setCapacity(0);
     m.endAttempt();
     m.release(c, reusable);
     this.finish();
+    if (this.continuation !== null) this.continueRequest();
+  }
+
+  /** After an authorizer's 200 or a local redirect: the request goes through the pipeline again. */
+  private continueRequest(): void {
+    const req = this.req;
+    if (req.finished) return;
+    const pipeline = req.conn.server.pipeline;
+    if (this.continuation === 'authorized') {
+      if (this.opts?.onAuthorized) this.opts.onAuthorized(req);
+      else pipeline.restart(req, req.target, { keepPluginData: true });
+      return;
+    }
+    // A local redirect is a GET of the new URL (HEAD stays HEAD); the body was the script's.
+    if (req.method !== 'HEAD') req.method = 'GET';
+    pipeline.restart(req, this.redirectTarget);
   }
 
   /** Drop the current attempt: its connection is closed, never pooled. */

@@ -86,12 +86,15 @@ export interface UpstreamRequest {
   /** `Upgrade` value when the request asks for a tunnel and the backend allows it (G5), else null. */
   upgrade: string | null;
   /**
-   * The CGI/1.1 environment (RFC 3875 §4.1) for CGI-family protocols, built by proxy-core on
-   * first access: REQUEST_METHOD, QUERY_STRING, SCRIPT_NAME, PATH_INFO, SERVER_*, REMOTE_*,
-   * CONTENT_LENGTH (only with a body), CONTENT_TYPE, HTTP_* (no HTTP_PROXY: C5; names with `_`
-   * dropped: B12), plus req.env.
+   * The CGI/1.1 environment (RFC 3875 §4.1) for CGI-family protocols (`usesEnv`), built once by
+   * proxy-core from the client's request after the body length is known: CONTENT_LENGTH first
+   * and always present ("0" without a body), REQUEST_METHOD, QUERY_STRING, SCRIPT_NAME,
+   * PATH_INFO, PATH_TRANSLATED, SCRIPT_FILENAME, REQUEST_URI, REDIRECT_STATUS, SERVER_*,
+   * REMOTE_*, CONTENT_TYPE, HTTP_* (no HTTP_PROXY: C5; names with `_` dropped: B12), plus
+   * req.env. Values are the bytes received (latin1 strings), never re-encoded. Empty for
+   * protocols that do not use it.
    */
-  readonly env: Array<[string, string]>;
+  readonly env: ReadonlyArray<readonly [string, string]>;
   /** The client request (read-only for protocols). */
   readonly req: Request;
 }
@@ -117,6 +120,31 @@ export interface ResponseSink {
   error(code: ErrorCode, detail: string): void;
   /** A protocol's side channel (FastCGI STDERR): logged, never sent to the client (G8). */
   log?(message: string): void;
+  /**
+   * The backend said how many connections it serves at once (FastCGI FCGI_MAX_CONNS in the
+   * answer to the preamble; 0: it did not say). proxy-core then keeps at most that many
+   * connections to the member, so that kept-alive connections never hold every worker while
+   * other requests wait in the backend's listen backlog.
+   */
+  capacity?(maxConnections: number): void;
+}
+
+/** What proxy-core tells a protocol about the connection an exchange runs on. */
+export interface ExchangeContext {
+  /** The connection is new: no exchange ran on it before (the protocol's preamble went just before this head). */
+  readonly fresh: boolean;
+}
+
+/** One per-protocol option (a protocol's `options` schema): checked when a backend is added. */
+export interface ProtocolOptionSpec {
+  type: 'string' | 'integer' | 'boolean' | 'string-list';
+  default?: unknown;
+  /** Allowed values of a string option. */
+  enum?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Meaning, default and interactions, in full sentences (the published reference). */
+  doc: string;
 }
 
 /** One request/response exchange on one backend connection. */
@@ -144,6 +172,11 @@ export interface ProtocolDefinition {
   keepAlive: boolean;
   /** A body of unknown length can be streamed (HTTP/1.1 chunked); else proxy-core buffers it for a length, or answers 411. */
   streamsUnknownLength: boolean;
+  /**
+   * The backend announces its capacity on each new connection (ResponseSink.capacity): until a
+   * member's first answer, proxy-core opens one connection to it, not maxPoolSize at once.
+   */
+  announcesCapacity?: boolean;
   /** Uses UpstreamRequest.env (CGI-family): proxy-core then drops header names with `_` (B12). */
   usesEnv: boolean;
   /**
@@ -151,8 +184,19 @@ export interface ProtocolDefinition {
    * depend on them (HTTP/1.0 to the backend: neither). Asked once per backend, never per request.
    */
   capabilities?(options: ProtocolOptions): { keepAlive: boolean; streamsUnknownLength: boolean };
+  /**
+   * The protocol's own options (camelCase names), reachable from every config form: a backend
+   * whose protocolOptions hold an unknown key or a bad value is refused when it is added (with the
+   * config line). Defaults are filled in before createExchange() sees them.
+   */
+  options?: Readonly<Record<string, ProtocolOptionSpec>>;
+  /**
+   * Bytes sent once on each new connection, before its first exchange's head (FastCGI
+   * FCGI_GET_VALUES, a handshake), or null. Asked once per backend.
+   */
+  preamble?(options: ProtocolOptions): Buffer | null;
   /** Start one exchange; `options` are the backend's protocol options. */
-  createExchange(up: UpstreamRequest, options: ProtocolOptions): Exchange;
+  createExchange(up: UpstreamRequest, options: ProtocolOptions, ctx: ExchangeContext): Exchange;
 }
 
 export interface ProtocolOptions {

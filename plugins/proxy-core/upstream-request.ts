@@ -8,6 +8,9 @@ import { equalsLower, TCHAR } from '../../core/http1/field-lines.js';
 import type { Backend } from './backend.js';
 import { buildCgiEnv } from './cgi-env.js';
 import type { UpstreamRequest } from './types.js';
+import type { CgiPath } from './cgi-path.js';
+
+const NO_ENV: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 export class ProxyUpstreamRequest implements UpstreamRequest {
   method: string;
@@ -30,9 +33,18 @@ export class ProxyUpstreamRequest implements UpstreamRequest {
     this.hostFromMember = hostFromMember;
   }
 
-  /** RFC 3875 §4.1 environment, built on first use (CGI-family protocols only). */
-  get env(): Array<[string, string]> {
-    return (this.envList ??= buildCgiEnv(this));
+  /** RFC 3875 §4.1 environment (CGI-family protocols only): empty until prepareEnv(). */
+  get env(): ReadonlyArray<readonly [string, string]> {
+    return this.envList ?? NO_ENV;
+  }
+
+  /**
+   * Build the environment once, when the body length is known (proxy-core calls it before the
+   * first exchange of a CGI-family protocol); a retry reuses it.
+   */
+  prepareEnv(cgi: CgiPath | undefined): void {
+    if (this.envList !== null) return;
+    this.envList = buildCgiEnv({ req: this.req, method: this.method, target: this.target, bodyLength: Math.max(this.bodyLength, 0), cgi });
   }
 }
 

@@ -1,54 +1,241 @@
-// Unit tests of the RFC 3875 environment builder (plugins/proxy-core/cgi-env.ts; checklist C4, C5, B12).
+// Unit tests of the RFC 3875 environment builder (plugins/proxy-core/cgi-env.ts), lighttpd 1.4
+// http_cgi.c http_cgi_headers(); checklist B12, C4, C5.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildCgiEnv } from '../../../../plugins/proxy-core/cgi-env.js';
-import type { UpstreamRequest } from '../../../../plugins/proxy-core/types.js';
-import { fakeRequest } from './fake-request.js';
+import { buildCgiEnv, type CgiEnvInput } from '../../../../plugins/proxy-core/cgi-env.js';
+import { resolveCgiPath, type CgiPath, type GatewayRoute } from '../../../../plugins/proxy-core/cgi-path.js';
+import { VERSION } from '../../../../core/version.js';
+import { fakeRequest, type FakeRequestInit } from './fake-request.js';
 
 const T = suite('proxy-core/cgi-env');
 
-function env(o: { target?: string; headers?: string[]; bodyLength?: number; env?: Array<[string, string]> }): Map<string, string> {
-  const req = fakeRequest({ target: o.target ?? '/app/x?a=1', env: o.env, path: (o.target ?? '/app/x').split('?')[0] });
-  const up: UpstreamRequest = {
-    method: 'POST', target: o.target ?? '/app/x?a=1', headers: o.headers ?? [], bodyLength: o.bodyLength ?? 0,
-    upgrade: null, env: [], req,
-  };
-  return new Map(buildCgiEnv(up));
+interface EnvInit extends FakeRequestInit {
+  /** The target sent (default: the request's target). */
+  sent?: string;
+  cgi?: CgiPath;
+  tunnel?: string | null;
 }
 
-T('RFC 3875 §4.1 meta-variables', () => {
-  const e = env({ bodyLength: 5, headers: ['Host', 'example.org', 'Content-Type', 'text/plain'] });
-  assert.is(e.get('GATEWAY_INTERFACE'), 'CGI/1.1');
-  assert.is(e.get('REQUEST_METHOD'), 'POST');
-  assert.is(e.get('QUERY_STRING'), 'a=1');
-  assert.is(e.get('SCRIPT_NAME'), '/app/x');
-  assert.is(e.get('SERVER_PROTOCOL'), 'HTTP/1.1');
-  assert.is(e.get('SERVER_NAME'), 'example.org');
-  assert.is(e.get('REMOTE_ADDR'), '192.0.2.7');
-  assert.is(e.get('CONTENT_LENGTH'), '5');
-  assert.is(e.get('CONTENT_TYPE'), 'text/plain');
-  assert.is(e.get('HTTP_HOST'), 'example.org');
+function list(o: EnvInit = {}): Array<[string, string]> {
+  const target = o.target ?? '/app/x?a=1';
+  const req = fakeRequest({ path: target.split('?')[0], ...o, target });
+  const input: CgiEnvInput = {
+    req, method: o.method ?? 'GET', target: o.sent ?? target, bodyLength: o.bodyLength ?? 0, upgrade: o.tunnel, cgi: o.cgi,
+  };
+  return buildCgiEnv(input);
+}
+const env = (o: EnvInit = {}): Map<string, string> => new Map(list(o));
+const names = (o: EnvInit = {}): string[] => list(o).map(([k]) => k);
+
+let root = '';
+T.before(async () => {
+  root = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lantern-cgi-env-'));
+  await fs.promises.mkdir(path.join(root, 'app'));
+  await fs.promises.writeFile(path.join(root, 'app', 'index.php'), '<?php');
+});
+T.after(async () => {
+  await fs.promises.rm(root, { recursive: true, force: true });
+});
+
+async function cgiPathFor(p: string, r: Partial<GatewayRoute> = {}): Promise<CgiPath> {
+  const req = fakeRequest({ target: p, path: p.split('?')[0], docRoot: root });
+  const out = await resolveCgiPath(req, {
+    key: '.php', checkLocal: true, fixRootScriptname: false, stripRequestUri: '', docroot: '', brokenScriptFilename: false, ...r,
+  });
+  if ('status' in out) throw new Error(`no script for ${p}: ${out.status}`);
+  return out;
+}
+
+T('the whole environment of a GET, in lighttpd\'s order, CONTENT_LENGTH first', () => {
+  assert.equal(list({ headers: ['Host', 'example.org', 'Accept', '*/*'] }), [
+    ['CONTENT_LENGTH', '0'],
+    ['SERVER_SOFTWARE', `lantern/${VERSION}`],
+    ['SERVER_NAME', 'example.org'],
+    ['GATEWAY_INTERFACE', 'CGI/1.1'],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ['SERVER_PORT', '8080'],
+    ['SERVER_ADDR', '192.0.2.1'],
+    ['REQUEST_METHOD', 'GET'],
+    ['REQUEST_SCHEME', 'http'],
+    ['REDIRECT_STATUS', '200'],
+    ['REQUEST_URI', '/app/x?a=1'],
+    ['QUERY_STRING', 'a=1'],
+    ['SCRIPT_NAME', '/app/x'],
+    ['SCRIPT_FILENAME', '/srv/www/app/x'],
+    ['DOCUMENT_ROOT', '/srv/www'],
+    ['REMOTE_ADDR', '192.0.2.7'],
+    ['REMOTE_PORT', '50000'],
+    ['HTTP_HOST', 'example.org'],
+    ['HTTP_ACCEPT', '*/*'],
+  ]);
+});
+
+T('CONTENT_LENGTH: first, the de-chunked length, "0" without a body; CONTENT_TYPE before HTTP_*', () => {
+  const l = list({ method: 'POST', bodyLength: 5, headers: ['Content-Length', '99', 'X-A', '1', 'Content-Type', 'text/plain', 'Transfer-Encoding', 'chunked'] });
+  assert.equal(l[0], ['CONTENT_LENGTH', '5']);
+  const n = l.map(([k]) => k);
+  assert.equal(n.slice(n.indexOf('REMOTE_PORT') + 1), ['CONTENT_TYPE', 'HTTP_X_A']);
+  assert.is(new Map(l).get('CONTENT_TYPE'), 'text/plain');
+  assert.equal(list({ target: '/x' })[0], ['CONTENT_LENGTH', '0']);
+  assert.is(env({ target: '/x' }).get('QUERY_STRING'), '', '§4.1.7: always set');
+});
+
+T('PATH_INFO split: SCRIPT_NAME, PATH_INFO, PATH_TRANSLATED, SCRIPT_FILENAME, DOCUMENT_ROOT in order', async () => {
+  const cgi = await cgiPathFor('/app/index.php/x/y');
+  const l = list({ target: '/app/index.php/x/y?q', docRoot: root, cgi });
+  const from = l.findIndex(([k]) => k === 'SCRIPT_NAME');
+  assert.equal(l.slice(from, from + 5), [
+    ['SCRIPT_NAME', '/app/index.php'],
+    ['PATH_INFO', '/x/y'],
+    ['PATH_TRANSLATED', root + '/x/y'],
+    ['SCRIPT_FILENAME', root + '/app/index.php'],
+    ['DOCUMENT_ROOT', root],
+  ]);
+  const whole = env({ target: '/app/index.php', docRoot: root, cgi: await cgiPathFor('/app/index.php') });
+  assert.not.ok(whole.has('PATH_INFO'), 'only when not empty');
+  assert.not.ok(whole.has('PATH_TRANSLATED'));
+  assert.is(whole.get('SCRIPT_FILENAME'), root + '/app/index.php');
+});
+
+T('docroot and broken-scriptfilename reach the variables', async () => {
+  const remote = env({ target: '/app/index.php/x', cgi: await cgiPathFor('/app/index.php/x', { docroot: '/remote' }) });
+  assert.is(remote.get('DOCUMENT_ROOT'), '/remote');
+  assert.is(remote.get('SCRIPT_FILENAME'), '/remote/app/index.php');
+  assert.is(remote.get('PATH_TRANSLATED'), '/remote/x');
+  const broken = env({ target: '/app/index.php/x', cgi: await cgiPathFor('/app/index.php/x', { brokenScriptFilename: true }) });
+  assert.is(broken.get('SCRIPT_FILENAME'), root + '/app/index.php/x');
+});
+
+T('prefix with check-local disabled and fix-root-scriptname', async () => {
+  const req = fakeRequest({ target: '/a/b?c', path: '/a/b' });
+  const cgi = await resolveCgiPath(req, { key: '/', checkLocal: false, fixRootScriptname: true, stripRequestUri: '', docroot: '', brokenScriptFilename: false });
+  if ('status' in cgi) throw new Error('no split');
+  const e = env({ target: '/a/b?c', cgi });
+  assert.is(e.get('SCRIPT_NAME'), '');
+  assert.is(e.get('PATH_INFO'), '/a/b');
+  assert.is(e.get('PATH_TRANSLATED'), '/srv/www/a/b');
+  assert.is(e.get('REQUEST_URI'), '/a/b?c');
+});
+
+T('strip-request-uri: removed from REQUEST_URI only when followed by "/"', async () => {
+  const cgi = await cgiPathFor('/app/index.php', { stripRequestUri: '/app/' });
+  assert.is(env({ target: '/app/index.php?x=1', cgi }).get('REQUEST_URI'), '/index.php?x=1');
+  assert.is(env({ target: '/application?x', cgi }).get('REQUEST_URI'), '/application?x');
+  assert.is(env({ target: '/app?x', cgi }).get('REQUEST_URI'), '/app?x');
+});
+
+T('REQUEST_URI is the client\'s original target; REDIRECT_URI the target served after a redirect', () => {
+  const e = env({ target: '/new.php?b=2', pathAndQuery: '/old?a=1', redirects: 1 });
+  assert.is(e.get('REQUEST_URI'), '/old?a=1');
+  assert.is(e.get('REDIRECT_URI'), '/new.php?b=2');
+  assert.is(e.get('QUERY_STRING'), 'b=2');
+  const n = names({ target: '/new.php?b=2', pathAndQuery: '/old?a=1', redirects: 1 });
+  assert.is(n.indexOf('REDIRECT_URI'), n.indexOf('REQUEST_URI') + 1);
+  assert.not.ok(env({ target: '/x?y' }).has('REDIRECT_URI'));
+  // absolute-form: origin form of the original target.
+  const abs = env({ target: 'http://example.org/x?y', pathAndQuery: '/x?y', targetScheme: 'http', sent: '/x?y' });
+  assert.is(abs.get('REQUEST_URI'), '/x?y');
+  assert.not.ok(abs.has('REDIRECT_URI'));
+});
+
+T('HTTPS=on and REQUEST_SCHEME for https; REDIRECT_STATUS=200 unless req.env says otherwise', () => {
+  const s = env({ scheme: 'https' });
+  assert.is(s.get('HTTPS'), 'on');
+  assert.is(s.get('REQUEST_SCHEME'), 'https');
+  assert.is(s.get('REDIRECT_STATUS'), '200');
+  assert.not.ok(env().has('HTTPS'));
+  const n = names({ scheme: 'https' });
+  assert.is(n.indexOf('HTTPS'), n.indexOf('REQUEST_SCHEME') + 1);
+  const errorHandler = list({ env: [['REDIRECT_STATUS', '404']] });
+  assert.equal(errorHandler.filter(([k]) => k === 'REDIRECT_STATUS'), [['REDIRECT_STATUS', '404']]);
+});
+
+T('B12: names with "_" (or any non-alphanumeric but "-") are dropped', () => {
+  const e = env({ headers: ['X_Foo', 'evil', 'X-Foo', 'good', 'X.Foo', 'evil2', 'X-Bar_', 'z', 'X-9', 'n'] });
+  assert.is(e.get('HTTP_X_FOO'), 'good');
+  assert.not.ok(e.has('HTTP_X_BAR_'));
+  assert.is(e.get('HTTP_X_9'), 'n');
+  const onlyUnderscore = env({ headers: ['X_Foo', 'evil'] });
+  assert.not.ok(onlyUnderscore.has('HTTP_X_FOO'));
+});
+
+T('C5: Proxy never becomes HTTP_PROXY, whatever its case', () => {
+  for (const name of ['Proxy', 'PROXY', 'proxy']) assert.not.ok(env({ headers: [name, 'http://evil:8080'] }).has('HTTP_PROXY'), name);
+  assert.is(env({ headers: ['Proxy-Authorization', 'Basic x'] }).get('HTTP_PROXY_AUTHORIZATION'), 'Basic x');
+});
+
+T('HTTP_* come from the client\'s fields only: no X-Forwarded-* added; framing fields not exported', () => {
+  const e = env({ headers: ['Host', 'example.org', 'Content-Length', '3', 'Content-Type', 'a/b'], bodyLength: 3 });
+  for (const k of e.keys()) assert.not.ok(k.startsWith('HTTP_X_FORWARDED') || k === 'HTTP_FORWARDED', k);
+  assert.not.ok(e.has('HTTP_CONTENT_LENGTH'));
   assert.not.ok(e.has('HTTP_CONTENT_TYPE'));
+  // A client's own X-Forwarded-For is its field, as received.
+  assert.is(env({ headers: ['X-Forwarded-For', '10.0.0.1'] }).get('HTTP_X_FORWARDED_FOR'), '10.0.0.1');
 });
 
-T('QUERY_STRING is always set; CONTENT_LENGTH only with a body', () => {
-  const e = env({ target: '/x' });
-  assert.is(e.get('QUERY_STRING'), '');
-  assert.not.ok(e.has('CONTENT_LENGTH'));
+T('hop-by-hop as lighttpd: Transfer-Encoding and Expect dropped, Connection kept, Upgrade only for a tunnel', () => {
+  const h = ['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Expect', '100-continue', 'Transfer-Encoding', 'chunked'];
+  const e = env({ headers: h });
+  assert.is(e.get('HTTP_CONNECTION'), 'Upgrade');
+  assert.not.ok(e.has('HTTP_UPGRADE'));
+  assert.not.ok(e.has('HTTP_EXPECT'));
+  assert.not.ok(e.has('HTTP_TRANSFER_ENCODING'));
+  assert.is(env({ headers: h, tunnel: 'websocket' }).get('HTTP_UPGRADE'), 'websocket');
 });
 
-T('C5: Proxy never becomes HTTP_PROXY; B12: names with _ are dropped; C4: repeated fields joined', () => {
-  const e = env({ headers: ['Proxy', 'http://evil:8080', 'X_Foo', 'a', 'Cookie', 'a=1', 'Cookie', 'b=2', 'Accept', 'x', 'accept', 'y'] });
-  assert.not.ok(e.has('HTTP_PROXY'));
-  assert.not.ok(e.has('HTTP_X_FOO'));
-  assert.is(e.get('HTTP_COOKIE'), 'a=1; b=2');
-  assert.is(e.get('HTTP_ACCEPT'), 'x, y');
+T('C4: repeated fields joined with ", ", Cookie with "; ", at the first one\'s place', () => {
+  const l = list({ headers: ['Cookie', 'a=1', 'Accept', 'x', 'cookie', 'b=2', 'accept', 'y', 'X-Last', 'z'] });
+  const http = l.filter(([k]) => k.startsWith('HTTP_'));
+  assert.equal(http, [['HTTP_COOKIE', 'a=1; b=2'], ['HTTP_ACCEPT', 'x, y'], ['HTTP_X_LAST', 'z']]);
+  assert.not.ok(env({ headers: ['X-Empty', ''] }).has('HTTP_X_EMPTY'), 'lighttpd exports no empty field');
 });
 
-T('req.env (setenv) comes last and wins', () => {
-  const e = env({ env: [['APP_MODE', 'test'], ['SERVER_NAME', 'override']] });
-  assert.is(e.get('APP_MODE'), 'test');
+T('values as received: latin1 bytes never re-encoded or trimmed; decoded paths as UTF-8 bytes', () => {
+  const e = env({
+    target: '/caf%C3%A9?q=%C3%A9', path: '/caf\u00e9', docRoot: '/srv/www',
+    headers: ['X-Latin1', 'caf\xe9', 'X-Utf8', 'caf\xc3\xa9', 'X-Space', 'a  b'],
+  });
+  assert.is(e.get('HTTP_X_LATIN1'), 'caf\xe9');
+  assert.is(e.get('HTTP_X_UTF8'), 'caf\xc3\xa9');
+  assert.is(e.get('HTTP_X_SPACE'), 'a  b');
+  assert.is(e.get('REQUEST_URI'), '/caf%C3%A9?q=%C3%A9');
+  assert.is(e.get('QUERY_STRING'), 'q=%C3%A9');
+  assert.is(e.get('SCRIPT_NAME'), '/caf\xc3\xa9');
+  assert.is(e.get('SCRIPT_FILENAME'), '/srv/www/caf\xc3\xa9');
+  for (const [k, v] of e) for (let i = 0; i < v.length; i++) assert.ok(v.charCodeAt(i) <= 0xff, k);
+});
+
+T('SERVER_NAME: the authority without its port, else server.name, else SERVER_ADDR; SERVER_PROTOCOL', () => {
+  assert.is(env({ host: 'example.org:8080' }).get('SERVER_NAME'), 'example.org');
+  assert.is(env({ host: '[2001:db8::1]:8080' }).get('SERVER_NAME'), '[2001:db8::1]');
+  assert.is(env({ host: '', configValues: [['server.name', 'www.example.net']] }).get('SERVER_NAME'), 'www.example.net');
+  assert.is(env({ host: '' }).get('SERVER_NAME'), '192.0.2.1');
+  assert.is(env({ versionMinor: 0 }).get('SERVER_PROTOCOL'), 'HTTP/1.0');
+  assert.is(env({ configValues: [['server.tag', 'edge']] }).get('SERVER_SOFTWARE'), 'edge');
+});
+
+T('absolute-form target: HTTP_HOST is the authority that won (RFC 9112 §3.2.2)', () => {
+  const e = env({ target: 'http://a.example/x', pathAndQuery: '/x', targetScheme: 'http', host: 'a.example', headers: ['Host', 'b.example'], sent: '/x' });
+  assert.is(e.get('HTTP_HOST'), 'a.example');
+});
+
+T('req.env last: overrides in place, adds new names; REMOTE_USER and AUTH_TYPE after REMOTE_PORT', () => {
+  const l = list({ env: [['APP_MODE', 'test'], ['SERVER_NAME', 'override'], ['REMOTE_USER', 'alice'], ['AUTH_TYPE', 'Basic']], headers: ['Accept', '*/*'] });
+  const n = l.map(([k]) => k);
+  assert.equal(n.slice(n.indexOf('REMOTE_PORT') + 1), ['REMOTE_USER', 'AUTH_TYPE', 'HTTP_ACCEPT', 'APP_MODE']);
+  const e = new Map(l);
   assert.is(e.get('SERVER_NAME'), 'override');
+  assert.is(n.filter((k) => k === 'SERVER_NAME').length, 1);
+  assert.is(e.get('REMOTE_USER'), 'alice');
+  assert.is(e.get('AUTH_TYPE'), 'Basic');
+  // An authorizer's Variable-* value (bytes) stays as is; a config string beyond latin1 goes out as UTF-8.
+  const v = env({ env: [['X_BYTES', 'caf\xc3\xa9'], ['X_TEXT', '\u20ac']] });
+  assert.is(v.get('X_BYTES'), 'caf\xc3\xa9');
+  assert.is(v.get('X_TEXT'), '\xe2\x82\xac');
+  assert.not.ok(env().has('REMOTE_USER'));
 });
 
 T.run();

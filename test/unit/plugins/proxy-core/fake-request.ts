@@ -14,6 +14,16 @@ export interface FakeRequestInit {
   upgrade?: string | null;
   env?: Array<[string, string]>;
   path?: string;
+  /** Document root (default /srv/www); physicalPath is then docRoot + path unless given. */
+  docRoot?: string;
+  physicalPath?: string;
+  /** head.pathAndQuery (default: the target). */
+  pathAndQuery?: string;
+  /** head.targetScheme: the scheme of an absolute-form target (default null). */
+  targetScheme?: string | null;
+  /** req.config.values entries (default none). */
+  configValues?: Array<[string, unknown]>;
+  redirects?: number;
 }
 
 export function fakeRequest(o: FakeRequestInit = {}): Request {
@@ -29,13 +39,17 @@ export function fakeRequest(o: FakeRequestInit = {}): Request {
     host: o.host ?? 'example.org',
     scheme: o.scheme ?? 'http',
     path: o.path ?? (o.target ?? '/').split('?')[0],
-    docRoot: '/srv/www',
-    physicalPath: '/srv/www' + (o.path ?? '/'),
+    docRoot: o.docRoot ?? '/srv/www',
+    physicalPath: o.physicalPath ?? (o.docRoot !== undefined
+      ? (o.docRoot.endsWith('/') ? o.docRoot.slice(0, -1) : o.docRoot) + (o.path ?? (o.target ?? '/').split('?')[0])
+      : '/srv/www' + (o.path ?? '/')),
     env: o.env ?? [],
-    config: { values: new Map() },
+    redirects: o.redirects ?? 0,
+    config: { values: new Map(o.configValues ?? []) },
     head: {
       method: o.method ?? 'GET', target: o.target ?? '/', versionMinor: o.versionMinor ?? 1, headers,
-      connectionTokens, upgrade: o.upgrade ?? null, contentLength: bodyLength > 0 ? bodyLength : -1, pathAndQuery: o.target ?? '/',
+      connectionTokens, upgrade: o.upgrade ?? null, contentLength: bodyLength > 0 ? bodyLength : -1,
+      pathAndQuery: o.pathAndQuery ?? o.target ?? '/', targetScheme: o.targetScheme ?? null,
     },
     body: { length: bodyLength, present: bodyLength !== 0 },
     conn: {
