@@ -33,7 +33,7 @@ function originForm(req: Request): string {
  * warning at boot says when they do not). null: keep the client's Host.
  */
 function replacementHost(route: Route): string | null {
-  const first = route.hosts[0].label;
+  const first = route.hosts[0]!.label;
   return first !== '' && route.hosts.every((h) => h.label === first) ? first : null;
 }
 
@@ -100,7 +100,8 @@ export default definePlugin({
       const plan = table.planFor(req.config.values);
       if (plan === null) return undefined;
       const route = matchRoute(plan, req.path);
-      if (route === null) return undefined;
+      // mod_proxy has no authorizers: every route has its backend.
+      if (route === null || route.backend === null) return undefined;
       const s = plan.settings;
       const h = s.header;
       let target: string | undefined;

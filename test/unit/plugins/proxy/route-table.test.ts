@@ -61,17 +61,17 @@ T('per request: lighttpd matching order, plans cached per merge, variants create
   t.createAtBoot();
   const merger = new ConfigMerger(m);
   const plain = t.planFor(merger.merge(ctx('/app/x')).values)!;
-  assert.is(matchRoute(plain, '/app/x')?.backend.name, 'proxy:lighttpd.conf:2:/app/');
-  assert.is(matchRoute(plain, '/index.php')?.backend.name, 'proxy:lighttpd.conf:2:.php');
+  assert.is(matchRoute(plain, '/app/x')?.backend?.name, 'proxy:lighttpd.conf:2:/app/');
+  assert.is(matchRoute(plain, '/index.php')?.backend?.name, 'proxy:lighttpd.conf:2:.php');
   assert.is(matchRoute(plain, '/app/index.php')?.key, '/app/', 'first key in config order wins');
   assert.is(matchRoute(plain, '/static/a.css'), null);
   assert.is(t.planFor(merger.merge(ctx('/app/y')).values), plain, 'same merge outcome, same plan');
   const api = t.planFor(merger.merge(ctx('/anything', 'api.example')).values)!;
-  assert.is(matchRoute(api, '/anything')?.backend.name, 'proxy:lighttpd.conf:6:', '"" matches every path');
+  assert.is(matchRoute(api, '/anything')?.backend?.name, 'proxy:lighttpd.conf:6:', '"" matches every path');
   assert.is(specs.length, 3, 'no new backend for settings seen at boot');
   // /h/ switches the balance for the global proxy.server: a variant backend, created once.
   const hashed = t.planFor(merger.merge(ctx('/h/a.php')).values)!;
-  assert.is(matchRoute(hashed, '/h/a.php')?.backend.name, 'proxy:lighttpd.conf:2:.php#2');
+  assert.is(matchRoute(hashed, '/h/a.php')?.backend?.name, 'proxy:lighttpd.conf:2:.php#2');
   assert.equal([specs[specs.length - 1].balancer, specs[specs.length - 1].hashKey], ['hash', 'path']);
   const count = specs.length;
   t.planFor(merger.merge(ctx('/h/b.php')).values);

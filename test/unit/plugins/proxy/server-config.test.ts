@@ -59,7 +59,7 @@ T('errors name the extension, the host and the key', () => {
     [`( "/a/" => ( ( "host" => "127.0.0.1", "port" => "http" ) ) )`, /"port": expected an integer/],
     [`( "/a/" => ( ( "host" => "127.0.0.1", "port" => 1, "socket" => "/s" ) ) )`, /either "host"\/"port" or "socket"/],
     [`( "/a/" => ( ( "host" => "127.0.0.1", "port" => 1, "mode" => "authorizer" ) ) )`, /authorizer/],
-    [`( "/a/" => ( ( "bin-path" => "/usr/bin/app" ) ) )`, /"bin-path": starting backends/],
+    [`( "/a/" => ( ( "bin-path" => "/usr/bin/app" ) ) )`, /"bin-path": mod_proxy does not start backends/],
     [`( "/a/" => ( ( "host" => "127.0.0.1", "port" => 1, "upgrade" => "maybe" ) ) )`, /"upgrade": expected "enable" or "disable"/],
     [`( "/a/" => ( ( "host" => "127.0.0.1", "port" => 1, "x-sendfile-docroot" => ( "rel" ) ) ) )`, /must begin with "\/"/],
     [`( "/a/" => "127.0.0.1:80" )`, /"\/a\/": expected/],
@@ -71,13 +71,14 @@ T('errors name the extension, the host and the key', () => {
   }
 });
 
-T('keys for spawned backends and unknown keys warn; underscores get lighttpd\'s hint', () => {
-  const { warnings, extensions } = parseProxyServer(value(`( "" => ( ( "host" => "127.0.0.1", "port" => 1, "max-procs" => 4, "check_local" => "disable", "colour" => "blue" ) ) )`));
+T('keys of other gateway modules warn; unknown keys and underscores stop the start (lighttpd\'s hint)', () => {
+  const { warnings, extensions } = parseProxyServer(value(`( "" => ( ( "host" => "127.0.0.1", "port" => 1, "max-procs" => 4, "check-local" => "disable" ) ) )`));
   assert.is(extensions[0].hosts[0].member, '127.0.0.1:1');
-  assert.is(warnings.length, 3);
+  assert.is(warnings.length, 2);
   assert.match(warnings[0], /"max-procs": not used by mod_proxy/);
-  assert.match(warnings[1], /underscore/);
-  assert.match(warnings[2], /"colour": unknown key/);
+  assert.match(warnings[1], /"check-local": not used by mod_proxy/);
+  assert.throws(() => parseProxyServer(value(`( "" => ( ( "host" => "127.0.0.1", "port" => 1, "check_local" => "disable" ) ) )`)), /underscore/);
+  assert.throws(() => parseProxyServer(value(`( "" => ( ( "host" => "127.0.0.1", "port" => 1, "colour" => "blue" ) ) )`)), /"colour": unknown per-host option of mod_proxy/);
 });
 
 T('memberAddress brackets IPv6 literals once', () => {
