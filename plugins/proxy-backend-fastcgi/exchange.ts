@@ -1,0 +1,197 @@
+// One FastCGI 1.0 request on a backend connection (§5-§6): BEGIN_REQUEST, the PARAMS and STDIN
+// streams, then STDOUT through the core's CGI header-block parser, STDERR to the error log and
+// END_REQUEST. Checklist G8 (and C2, G1). Request id 1 always: one request per connection at a
+// time (no multiplexing, as lighttpd). No sockets, pools or timers here: proxy-core owns those.
+import { Buffer } from 'node:buffer';
+import type { ErrorCode } from '../../core/errors.js';
+import { parseResponseHead } from '../../core/http1/response-head.js';
+import type { HeaderList } from '../../core/http1/types.js';
+import type { Exchange, ProtocolOptions, ResponseSink, UpstreamRequest } from '../proxy-core/types.js';
+import { decodeParams, encodeParams } from './params.js';
+import {
+  FCGI_GET_VALUES_RESULT, FCGI_NULL_REQUEST_ID,
+  FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_CANT_MPX_CONN, FCGI_END_REQUEST, FCGI_KEEP_CONN,
+  FCGI_OVERLOADED, FCGI_PARAMS, FCGI_REQUEST_COMPLETE, FCGI_RESPONDER, FCGI_STDERR, FCGI_STDIN, FCGI_STDOUT,
+  FCGI_UNKNOWN_ROLE, RecordDecoder, encodeBeginRequest, encodeRecord, frameStream,
+} from './record.js';
+
+export const REQUEST_ID = 1;
+
+const EMPTY = Buffer.alloc(0);
+const PARAMS_END = encodeRecord(FCGI_PARAMS, REQUEST_ID);
+const STDIN_END = encodeRecord(FCGI_STDIN, REQUEST_ID);
+const ABORT = encodeRecord(FCGI_ABORT_REQUEST, REQUEST_ID);
+
+/** §6.3: an Authorizer is not sent these (it gets no body, and no script is addressed). */
+const AUTHORIZER_OMITS = new Set(['CONTENT_LENGTH', 'PATH_INFO', 'PATH_TRANSLATED', 'SCRIPT_NAME']);
+
+/** Where the exchange is in the response. */
+const enum State { Head, Body, Done, Failed }
+
+export class FastcgiExchange implements Exchange {
+  private readonly up: UpstreamRequest;
+  private readonly maxHeadBytes: number;
+  private readonly authorizer: boolean;
+  private readonly keepConn: boolean;
+  private readonly decoder = new RecordDecoder();
+  private state = State.Head;
+  /** STDOUT bytes of a header block not complete yet. */
+  private partial: Buffer | null = null;
+  /** The empty STDOUT record came. */
+  private stdoutEnded = false;
+  /** The head has no body (HEAD, D10; 204/304, D11): later STDOUT bytes are dropped. */
+  private dropBody = false;
+  /** Bytes came after END_REQUEST, or the request was aborted: the connection is not reused. */
+  private extra = false;
+
+  constructor(up: UpstreamRequest, options: ProtocolOptions) {
+    this.up = up;
+    this.maxHeadBytes = options.maxResponseHeadBytes;
+    this.authorizer = options.role === 'authorizer';
+    this.keepConn = options.keepConn !== false;
+  }
+
+  head(): Buffer {
+    const env = this.authorizer ? this.up.env.filter(([name]) => !AUTHORIZER_OMITS.has(name)) : this.up.env;
+    const begin = encodeBeginRequest(REQUEST_ID, this.authorizer ? FCGI_AUTHORIZER : FCGI_RESPONDER, this.keepConn ? FCGI_KEEP_CONN : 0);
+    // §3.3, G8: the empty PARAMS record ends the stream.
+    return Buffer.concat([begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, encodeParams(env)), PARAMS_END]);
+  }
+
+  body(chunk: Buffer): Buffer | Buffer[] {
+    // §6.3: an Authorizer gets no request body; its STDIN is only the terminator from end().
+    return this.authorizer ? EMPTY : frameStream(FCGI_STDIN, REQUEST_ID, chunk);
+  }
+
+  /** The empty STDIN record, even without a body (G8). FastCGI has no trailers: they are dropped. */
+  end(_trailers?: HeaderList): Buffer {
+    return STDIN_END;
+  }
+
+  receive(data: Buffer, sink: ResponseSink): void {
+    if (!this.open) {
+      if (this.state === State.Done && data.length > 0) this.extra = true; // D7: nothing may follow END_REQUEST
+      return;
+    }
+    for (const r of this.decoder.push(data)) {
+      if (!this.open) {
+        if (this.state === State.Done) this.extra = true;
+        return;
+      }
+      // FastCGI §4.1: the answer to the connection's FCGI_GET_VALUES preamble says how many
+      // connections the application serves at once; proxy-core keeps no more than that open.
+      if (r.type === FCGI_GET_VALUES_RESULT && r.requestId === FCGI_NULL_REQUEST_ID) { announceCapacity(r.content, sink); continue; }
+      // Other management records (UNKNOWN_TYPE) and other ids are not ours.
+      if (r.requestId !== REQUEST_ID) continue;
+      if (r.type === FCGI_STDOUT) this.stdout(r.content, sink);
+      else if (r.type === FCGI_END_REQUEST) this.endRequest(r.content, sink);
+      // G8: stderr goes to the error log, never to the client; the empty record ends the stream.
+      else if (r.type === FCGI_STDERR && r.content.length > 0) sink.log?.(r.content.toString('utf8').replace(/\r?\n$/, ''));
+    }
+    if (this.open) {
+      if (this.decoder.error !== null) this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', this.decoder.error);
+    } else if (this.state === State.Done && (this.decoder.pendingBytes > 0 || this.decoder.error !== null)) {
+      this.extra = true;
+    }
+  }
+
+  receiveEnd(sink: ResponseSink): void {
+    // G8 / D6: the output stopped without END_REQUEST: cut short, whatever came before.
+    if (this.open) {
+      this.fail(sink, 'LT_ERR_BACKEND_RESET', this.state === State.Head ? 'closed before the response' : 'closed before END_REQUEST');
+    }
+  }
+
+  /** Still waiting for END_REQUEST (no failure yet). */
+  private get open(): boolean {
+    return this.state === State.Head || this.state === State.Body;
+  }
+
+  reusable(): boolean {
+    return this.keepConn && this.state === State.Done && !this.extra;
+  }
+
+  /** G1, §5.4: the client went away; proxy-core writes this, then closes the connection. */
+  abort(): Buffer {
+    this.extra = true;
+    return ABORT;
+  }
+
+  private stdout(content: Buffer, sink: ResponseSink): void {
+    if (content.length === 0) { this.stdoutEnded = true; return; }
+    if (this.stdoutEnded) { this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', 'STDOUT after the end of its stream'); return; }
+    if (this.state === State.Body) {
+      if (!this.dropBody) sink.data(content);
+      return;
+    }
+    let buf = this.partial === null ? content : Buffer.concat([this.partial, content]);
+    this.partial = null;
+    for (;;) {
+      const r = parseResponseHead(buf, { mode: 'cgi', requestMethod: this.up.method, maxHeadBytes: this.maxHeadBytes });
+      if (r.kind === 'incomplete') { this.partial = buf; return; }
+      if (r.kind === 'error') { this.fail(sink, r.error.code, r.error.detail); return; }
+      const h = r.head;
+      buf = buf.subarray(r.consumed);
+      if (h.status === 101) { this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', 'a 101 cannot be tunnelled over FastCGI'); return; }
+      sink.head(h);
+      // D12: an interim head (103 Early Hints) is followed by another header block.
+      if (h.status < 200) {
+        if (buf.length === 0) return;
+        continue;
+      }
+      this.state = State.Body;
+      this.dropBody = h.noBody;
+      if (buf.length > 0 && !this.dropBody) sink.data(buf);
+      return;
+    }
+  }
+
+  /** §5.5: FCGI_EndRequestBody = appStatus (4 bytes), protocolStatus, 3 reserved bytes. */
+  private endRequest(content: Buffer, sink: ResponseSink): void {
+    if (content.length < 8) { this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', `END_REQUEST body of ${content.length} bytes`); return; }
+    const appStatus = content.readUInt32BE(0);
+    const protocolStatus = content[4]!;
+    // The application's exit status is for the log only (as a CGI's exit code): the response
+    // stands on its own, and a PHP fatal error (status 255) is worth seeing there.
+    if (appStatus !== 0) sink.log?.(`FastCGI application status ${appStatus}`);
+    const headSent = this.state === State.Body;
+    switch (protocolStatus) {
+      case FCGI_REQUEST_COMPLETE:
+        if (!headSent) {
+          // The output ended before its header block did: truncated (or no output at all).
+          this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', this.partial === null ? 'no output before END_REQUEST' : 'output ended inside the CGI header block');
+          return;
+        }
+        this.state = State.Done;
+        sink.end();
+        return;
+      case FCGI_CANT_MPX_CONN:
+      case FCGI_OVERLOADED: {
+        const why = protocolStatus === FCGI_OVERLOADED ? 'OVERLOADED' : 'CANT_MPX_CONN';
+        // G8: nothing was processed, so it may be retried elsewhere (503); once a head went out it is only a broken response.
+        this.fail(sink, headSent ? 'LT_ERR_BACKEND_BAD_RESPONSE' : 'LT_ERR_BACKEND_OVERLOADED', `END_REQUEST ${why}`);
+        return;
+      }
+      case FCGI_UNKNOWN_ROLE:
+        this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', `END_REQUEST UNKNOWN_ROLE: the backend does not take the ${this.authorizer ? 'authorizer' : 'responder'} role`);
+        return;
+      default:
+        this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', `END_REQUEST with unknown protocolStatus ${protocolStatus}`);
+    }
+  }
+
+  private fail(sink: ResponseSink, code: ErrorCode, detail: string): void {
+    this.state = State.Failed;
+    this.partial = null;
+    sink.error(code, detail);
+  }
+}
+
+/** FCGI_MAX_CONNS from a GET_VALUES_RESULT body, reported to proxy-core (0: not given). */
+function announceCapacity(content: Buffer, sink: ResponseSink): void {
+  let pairs: Array<[string, string]>;
+  try { pairs = decodeParams(content); } catch { pairs = []; }
+  const v = pairs.find(([k]) => k === 'FCGI_MAX_CONNS')?.[1];
+  const n = v !== undefined && /^[0-9]{1,6}$/.test(v) ? Number(v) : 0;
+  sink.capacity?.(n);
+}

@@ -1,0 +1,61 @@
+// FastCGI 1.0 §3.4 name-value pairs (the FCGI_PARAMS stream, FCGI_GET_VALUES): each length in one
+// byte below 128, else in four bytes with the high bit set. Names and values are byte strings
+// (latin1), as proxy-core builds the CGI environment (RFC 3875 §4.1): never re-encoded.
+import { Buffer } from 'node:buffer';
+
+/** §3.4: a length above 2^31-1 cannot be written. */
+const MAX_LENGTH = 0x7fffffff;
+
+const lengthBytes = (n: number): number => (n < 128 ? 1 : 4);
+
+function writeLength(out: Buffer, at: number, n: number): number {
+  if (n < 128) {
+    out[at] = n;
+    return at + 1;
+  }
+  out.writeUInt32BE((n | 0x80000000) >>> 0, at);
+  return at + 4;
+}
+
+/** The pairs as one byte string, ready to be cut into FCGI_PARAMS records. */
+export function encodeParams(pairs: ReadonlyArray<readonly [string, string]>): Buffer {
+  let total = 0;
+  for (const [name, value] of pairs) {
+    if (name.length > MAX_LENGTH || value.length > MAX_LENGTH) throw new RangeError(`FastCGI parameter ${name.slice(0, 64)} is too long`);
+    total += lengthBytes(name.length) + lengthBytes(value.length) + name.length + value.length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const [name, value] of pairs) {
+    at = writeLength(out, at, name.length);
+    at = writeLength(out, at, value.length);
+    // latin1 writes one byte per UTF-16 unit, so the lengths above are the byte lengths.
+    at += out.write(name, at, 'latin1');
+    at += out.write(value, at, 'latin1');
+  }
+  return out;
+}
+
+/** Reads the pairs of a whole PARAMS stream (or GET_VALUES body); throws when it is cut short. */
+export function decodeParams(data: Buffer): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  let at = 0;
+  const readLength = (): number => {
+    if (at >= data.length) throw new RangeError('name-value pair cut short');
+    if (data[at]! < 128) return data[at++]!;
+    if (at + 4 > data.length) throw new RangeError('name-value pair length cut short');
+    const n = data.readUInt32BE(at) & MAX_LENGTH;
+    at += 4;
+    return n;
+  };
+  while (at < data.length) {
+    const nameBytes = readLength();
+    const valueBytes = readLength();
+    if (at + nameBytes + valueBytes > data.length) throw new RangeError('name-value pair cut short');
+    const name = data.toString('latin1', at, at + nameBytes);
+    at += nameBytes;
+    pairs.push([name, data.toString('latin1', at, at + valueBytes)]);
+    at += valueBytes;
+  }
+  return pairs;
+}
