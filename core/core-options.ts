@@ -31,7 +31,7 @@ export const CORE_OPTIONS = {
   'server.follow-symlink': { type: 'boolean', default: true, doc: 'Serve files reached through symbolic links.' },
   'server.stat-cache-engine': { type: 'string', default: 'simple', enum: ['simple', 'disable', 'none', 'fam', 'inotify'], conditional: false, doc: 'File metadata cache: "simple" (default) trusts a stat and the bytes of files up to 64 KiB for one second, as lighttpd does; "disable" or "none" stats every request. "fam"/"inotify" act as "simple".' },
   'server.range-requests': { type: 'boolean', default: true, doc: 'Answer Range requests with 206.' },
-  'server.upload-dirs': { type: 'string-list', default: ['/var/tmp'], conditional: false, doc: 'Accepted for compatibility (bodies are streamed, not spooled).' },
+  'server.upload-dirs': { type: 'string-list', default: ['/var/tmp'], conditional: false, doc: 'Directories for the temp files that hold a request body read whole before it goes to a backend (a chunked upload for FastCGI/SCGI, which need CONTENT_LENGTH): above 64 KiB the body is written there, to a file unlinked at once, never kept in memory. Tried in order. Default: ( "/var/tmp" ).' },
   'server.stream-request-body': { type: 'integer', default: 0, min: 0, max: 2, doc: '0: buffer request bodies for backends that need a length; 1/2: stream them.' },
   'server.stream-response-body': { type: 'integer', default: 0, min: 0, max: 2, doc: 'Accepted for compatibility: responses always stream with back-pressure.' },
   'server.kbytes-per-second': { type: 'integer', default: 0, min: 0, doc: 'Accepted for compatibility (no throttling).' },

@@ -22,8 +22,6 @@ const { SyncHook } = tapable;
 
 /** Largest response head a protocol accepts by default (D5). */
 const DEFAULT_MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
-/** A body of unknown length buffered for a backend that needs a length, when server.max-request-size is unlimited. */
-const DEFAULT_MAX_BUFFERED_BODY_BYTES = 64 * 1024 * 1024;
 
 export class ProxyCore implements ProxyCoreApi {
   readonly hooks: ProxyHooks = Object.freeze({
@@ -32,7 +30,6 @@ export class ProxyCore implements ProxyCoreApi {
   });
   readonly server: Server;
   readonly tunnels = new Set<Tunnel>();
-  readonly maxBufferedBodyBytes = DEFAULT_MAX_BUFFERED_BODY_BYTES;
   /** Startup ran: protocols and balancers are bound, and a new backend must name registered ones. */
   started = false;
   private readonly protocols = new Map<string, ProtocolDefinition>();

@@ -3,7 +3,8 @@
 // attempt apply the retry rule (retry.ts) or answer 502/503/504. Checklist C-G rows noted inline.
 // A protocol only frames bytes (Exchange); everything else about the attempt lives here.
 import { Buffer } from 'node:buffer';
-import { ERRORS, type ErrorCode } from '../../core/errors.js';
+import { ERRORS, LanternError, type ErrorCode } from '../../core/errors.js';
+import { DEFAULT_SPOOL_MEMORY_BYTES, spoolBody, type SpooledBody } from '../../core/body-spool.js';
 import { turnNowMs } from '../../core/turn.js';
 import { equalsLower } from '../../core/http1/field-lines.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
@@ -89,7 +90,10 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   private bodyPaused = false;
   /** The response is complete: the rest of the request body is read and dropped (G3). */
   private discardBody = false;
-  private wholeBody: Buffer | null = null;
+  /** A body read whole before the attempt (BodyMode.Buffered): in memory or a temp file. */
+  private spooled: SpooledBody | null = null;
+  /** The spooled body's sender, waiting for the backend to drain. */
+  private spoolStep: (() => void) | null = null;
 
   // response
   private finalHead = false;
@@ -137,8 +141,9 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   }
 
   /**
-   * C2: a body of unknown length for a backend that needs one (HTTP/1.0, CGI-family) is
-   * collected first and sent with its length, up to server.max-request-size; with
+   * C2: a body of unknown length for a backend that needs one (HTTP/1.0, CGI-family) is read
+   * whole first and sent with its length, up to server.max-request-size: in memory up to 64 KiB,
+   * above that in a temp file in server.upload-dirs (never a large upload in memory). With
    * server.stream-request-body set, streaming was asked for and cannot be had: 411.
    */
   private bufferWholeBody(): void {
@@ -148,16 +153,18 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
       return;
     }
     this.bodyMode = BodyMode.Buffered;
-    const maxBytes = req.conn.server.limits.maxRequestBytes;
-    req.body.buffer(maxBytes > 0 ? maxBytes : this.core.maxBufferedBodyBytes).then((buf) => {
-      if (this.done) return;
-      this.wholeBody = buf;
-      this.up.bodyLength = buf.length;
+    const server = req.conn.server;
+    const dirs = server.globalValues.get('server.upload-dirs') as string[] | undefined;
+    spoolBody(req.body, { memoryBytes: DEFAULT_SPOOL_MEMORY_BYTES, maxBytes: server.limits.maxRequestBytes, dirs: dirs ?? ['/var/tmp'] }).then((spooled) => {
+      if (this.done) { void spooled.dispose(); return; }
+      this.spooled = spooled;
+      this.up.bodyLength = spooled.length;
       this.bodyComplete = true;
-      this.bodyTrailers = req.body.trailers;
+      this.bodyTrailers = spooled.trailers;
       this.attempt();
     }, (err: unknown) => {
       if (this.done) return;
+      if (!(err instanceof LanternError)) this.core.log(`${req.method} ${req.target}: cannot hold the request body: ${(err as Error).message}`);
       this.finish();
       if (!req.finished) req.fail(err);
     });
@@ -260,11 +267,20 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     c.write(head);
     let resume = false;
     switch (this.bodyMode) {
-      case BodyMode.Buffered:
-        if (this.wholeBody!.length > 0) this.writeFramed(ex.body(this.wholeBody!));
+      case BodyMode.Buffered: {
+        const memory = this.spooled!.memoryBody;
+        if (memory === null) {
+          // In a temp file: read and sent piece by piece, as the backend takes them.
+          s.uncork();
+          this.armAfterWrite();
+          this.pumpSpooled(c, ex);
+          return;
+        }
+        if (memory.length > 0) this.writeFramed(ex.body(memory));
         this.writeFramed(ex.end(this.bodyTrailers));
         this.bodyEndWritten = true;
         break;
+      }
       case BodyMode.Stream:
         if (!this.bodyStarted) {
           // The first read sends `100 Continue` if the client asked (G4), and hands over what
@@ -291,6 +307,35 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
       this.bodyPaused = false;
       this.req.body.resume();
     }
+  }
+
+  /** Send a spooled body from its temp file, a piece at a time, waiting for the backend to drain. */
+  private pumpSpooled(c: UpstreamConnection, ex: Exchange): void {
+    const reader = this.spooled!.reader();
+    const step = (): void => {
+      reader.next().then((piece) => {
+        if (this.conn !== c || this.exchange !== ex || !this.attemptLive || this.done) return;
+        if (piece === null) {
+          this.writeFramed(ex.end(this.bodyTrailers));
+          this.bodyEndWritten = true;
+          this.spoolStep = null;
+          this.armAfterWrite();
+          return;
+        }
+        const framed = ex.body(piece);
+        c.socket.cork();
+        const ok = this.writeFramed(framed);
+        c.socket.uncork();
+        if (ok) step();
+        else { this.spoolStep = step; c.setPhase(Phase.Write); }
+      }, (err: unknown) => {
+        if (this.done) return;
+        this.core.log(`${this.req.method} ${this.req.target}: cannot read the spooled request body: ${(err as Error).message}`);
+        this.giveUpAttempt();
+        this.finishWithError('LT_ERR_INTERNAL');
+      });
+    };
+    step();
   }
 
   private writeFramed(x: Buffer | string | Array<Buffer | string> | null): boolean {
@@ -402,6 +447,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   onUpstreamDrain(c: UpstreamConnection): void {
     if (c !== this.conn) return;
     this.armAfterWrite();
+    const step = this.spoolStep;
+    if (step !== null && this.attemptLive) { this.spoolStep = null; step(); return; }
     if (this.bodyPaused && !this.discardBody && this.attemptLive) {
       this.bodyPaused = false;
       this.req.body.resume();
@@ -708,6 +755,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    if (this.spooled !== null) { void this.spooled.dispose(); this.spooled = null; }
+    this.spoolStep = null;
     if (this.queuedAtMs !== 0) this.backend.queue.remove(this);
     this.backend.requestFinished();
     if (this.bodyMode === BodyMode.Stream && this.bodyStarted && !this.bodyComplete) {
