@@ -39,7 +39,7 @@ export const PROXY_CORE_OPTIONS = {
   },
   'proxy-core.protocol': {
     type: 'string', default: 'http',
-    doc: 'The protocol spoken to the backends, as registered by a protocol plugin ("http" from mod_proxy_backend_http). An unregistered name stops the start. Default: "http".',
+    doc: 'The protocol spoken to the backends, as registered by a protocol plugin: "http" (mod_proxy_backend_http), "fastcgi" (mod_proxy_backend_fastcgi), "scgi" or "uwsgi" (mod_proxy_backend_scgi); the module of a built-in name is loaded by itself. An unregistered name stops the start. Default: "http".',
   },
   'proxy-core.protocol-options': {
     type: 'hash', default: new ConfigHash(),
@@ -47,7 +47,7 @@ export const PROXY_CORE_OPTIONS = {
   },
   'proxy-core.balancer': {
     type: 'string', default: 'round-robin',
-    doc: 'How a member is picked, as registered by a balancer plugin ("round-robin" from balancer-rr, "hash" from balancer-hash). An unregistered name stops the start. Default: "round-robin".',
+    doc: 'How a member is picked, as registered by a balancer plugin: "round-robin" (also "rr"), "fair" (also "sqf") from balancer-rr, "hash" (also "carp"), "sticky" from balancer-hash; the module of a built-in name is loaded by itself. An unregistered name stops the start, naming this line. Default: "round-robin".',
   },
   'proxy-core.max-pool-size': {
     type: 'integer', default: 16, min: 1,
