@@ -3,6 +3,7 @@
 // protection, stop it with SIGTERM then SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { decideRestart } from '../proxy-core/spin-protection.js';
 
 export interface SupervisedProcessOptions {
   /** Program and arguments (argv[0] is the executable). */
@@ -27,24 +28,7 @@ export interface SupervisedProcessOptions {
   maxQuickDeaths?: number;
 }
 
-/** Spin protection: how a death is answered. */
-export type RestartDecision = { restart: true; delayMs: number } | { restart: false };
-
-/**
- * Pure spin-protection rule (tested on its own): quick deaths in a row back off exponentially
- * and, past `maxQuickDeaths`, stop the restarts; a stable run resets the count.
- */
-export function decideRestart(
-  state: { quickDeaths: number },
-  livedMs: number,
-  opts: { stableRunMs: number; restartDelayMs: number; maxRestartDelayMs: number; maxQuickDeaths: number },
-): RestartDecision {
-  if (livedMs >= opts.stableRunMs) state.quickDeaths = 0;
-  state.quickDeaths++;
-  if (state.quickDeaths > opts.maxQuickDeaths) return { restart: false };
-  const delayMs = Math.min(opts.restartDelayMs * 2 ** (state.quickDeaths - 1), opts.maxRestartDelayMs);
-  return { restart: true, delayMs };
-}
+export { decideRestart, type RestartDecision } from '../proxy-core/spin-protection.js';
 
 export class SupervisedProcess {
   private readonly opts: Required<SupervisedProcessOptions>;

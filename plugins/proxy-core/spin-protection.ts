@@ -1,8 +1,5 @@
 // Spin protection for supervised children (design.md §3 "Unified process spawning"): how a death is answered.
-//
-// The one copy of the restart rule. plugins/demo-app/supervised-process.ts carries an identical
-// `decideRestart` from before this file existed; it should import this one instead (its owner's
-// change: same signature, same results).
+// The one copy of the restart rule: the spawner and demo-app's supervised processes use it.
 
 /** The knobs of the rule. */
 export interface SpinPolicy {
