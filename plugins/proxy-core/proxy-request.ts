@@ -439,9 +439,30 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   onUpstreamError(c: UpstreamConnection, err: NodeJS.ErrnoException | null): void {
     if (c !== this.conn || !this.attemptLive) return;
     const detail = err?.code ?? err?.message ?? 'connection closed';
+    if (this.finalHead && (!this.bodyEndWritten || c.writeFailed) && !this.responseDone) {
+      // The backend answered before it took the whole request body, then closed: an app that
+      // does not read its input closes with our bytes unread, which the kernel turns into a
+      // reset (or our next write into EPIPE). Its answer ends where its stream did, as after a
+      // FIN: complete when its framing says so (a CGI body delimited by the close), else cut
+      // short. Not a failure of the member.
+      this.exchange!.receiveEnd(this);
+      if (c !== this.conn || !this.attemptLive) return;
+      if (this.responseDone) { this.completeAttempt(); return; }
+    }
     // E1: anything failing before the connection is up means no byte reached the backend.
     if (c.phase === Phase.Connect && c.state === 'connecting') this.attemptFailed('LT_ERR_BACKEND_REFUSED', detail);
     else this.attemptFailed('LT_ERR_BACKEND_RESET', detail);
+  }
+
+  onUpstreamWriteError(c: UpstreamConnection, err: NodeJS.ErrnoException): boolean {
+    if (c !== this.conn || !this.attemptLive) return false;
+    // The backend closed its input (it answered early, or died): read what it sent. The rest
+    // of the client's body is read and dropped; the connection is never reused.
+    this.core.debug('%s %s → %s: write failed (%s); reading the answer', this.up.method, this.up.target, this.member!.key, err.code);
+    this.spoolStep = null;
+    if (this.bodyPaused) { this.bodyPaused = false; this.req.body.resume(); }
+    c.setPhase(Phase.Read);
+    return true;
   }
 
   onUpstreamDrain(c: UpstreamConnection): void {
@@ -646,7 +667,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     const m = this.member!;
     const b = this.backend;
     // D7, D10, D11, G3: reused only after a clean exchange with the whole request sent.
-    const reusable = b.keepAlive && this.bodyEndWritten && ex.reusable() &&
+    const reusable = b.keepAlive && this.bodyEndWritten && !c.writeFailed && ex.reusable() &&
       c.requests < b.options.maxKeepAliveRequests && !c.socket.writableNeedDrain;
     this.attemptLive = false;
     this.conn = null;

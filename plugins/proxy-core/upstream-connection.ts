@@ -35,6 +35,12 @@ export interface UpstreamOwner {
   onUpstreamData(c: UpstreamConnection, chunk: Buffer): void;
   onUpstreamEnd(c: UpstreamConnection): void;
   onUpstreamError(c: UpstreamConnection, err: NodeJS.ErrnoException | null): void;
+  /**
+   * A write failed (EPIPE, ECONNRESET: the backend stopped reading and closed). Return true to
+   * keep reading what the backend sent before it closed (its answer may be there); the
+   * connection then writes nothing more. False: the connection is destroyed as usual.
+   */
+  onUpstreamWriteError(c: UpstreamConnection, err: NodeJS.ErrnoException): boolean;
   onUpstreamDrain(c: UpstreamConnection): void;
   onUpstreamTimeout(c: UpstreamConnection, phase: Phase): void;
   onClientDrain(c: UpstreamConnection): void;
@@ -70,6 +76,8 @@ export class UpstreamConnection implements BatchedWriter {
   heldBytes = 0;
   /** Given to req.onDrain(): bound once per connection. */
   readonly clientDrained: () => void;
+  /** A write failed: nothing more is written; what the backend sent before it closed is still read. */
+  writeFailed = false;
 
   constructor(member: Member, owner: UpstreamOwner) {
     this.member = member;
@@ -90,6 +98,23 @@ export class UpstreamConnection implements BatchedWriter {
     this.onTimer = () => this.timerFired();
     this.setPhase(Phase.Connect);
     const s = this.socket;
+    // A failed write makes Node destroy the socket, and with it the response bytes already in
+    // the kernel's receive queue (an app that answers without reading the body, then closes:
+    // the kernel resets, our next write fails). lighttpd and nginx still read that answer.
+    // So a write error only stops the writing, when the owner says so; reading goes on until
+    // the read side ends (a read error still destroys the socket).
+    const destroySocket = s.destroy;
+    s.destroy = (err?: Error): net.Socket => {
+      const e = err as NodeJS.ErrnoException | undefined;
+      if (e?.syscall === 'write' && !this.writeFailed && this.owner !== null && this.state === 'busy' && this.owner.onUpstreamWriteError(this, e)) {
+        this.writeFailed = true;
+        this.held = null;
+        this.heldMore = null;
+        this.heldBytes = 0;
+        return s;
+      }
+      return destroySocket.call(s, err);
+    };
     s.on('connect', () => {
       if (this.state !== 'connecting') return;
       this.state = 'busy';
@@ -182,6 +207,8 @@ export class UpstreamConnection implements BatchedWriter {
    * other sockets' (core/write-batch.ts); a large one goes at once, after what is held.
    */
   write(data: string | Buffer): boolean {
+    // After a failed write nothing more goes out (the stream is errored): the bytes are dropped.
+    if (this.writeFailed) return true;
     this.touch();
     return batchWrite(this, data);
   }

@@ -31,6 +31,7 @@ class Owner implements UpstreamOwner {
   onUpstreamData(): void {}
   onUpstreamEnd(): void { this.ended++; }
   onUpstreamError(): void {}
+  onUpstreamWriteError(): boolean { return false; }
   onUpstreamDrain(): void {}
   onUpstreamTimeout(): void {}
   onClientDrain(): void {}
