@@ -4,7 +4,7 @@
 // spawned by proxy-core when a host has "bin-path" (design.md §3).
 import { definePlugin } from '../../core/plugin.js';
 import { createGateway, gatewayOptions } from '../proxy-core/gateway/gateway-plugin.js';
-import { commonSettings, hostOptions, type GatewayDialect, type GatewaySettings } from '../proxy-core/gateway/route-table.js';
+import { CGI_FAMILY_DEFAULTS, commonSettings, hostOptions, type GatewayDialect, type GatewaySettings } from '../proxy-core/gateway/route-table.js';
 import type { GatewayModule } from '../proxy-core/gateway/server-config.js';
 
 export const MOD_FASTCGI: GatewayModule = { module: 'mod_fastcgi', key: 'fastcgi.server', spawns: true, authorizer: true, cgiEnv: true, proto: false };
@@ -14,6 +14,8 @@ const dialect: GatewayDialect<GatewaySettings> = {
   settingsOf: (values) => commonSettings('fastcgi', values),
   protocolOf: () => 'fastcgi',
   // The CGI environment carries the client's fields; no X-Forwarded-* list is built for it.
+  // lighttpd queues without a limit: a php pool of 4 behind 100 clients must not answer 503.
+  defaults: CGI_FAMILY_DEFAULTS,
   backendOptions: (hosts) => ({ forwardedFor: false, ...hostOptions(hosts) }),
 };
 

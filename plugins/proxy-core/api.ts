@@ -84,7 +84,7 @@ export interface BackendSpec {
 export interface BackendOptions {
   /** Most connections per member (connecting, busy and idle together). Default 16. */
   maxPoolSize: number;
-  /** Requests a backend connection carries before it is closed. Default 100. */
+  /** Requests a backend connection carries before it is closed. Default 1000 (nginx's keepalive_requests). */
   maxKeepAliveRequests: number;
   /** How long an idle pooled connection is kept. Default 30000. */
   keepAliveIdleMs: number;
@@ -145,7 +145,7 @@ export interface BackendOptions {
 
 export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   maxPoolSize: 16,
-  maxKeepAliveRequests: 100,
+  maxKeepAliveRequests: 1000,
   keepAliveIdleMs: 30000,
   disableTimeMs: 1000,
   maxDisableTimeMs: 60000,

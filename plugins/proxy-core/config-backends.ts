@@ -12,7 +12,7 @@ import type { ProxyCore } from './proxy-core.js';
 
 const KEYS = Object.keys(PROXY_CORE_OPTIONS) as ProxyCoreKey[];
 
-type Lookup = (key: ProxyCoreKey) => ConfigValue | undefined;
+export type Lookup = (key: ProxyCoreKey) => ConfigValue | undefined;
 
 function value(get: Lookup, key: ProxyCoreKey): unknown {
   const v = get(key);
@@ -49,35 +49,54 @@ function protocolOptions(get: Lookup): Record<string, unknown> {
   return out;
 }
 
+/** proxy-core.* keys that set one BackendOptions field each, and how the value is read. */
+const OPTION_KEYS: ReadonlyArray<readonly [keyof BackendOptions, ProxyCoreKey, 'value' | 'ms']> = [
+  ['maxPoolSize', 'proxy-core.max-pool-size', 'value'],
+  ['maxKeepAliveRequests', 'proxy-core.max-keep-alive-requests', 'value'],
+  ['keepAliveIdleMs', 'proxy-core.keep-alive-idle', 'ms'],
+  ['disableTimeMs', 'proxy-core.disable-time', 'ms'],
+  ['maxDisableTimeMs', 'proxy-core.max-disable-time', 'ms'],
+  ['maxFails', 'proxy-core.max-fails', 'value'],
+  ['maxEjectPercent', 'proxy-core.max-eject-percent', 'value'],
+  ['maxBacklog', 'proxy-core.max-backlog-size', 'value'],
+  ['queueTimeoutMs', 'proxy-core.queue-timeout', 'ms'],
+  ['connectTimeoutMs', 'proxy-core.connect-timeout', 'ms'],
+  ['readTimeoutMs', 'proxy-core.read-timeout', 'ms'],
+  ['writeTimeoutMs', 'proxy-core.write-timeout', 'ms'],
+  ['maxTries', 'proxy-core.max-tries', 'value'],
+  ['retryReadTimeout', 'proxy-core.retry-read-timeout', 'value'],
+  ['retryOn5xx', 'proxy-core.retry-on-5xx', 'value'],
+  ['retryBodyBufferBytes', 'proxy-core.retry-body-buffer-size', 'value'],
+  ['allowXSendfile', 'proxy-core.allow-x-sendfile', 'value'],
+  ['xSendfileDocroots', 'proxy-core.x-sendfile-docroot', 'value'],
+  ['upgrade', 'proxy-core.upgrade', 'value'],
+  ['forwardedFor', 'proxy-core.x-forwarded', 'value'],
+  ['trustForwardedFrom', 'proxy-core.trust-forwarded-from', 'value'],
+  ['preserveHost', 'proxy-core.preserve-host', 'value'],
+  ['resolveIntervalMs', 'proxy-core.resolve-interval', 'ms'],
+];
+
+/**
+ * The backend options the proxy-core.* keys give; with `onlySet`, only those a key in `values`
+ * sets (the lighttpd 1.4 gateway modules take them as their scope's defaults).
+ */
+export function optionsFromConfig(get: Lookup, onlySet = false): Partial<BackendOptions> {
+  const options: Record<string, unknown> = {};
+  for (const [field, key, kind] of OPTION_KEYS) {
+    if (onlySet && get(key) === undefined) continue;
+    options[field] = kind === 'ms' ? ms(get, key) : value(get, key);
+  }
+  if (!onlySet || get('proxy-core.forwarded') !== undefined) {
+    const params = forwardedParams(value(get, 'proxy-core.forwarded'));
+    options.forwarded = params.length > 0;
+    options.forwardedParams = params;
+  }
+  return options as Partial<BackendOptions>;
+}
+
 /** proxy-core.* values → a backend spec. */
 export function specFromConfig(get: Lookup, name: string, loc: SourceLoc | undefined): BackendSpec {
-  const options: Partial<BackendOptions> = {
-    maxPoolSize: value(get, 'proxy-core.max-pool-size') as number,
-    maxKeepAliveRequests: value(get, 'proxy-core.max-keep-alive-requests') as number,
-    keepAliveIdleMs: ms(get, 'proxy-core.keep-alive-idle'),
-    disableTimeMs: ms(get, 'proxy-core.disable-time'),
-    maxDisableTimeMs: ms(get, 'proxy-core.max-disable-time'),
-    maxFails: value(get, 'proxy-core.max-fails') as number,
-    maxEjectPercent: value(get, 'proxy-core.max-eject-percent') as number,
-    maxBacklog: value(get, 'proxy-core.max-backlog-size') as number,
-    queueTimeoutMs: ms(get, 'proxy-core.queue-timeout'),
-    connectTimeoutMs: ms(get, 'proxy-core.connect-timeout'),
-    readTimeoutMs: ms(get, 'proxy-core.read-timeout'),
-    writeTimeoutMs: ms(get, 'proxy-core.write-timeout'),
-    maxTries: value(get, 'proxy-core.max-tries') as number,
-    retryReadTimeout: value(get, 'proxy-core.retry-read-timeout') as boolean,
-    retryOn5xx: value(get, 'proxy-core.retry-on-5xx') as boolean,
-    retryBodyBufferBytes: value(get, 'proxy-core.retry-body-buffer-size') as number,
-    allowXSendfile: value(get, 'proxy-core.allow-x-sendfile') as boolean,
-    xSendfileDocroots: value(get, 'proxy-core.x-sendfile-docroot') as string[],
-    upgrade: value(get, 'proxy-core.upgrade') as boolean,
-    forwardedFor: value(get, 'proxy-core.x-forwarded') as boolean,
-    forwarded: forwardedParams(value(get, 'proxy-core.forwarded')).length > 0,
-    forwardedParams: forwardedParams(value(get, 'proxy-core.forwarded')),
-    trustForwardedFrom: value(get, 'proxy-core.trust-forwarded-from') as string[],
-    preserveHost: value(get, 'proxy-core.preserve-host') as boolean,
-    resolveIntervalMs: ms(get, 'proxy-core.resolve-interval'),
-  };
+  const options = optionsFromConfig(get);
   const protocolOpts = protocolOptions(get);
   // "role" => "authorizer" is also proxy-core's behaviour (no body; a 200 lets the request go on).
   if (protocolOpts.role === 'authorizer') options.authorizer = true;

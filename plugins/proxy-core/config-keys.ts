@@ -54,8 +54,8 @@ export const PROXY_CORE_OPTIONS = {
     doc: 'Most connections to each member (connecting, busy and idle). Requests beyond it wait in the queue. Default: 16.',
   },
   'proxy-core.max-keep-alive-requests': {
-    type: 'integer', default: 100, min: 0,
-    doc: 'Requests one backend connection carries before it is closed; 0 disables keep-alive to the backends. Default: 100.',
+    type: 'integer', default: 1000, min: 0,
+    doc: 'Requests one backend connection carries before it is closed (as nginx\'s keepalive_requests); 0 disables keep-alive to the backends. Default: 1000.',
   },
   'proxy-core.disable-time': {
     type: 'any', default: 1, check: checkSeconds,

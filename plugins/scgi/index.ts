@@ -4,7 +4,7 @@
 // when a host has "bin-path" (design.md §3).
 import { definePlugin } from '../../core/plugin.js';
 import { createGateway, gatewayOptions } from '../proxy-core/gateway/gateway-plugin.js';
-import { commonSettings, hostOptions, type GatewayDialect, type GatewaySettings } from '../proxy-core/gateway/route-table.js';
+import { CGI_FAMILY_DEFAULTS, commonSettings, hostOptions, type GatewayDialect, type GatewaySettings } from '../proxy-core/gateway/route-table.js';
 import type { GatewayModule } from '../proxy-core/gateway/server-config.js';
 
 export const MOD_SCGI: GatewayModule = { module: 'mod_scgi', key: 'scgi.server', spawns: true, authorizer: false, cgiEnv: true, proto: true };
@@ -17,6 +17,8 @@ const dialect: GatewayDialect<ScgiSettings> = {
   mod: MOD_SCGI,
   settingsOf: (values) => ({ ...commonSettings('scgi', values), protocol: values.get('scgi.protocol') === 'uwsgi' ? 'uwsgi' : 'scgi' }),
   protocolOf: (hosts, s) => hosts[0]!.proto ?? s.protocol,
+  // lighttpd queues without a limit: a php pool of 4 behind 100 clients must not answer 503.
+  defaults: CGI_FAMILY_DEFAULTS,
   backendOptions: (hosts) => ({ forwardedFor: false, ...hostOptions(hosts) }),
 };
 

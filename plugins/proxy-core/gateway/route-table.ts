@@ -9,6 +9,7 @@ import type { ConfigBlock, ConfigModel, ConfigValue, SourceLoc } from '../../../
 import { ConfigError, ConfigHash } from '../../../config/model.js';
 import type { BackendHandle, BackendOptions, BackendSpec } from '../api.js';
 import type { GatewayRoute as CgiRoute } from '../cgi-path.js';
+import { optionsFromConfig } from '../config-backends.js';
 import { parseGatewayServer, type GatewayExtension, type GatewayHost, type GatewayModule } from './server-config.js';
 
 /** `<module>.balance` → the proxy-core balancer (plugins balancer-rr and balancer-hash). */
@@ -64,7 +65,9 @@ export interface GatewayDialect<S extends GatewaySettings> {
   settingsOf(values: Map<string, ConfigValue>): S;
   /** The proxy-core protocol for these hosts. */
   protocolOf(hosts: GatewayHost[], settings: S): string;
-  /** proxy-core options for the backend of these hosts. */
+  /** proxy-core options for the module's backends unless a proxy-core.* key in scope says otherwise. */
+  defaults?: Partial<BackendOptions>;
+  /** proxy-core options for the backend of these hosts (they win over proxy-core.* keys). */
   backendOptions(hosts: GatewayHost[], settings: S): Partial<BackendOptions>;
   /** Protocol options, if any. */
   protocolOptions?(hosts: GatewayHost[], settings: S): Record<string, unknown> | undefined;
@@ -101,6 +104,13 @@ export function hostOptions(hosts: GatewayHost[]): Partial<BackendOptions> {
   if (h.xSendfileDocroots) o.xSendfileDocroots = h.xSendfileDocroots;
   return o;
 }
+
+/**
+ * What the CGI-family modules (mod_fastcgi, mod_scgi) change in proxy-core's defaults: a queue as
+ * deep as lighttpd's is in practice (their pools are a few workers; more clients than that wait
+ * in lantern's queue, not in 503s), proxy-core.max-backlog-size and queue-timeout still apply.
+ */
+export const CGI_FAMILY_DEFAULTS: Readonly<Partial<BackendOptions>> = Object.freeze({ maxBacklog: 1024 });
 
 /** Warnings for hosts of one extension whose per-host options differ from the first's. */
 export function perHostOptionWarnings(ext: GatewayExtension): string[] {
@@ -170,14 +180,16 @@ export class GatewayRouteTable<S extends GatewaySettings> {
       plan = null;
     } else {
       const settings = this.dialect.settingsOf(values);
+      // proxy-core.* keys set in the scope are the defaults of the module's backends there.
+      const scoped = { ...this.dialect.defaults, ...optionsFromConfig((k) => values.get(k), true) };
       const routes = entry.extensions.map((ext): Route => {
         const responders = ext.hosts.filter((h) => h.mode !== 'authorizer');
         const authorizers = ext.hosts.filter((h) => h.mode === 'authorizer');
         return {
           key: ext.key,
           hosts: responders,
-          backend: responders.length > 0 ? this.backendFor(entry, ext, responders, settings, '') : null,
-          authorizer: authorizers.length > 0 ? this.backendFor(entry, ext, authorizers, settings, '#auth') : null,
+          backend: responders.length > 0 ? this.backendFor(entry, ext, responders, settings, scoped, '') : null,
+          authorizer: authorizers.length > 0 ? this.backendFor(entry, ext, authorizers, settings, scoped, '#auth') : null,
           cgi: cgiRoute(ext.key, responders[0] ?? authorizers[0]!),
         };
       });
@@ -188,10 +200,10 @@ export class GatewayRouteTable<S extends GatewaySettings> {
   }
 
   /** One backend per (entry, extension, role, settings that shape the backend). */
-  private backendFor(entry: ServerEntry, ext: GatewayExtension, hosts: GatewayHost[], s: S, role: string): BackendHandle {
+  private backendFor(entry: ServerEntry, ext: GatewayExtension, hosts: GatewayHost[], s: S, scoped: Partial<BackendOptions>, role: string): BackendHandle {
     const d = this.dialect;
     const b = BALANCERS[s.balance] ?? BALANCERS.fair!;
-    const options = d.backendOptions(hosts, s);
+    const options = { ...scoped, ...d.backendOptions(hosts, s) };
     if (role === '#auth') options.authorizer = true;
     const protocol = d.protocolOf(hosts, s);
     const protocolOptions = d.protocolOptions?.(hosts, s);
