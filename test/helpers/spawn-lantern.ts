@@ -75,10 +75,20 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** `pid` and all its descendants, parents first. */
+function processTree(pid: number): number[] {
+  return [pid, ...childPids(pid).flatMap(processTree)];
+}
+
+/**
+ * SIGKILL a process and every descendant. All are stopped (SIGSTOP) first, so that a parent
+ * still alive while its children die (a php-cgi master) cannot start new ones that outlive it.
+ */
 function killTree(pid: number | undefined): void {
   if (pid === undefined) return;
-  for (const c of childPids(pid)) killTree(c);
-  try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  const tree = processTree(pid);
+  for (const p of tree) { try { process.kill(p, 'SIGSTOP'); } catch { /* already gone */ } }
+  for (const p of tree) { try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ } }
 }
 
 /** A port that was free a moment ago on `host` (bind port 0, read it, close). */
