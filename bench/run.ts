@@ -8,11 +8,15 @@
 //   1m        the same proxies (one lantern worker, no raw-relay), a 1 MiB file: req/s and p99
 //             ratios to nginx-proxy
 //   100m      the same as 1m, a 100 MiB file to a fast and a 20 MB/s client: RSS rise, disk writes
+//   fastcgi   a one-line PHP hello from php-cgi (4 children) through lantern, nginx and lighttpd
+//             1.4, a fresh php-cgi and front end per measurement, wrk -c4 and -c50 (its own
+//             connection counts: --connections does not apply); ratios to nginx
 // Flags: --case <name>[,<name>] (repeatable), --rounds N (3), --duration S (10), --connections N
 // (50), --quick (3 s runs), --no-docs (do not write docs/performance.md). Only 127.0.0.1 is used.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runFastcgi } from './cases/fastcgi.js';
 import { makeBenchDir, ROOT } from './cases/fixtures.js';
 import { runHundredMib } from './cases/large-body.js';
 import { runHello, runOneMib } from './cases/proxy-load.js';
@@ -21,7 +25,8 @@ import { runStatic13 } from './cases/static13.js';
 import { findNginx, HELLO_ONLY, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
 import type { LoadOptions } from './cases/wrk-rounds.js';
 
-const CASES = ['static13', 'hello', '1m', '100m'] as const;
+const CASES = ['static13', 'hello', '1m', '100m', 'fastcgi'] as const;
+const PROXY_CASES: readonly CaseName[] = ['hello', '1m', '100m'];
 type CaseName = (typeof CASES)[number];
 
 const args = process.argv.slice(2);
@@ -110,7 +115,8 @@ async function main(): Promise<void> {
   const reports: CaseReport[] = [];
   try {
     if (cases.includes('static13')) report(withoutTempDir(await runStatic13(dir, load), dir), reports);
-    if (cases.some((c) => c !== 'static13')) await runProxyCases(dir, reports);
+    if (cases.some((c) => PROXY_CASES.includes(c))) await runProxyCases(dir, reports);
+    if (cases.includes('fastcgi')) report(withoutTempDir(await runFastcgi(dir, findNginx(), load), dir), reports);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

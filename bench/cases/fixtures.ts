@@ -28,7 +28,7 @@ export function makeBenchDir(): string {
 }
 
 /** Fill an nginx template from bench/peers/ and write it into `dir`; returns the file. */
-export function writeNginxConf(dir: string, template: 'nginx-origin' | 'nginx-proxy', fields: Record<string, string | number>): string {
+export function writeNginxConf(dir: string, template: 'nginx-origin' | 'nginx-proxy' | 'nginx-fastcgi', fields: Record<string, string | number>): string {
   // nginx creates a temp path's last component only.
   fs.mkdirSync(path.join(dir, `${template}-temp`), { recursive: true });
   const text = fs.readFileSync(path.join(BENCH_DIR, 'peers', `${template}.conf.tmpl`), 'utf8')
@@ -74,5 +74,21 @@ export function writeLanternProxyConf(dir: string, name: string, port: number, o
     'proxy-core.balancer = "round-robin"',
     'proxy-core.max-pool-size = 64',
     'proxy-core.max-keep-alive-requests = 100000',
+  ]);
+}
+
+/**
+ * Case fastcgi: `.php` to php-cgi's unix socket over lighttpd 1.4's mod_fastcgi, the way a user
+ * writes it; lantern and lighttpd 1.4 are each given this same file (`name` tells them apart).
+ * lantern sizes its pool from php-cgi's FCGI_MAX_CONNS; lighttpd 1.4 opens a connection per request.
+ */
+export function writeFastcgiConf(dir: string, name: 'lantern-fastcgi' | 'lighttpd-fastcgi', port: number, socket: string): string {
+  return writeLanternConf(dir, name, [
+    'server.modules = ( "mod_fastcgi" )',
+    `server.port = ${port}`,
+    'server.bind = "127.0.0.1"',
+    `server.document-root = "${dir}"`,
+    'server.max-keep-alive-requests = 100000',
+    `fastcgi.server = ( ".php" => ( ( "socket" => "${socket}", "check-local" => "disable" ) ) )`,
   ]);
 }
