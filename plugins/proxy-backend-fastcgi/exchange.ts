@@ -43,6 +43,8 @@ export class FastcgiExchange implements Exchange {
   private dropBody = false;
   /** Bytes came after END_REQUEST, or the request was aborted: the connection is not reused. */
   private extra = false;
+  /** The empty STDIN record went with the head (no body). */
+  private stdinSent = false;
 
   constructor(up: UpstreamRequest, options: ProtocolOptions) {
     this.up = up;
@@ -54,8 +56,12 @@ export class FastcgiExchange implements Exchange {
   head(): Buffer {
     const env = this.authorizer ? this.up.env.filter(([name]) => !AUTHORIZER_OMITS.has(name)) : this.up.env;
     const begin = encodeBeginRequest(REQUEST_ID, this.authorizer ? FCGI_AUTHORIZER : FCGI_RESPONDER, this.keepConn ? FCGI_KEEP_CONN : 0);
-    // §3.3, G8: the empty PARAMS record ends the stream.
-    return Buffer.concat([begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, encodeParams(env)), PARAMS_END]);
+    // §3.3, G8: the empty PARAMS record ends the stream. Without a body the empty STDIN record
+    // goes with it, so the whole request is one write (end() then has nothing left to send).
+    this.stdinSent = this.authorizer || this.up.bodyLength === 0;
+    const parts = [begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, encodeParams(env)), PARAMS_END];
+    if (this.stdinSent) parts.push(STDIN_END);
+    return Buffer.concat(parts);
   }
 
   body(chunk: Buffer): Buffer | Buffer[] {
@@ -64,8 +70,8 @@ export class FastcgiExchange implements Exchange {
   }
 
   /** The empty STDIN record, even without a body (G8). FastCGI has no trailers: they are dropped. */
-  end(_trailers?: HeaderList): Buffer {
-    return STDIN_END;
+  end(_trailers?: HeaderList): Buffer | null {
+    return this.stdinSent ? null : STDIN_END;
   }
 
   receive(data: Buffer, sink: ResponseSink): void {

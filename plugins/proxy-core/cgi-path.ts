@@ -80,42 +80,53 @@ function tailStart(physical: string, path: string): { base: number; tail: number
   return { base: pl - k, tail: ul - k };
 }
 
-/** The split for this request (an async stat per path segment at most), or the status to answer with. */
+/**
+ * The split for this request (an async stat per path segment at most), or the status to answer
+ * with. With check-local disabled no file is looked at: splitCgiPath() answers at once.
+ */
 export async function resolveCgiPath(req: Request, route: GatewayRoute): Promise<CgiPath | CgiPathRefusal> {
+  if (!route.checkLocal) return splitCgiPath(req, route);
+  const path = req.path;
+  const key = route.key;
+  const found = await findScript(req.physicalPath, path);
+  if ('status' in found) return found;
+  const pathInfo = found.pathInfo;
+  const scriptName = pathInfo === '' ? path : path.slice(0, path.length - pathInfo.length);
+  // gw_check_extension() runs after the split: the key must match the script, not the path
+  // (so `/upload/a.png/x.php` never runs a.png through the ".php" backend).
+  if (key !== '' && !(key.charCodeAt(0) === 47 ? scriptName.startsWith(key) : scriptName.endsWith(key))) return { status: 404 };
+  return cgiPathOf(req, route, scriptName, pathInfo, found.scriptFile);
+}
+
+/** The split when check-local is disabled (no file system access): lighttpd's gw_check_extension(). */
+export function splitCgiPath(req: Request, route: GatewayRoute): CgiPath {
   const path = req.path;
   const key = route.key;
   let scriptName = path;
   let pathInfo = '';
-  let scriptFile: string;
-  if (route.checkLocal) {
-    const found = await findScript(req.physicalPath, path);
-    if ('status' in found) return found;
-    pathInfo = found.pathInfo;
-    scriptName = pathInfo === '' ? path : path.slice(0, path.length - pathInfo.length);
-    scriptFile = found.scriptFile;
-    // gw_check_extension() runs after the split: the key must match the script, not the path
-    // (so `/upload/a.png/x.php` never runs a.png through the ".php" backend).
-    if (key !== '' && !(key.charCodeAt(0) === 47 ? scriptName.startsWith(key) : scriptName.endsWith(key))) return { status: 404 };
-  } else {
-    if (key.charCodeAt(0) === 47) {
-      if (key.length === 1 && route.fixRootScriptname) {
-        scriptName = '';
-        pathInfo = path;
-      } else if (path.length > key.length && path.startsWith(key)) {
-        // gw_check_extension(): SCRIPT_NAME runs to the first "/" at or after the end of the key
-        // ("/admin.gw" + "/foo/bar"; "/cgi-bin/" + "foo" + "/bar").
-        const slash = path.indexOf('/', key.length);
-        if (slash > 0) {
-          scriptName = path.slice(0, slash);
-          pathInfo = path.slice(slash);
-        }
+  if (key.charCodeAt(0) === 47) {
+    if (key.length === 1 && route.fixRootScriptname) {
+      scriptName = '';
+      pathInfo = path;
+    } else if (path.length > key.length && path.startsWith(key)) {
+      // gw_check_extension(): SCRIPT_NAME runs to the first "/" at or after the end of the key
+      // ("/admin.gw" + "/foo/bar"; "/cgi-bin/" + "foo" + "/bar").
+      const slash = path.indexOf('/', key.length);
+      if (slash > 0) {
+        scriptName = path.slice(0, slash);
+        pathInfo = path.slice(slash);
       }
     }
-    // With check-local disabled lighttpd's physical path is made from the shortened uri.path.
-    const physical = req.physicalPath;
-    const at = physical === '' ? null : tailStart(physical, path);
-    scriptFile = at === null ? joinPath(req.docRoot, scriptName) : physical.slice(0, at.base) + path.slice(at.tail, path.length - pathInfo.length);
   }
+  // With check-local disabled lighttpd's physical path is made from the shortened uri.path.
+  const physical = req.physicalPath;
+  const at = physical === '' ? null : tailStart(physical, path);
+  const scriptFile = at === null ? joinPath(req.docRoot, scriptName) : physical.slice(0, at.base) + path.slice(at.tail, path.length - pathInfo.length);
+  return cgiPathOf(req, route, scriptName, pathInfo, scriptFile);
+}
+
+/** The meta-variables of a split: the route's docroot, strip-request-uri and broken-scriptfilename applied. */
+function cgiPathOf(req: Request, route: GatewayRoute, scriptName: string, pathInfo: string, scriptFile: string): CgiPath {
   const strip = route.stripRequestUri;
   const stripRequestUri = strip.length > 1 && strip.charCodeAt(strip.length - 1) === 47 ? strip.slice(0, -1) : strip;
   if (route.docroot !== '') {

@@ -251,7 +251,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
       this.bodyEndWritten = true;
       if (preamble === null && (tail === null || (!Array.isArray(tail) && tail.length === 0))) {
         // The common case: the head alone, one write without corking.
-        c.write(head);
+        if (b.writeAtOnce) c.writeNow(head);
+        else c.write(head);
       } else {
         s.cork();
         if (preamble !== null) c.write(preamble);

@@ -213,6 +213,14 @@ export class UpstreamConnection implements BatchedWriter {
     return batchWrite(this, data);
   }
 
+  /** Write now, not at the end of the turn (what is held goes first). */
+  writeNow(data: string | Buffer): boolean {
+    if (this.writeFailed) return true;
+    this.touch();
+    flushBatched(this);
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+
   /** Whether a pooled connection can still be used (E5: never a half-closed one). */
   get usable(): boolean {
     const s = this.socket;

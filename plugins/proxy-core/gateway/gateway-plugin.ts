@@ -8,7 +8,7 @@ import type { OptionSchema } from '../../../core/options.js';
 import type { PluginContext, PluginInstance } from '../../../core/plugin.js';
 import type { Request } from '../../../core/request.js';
 import type { BackendHandle, ProxyCoreApi } from '../api.js';
-import { resolveCgiPath } from '../cgi-path.js';
+import { resolveCgiPath, splitCgiPath, type CgiPath, type CgiPathRefusal } from '../cgi-path.js';
 import { BALANCERS, GatewayRouteTable, matchRoute, type GatewayDialect, type GatewaySettings, type Route } from './route-table.js';
 import { gatewayServerCheck, type GatewayModule } from './server-config.js';
 
@@ -59,30 +59,38 @@ export function createGateway<S extends GatewaySettings>(ctx: PluginContext, dia
   /** The authorizers this request already passed (kept across the restart that follows a yes). */
   const passed = (req: Request): Set<BackendHandle> | undefined => req.pluginData.get(authorizedKey) as Set<BackendHandle> | undefined;
 
+  /** Forward with the script split: at once without check-local, else after the stats. */
   const forward = (req: Request, route: Route, backend: BackendHandle, authorizer: boolean, debug: number): void => {
     // An authorizer sees the same environment; its script need not exist (it decides access).
-    const cgiRoute = authorizer ? { ...route.cgi, checkLocal: false } : route.cgi;
-    resolveCgiPath(req, cgiRoute).then((cgi) => {
-      if (req.finished) return;
-      if ('status' in cgi) {
-        if (debug > 0) ctx.logError(`${req.method} ${req.path}: no script for key "${route.key}" (check-local) → ${cgi.status}`);
-        req.sendError(cgi.status);
-        return;
-      }
-      if (debug > 0) ctx.logError(`${req.method} ${req.target} → ${authorizer ? 'authorizer' : 'backend'} "${backend.name}" (key "${route.key}")`);
-      if (debug > 1) ctx.logError(`${req.method} ${req.target}: SCRIPT_NAME "${cgi.scriptName}", PATH_INFO "${cgi.pathInfo}"`);
-      api.forward(req, backend, authorizer ? {
-        cgi,
-        onAuthorized: (r) => {
-          const set = passed(r) ?? new Set<BackendHandle>();
-          set.add(backend);
-          r.pluginData.set(authorizedKey, set);
-          r.conn.server.pipeline.restart(r, r.target, { keepPluginData: true });
-        },
-      } : { cgi });
+    if (authorizer || !route.cgi.checkLocal) {
+      send(req, route, backend, authorizer, debug, splitCgiPath(req, route.cgi));
+      return;
+    }
+    resolveCgiPath(req, route.cgi).then((cgi) => {
+      if (!req.finished) send(req, route, backend, authorizer, debug, cgi);
     }, (err: unknown) => {
       if (!req.finished) req.fail(err);
     });
+  };
+
+  /** Answer a refused split (check-local), or hand the request to proxy-core. */
+  const send = (req: Request, route: Route, backend: BackendHandle, authorizer: boolean, debug: number, cgi: CgiPath | CgiPathRefusal): void => {
+    if ('status' in cgi) {
+      if (debug > 0) ctx.logError(`${req.method} ${req.path}: no script for key "${route.key}" (check-local) → ${cgi.status}`);
+      req.sendError(cgi.status);
+      return;
+    }
+    if (debug > 0) ctx.logError(`${req.method} ${req.target} → ${authorizer ? 'authorizer' : 'backend'} "${backend.name}" (key "${route.key}")`);
+    if (debug > 1) ctx.logError(`${req.method} ${req.target}: SCRIPT_NAME "${cgi.scriptName}", PATH_INFO "${cgi.pathInfo}"`);
+    api.forward(req, backend, authorizer ? {
+      cgi,
+      onAuthorized: (r) => {
+        const set = passed(r) ?? new Set<BackendHandle>();
+        set.add(backend);
+        r.pluginData.set(authorizedKey, set);
+        r.conn.server.pipeline.restart(r, r.target, { keepPluginData: true });
+      },
+    } : { cgi });
   };
 
   ctx.hooks.subrequestStart.tap(ctx.id, (req) => {

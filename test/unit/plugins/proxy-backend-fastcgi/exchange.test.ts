@@ -62,13 +62,22 @@ const OK = fcgiResponse('Content-Type: text/plain\r\nX-A: 1\r\n\r\nhello');
 
 // --- The request ---
 
-T('head(): BEGIN_REQUEST (responder, KEEP_CONN), the PARAMS records, the empty PARAMS record', () => {
+T('head(): BEGIN_REQUEST (responder, KEEP_CONN), the PARAMS records, the empty PARAMS record; without a body the empty STDIN record too', () => {
   const env: Array<[string, string]> = [['A', 'b']];
-  const head = flat(exchange({ env }).head());
-  assert.equal(head, hex(`
+  const withBody = exchange({ env, method: 'POST', bodyLength: 3 });
+  assert.equal(flat(withBody.head()), hex(`
     01 01 0001 0008 00 00  0001 01 00 00000000
     01 04 0001 0004 04 00  01 01 41 62 00000000
     01 04 0001 0000 00 00`));
+  assert.equal(flat(withBody.end([])), hex('01 05 0001 0000 00 00'));
+  // One write for a bodiless request: the STDIN terminator leaves with the head, end() adds nothing.
+  const bodiless = exchange({ env });
+  assert.equal(flat(bodiless.head()), hex(`
+    01 01 0001 0008 00 00  0001 01 00 00000000
+    01 04 0001 0004 04 00  01 01 41 62 00000000
+    01 04 0001 0000 00 00
+    01 05 0001 0000 00 00`));
+  assert.is(bodiless.end([]), null);
 });
 
 T('head(): the whole env goes up in order; over 65 535 bytes it takes several PARAMS records', () => {
@@ -108,7 +117,9 @@ T('authorizer: role 2, no STDIN data ever, STDIN still terminated; no CONTENT_LE
   const params = new RecordDecoder().push(head).filter((r) => r.type === FCGI_PARAMS);
   assert.equal(decodeParams(Buffer.concat(params.map((r) => r.content))), [['REQUEST_METHOD', 'POST'], ['QUERY_STRING', 'q=1']]);
   assert.is(flat(ex.body(Buffer.from('abc'))).length, 0);
-  assert.equal(flat(ex.end([])), hex('01 05 0001 0000 00 00'));
+  // The STDIN stream is terminated at once, with the head: an authorizer never gets a body.
+  assert.equal(head.subarray(head.length - 8), hex('01 05 0001 0000 00 00'));
+  assert.is(ex.end([]), null);
   const s = feed(ex, fcgiResponse('Status: 403\r\n\r\n'));
   assert.is(s.heads[0]!.status, 403);
   assert.is(s.ended, 1);
