@@ -108,6 +108,9 @@ export class UpstreamConnection implements BatchedWriter {
       const e = err as NodeJS.ErrnoException | undefined;
       if (e?.syscall === 'write' && !this.writeFailed && this.owner !== null && this.state === 'busy' && this.owner.onUpstreamWriteError(this, e)) {
         this.writeFailed = true;
+        // Node marks the readable side errored too after a failed write, which would swallow the
+        // backend's FIN ('end' is never emitted for an errored stream): the read side is fine.
+        (s as unknown as { _readableState: { errored: Error | null } })._readableState.errored = null;
         this.held = null;
         this.heldMore = null;
         this.heldBytes = 0;

@@ -281,6 +281,22 @@ async function assertNotReused(g: Gateway, fcgi: FakeFastcgi): Promise<void> {
   assert.is(fcgi.connections.length, 2);
 }
 
+T('G1/E2: the backend closes its unix socket while the body is being sent, without an answer → 502 at once, not at the read timeout', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-cgi-epipe-'));
+  const fake = await startFakeFastcgi({ path: path.join(dir, 'app.sock'), answerAfter: 'params', respond: () => 'close' });
+  await scenario([fake], `fastcgi.server = ( "/up" => ( ( "socket" => "${fake.path}", "check-local" => "disable" ) ) )`, {}, async (g) => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 0x61);
+    const started = Date.now();
+    // The backend's close makes lantern's next body write fail (EPIPE on a unix socket); with no
+    // answer from it, the backend's end of the stream must end the attempt.
+    const r = await send(g, [`POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n`, body], 8000);
+    assert.is(only(r).status, 502);
+    assert.ok(Date.now() - started < 4000, `answered after ${Date.now() - started} ms`);
+    assert.ok(fake.requests.length >= 1, 'the backend got the request');
+  });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 T('G1: the client goes away (RST) mid-response → FCGI_ABORT_REQUEST (or close) promptly; the connection is not reused', async () => {
   const fcgi = await midResponseFake();
   await scenario([fcgi], `fastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )`, {}, async (g) => {
