@@ -46,6 +46,14 @@ export interface UpstreamOwner {
   onClientDrain(c: UpstreamConnection): void;
 }
 
+/** The fields of Node's ReadableState that a failed write leaves wrong (see the destroy override). */
+interface ReadableFlags {
+  errored: Error | null;
+  ended: boolean;
+  endEmitted: boolean;
+  length: number;
+}
+
 export type ConnectionState = 'connecting' | 'busy' | 'idle' | 'closed' | 'detached';
 
 export class UpstreamConnection implements BatchedWriter {
@@ -108,9 +116,18 @@ export class UpstreamConnection implements BatchedWriter {
       const e = err as NodeJS.ErrnoException | undefined;
       if (e?.syscall === 'write' && !this.writeFailed && this.owner !== null && this.state === 'busy' && this.owner.onUpstreamWriteError(this, e)) {
         this.writeFailed = true;
-        // Node marks the readable side errored too after a failed write, which would swallow the
-        // backend's FIN ('end' is never emitted for an errored stream): the read side is fine.
-        (s as unknown as { _readableState: { errored: Error | null } })._readableState.errored = null;
+        // Node marks the readable side errored too after a failed write, which swallows the
+        // backend's FIN ('end' is never emitted for an errored stream), also one read before
+        // this (endReadableNT ran while the error was set): the read side is fine, so the flag
+        // goes, and a FIN already read is delivered now.
+        const rs = (s as unknown as { _readableState: ReadableFlags })._readableState;
+        rs.errored = null;
+        process.nextTick(() => {
+          if (rs.ended && !rs.endEmitted && rs.length === 0 && !s.destroyed) {
+            rs.endEmitted = true;
+            s.emit('end');
+          }
+        });
         this.held = null;
         this.heldMore = null;
         this.heldBytes = 0;

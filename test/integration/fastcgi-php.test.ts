@@ -480,6 +480,38 @@ php('bin-path: a php worker SIGKILLed mid-request → the request is answered (P
   }
 });
 
+php('bin-path, the lighttpd docs\' minimal config (4 procs, 1 child each): php recycling its children every 5 requests never stalls a request (E5)', async () => {
+  if (setupError) throw setupError;
+  const dir = fresh('fcgi-recycle');
+  // As the lighttpd docs write it (no max-procs, no PHP_FCGI_CHILDREN), with php's request limit
+  // brought down from 500 so the test sees many recycles: each time a child exits right after
+  // its answer, and the next request on its kept connection meets a closed socket.
+  const { proc, port } = await startWith(dir, `server.modules = ( "mod_fastcgi" )
+fastcgi.server = ( ".php" => ( "localhost" => (
+  "socket" => "${dir}/php-fastcgi.socket",
+  "bin-path" => "${PHP_CGI}",
+  "bin-environment" => ( "PHP_FCGI_MAX_REQUESTS" => "5" )
+) ) )`);
+  try {
+    const started = Date.now();
+    for (let round = 0; round < 4; round++) {
+      // 10 keep-alive clients at once, 6 pipelined requests each: 60 per round, 12 recycles at
+      // least; more requests wait than there are php workers, so a freed connection is reused
+      // at once, before its FIN is read.
+      await Promise.all(Array.from({ length: 10 }, async (_, c) => {
+        const send = Array.from({ length: 6 }, (_, i) => `GET /hello.php?r=${round}&c=${c}&i=${i} HTTP/1.1\r\nHost: t\r\n\r\n`).join('');
+        const r = await rawExchange({ port, send, expectResponses: 6, timeoutMs: 10_000 });
+        assert.equal(r.responses.map((x) => `${x.status} ${x.body.toString()}`), Array(6).fill('200 hello'), `round ${round} client ${c} (timed out: ${r.timedOut})`);
+      }));
+    }
+    assert.ok(Date.now() - started < 20_000, `240 requests took ${Date.now() - started} ms`);
+    assert.is(await proc.stop('SIGTERM', 15_000), 0, proc.stderr);
+  } finally {
+    proc.kill();
+    killPhpGroups();
+  }
+});
+
 php('bin-path: SIGTERM → lantern exits 0, every php-cgi it spawned is gone, the socket file is removed', async () => {
   if (setupError) throw setupError;
   const dir = fresh('fcgi-term');
