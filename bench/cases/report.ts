@@ -1,5 +1,5 @@
-// The bench's report: one markdown table per case, printed and written into docs/performance.md
-// under a dated heading with the command and the machine, newest first, earlier sections kept.
+// The bench's report: one markdown table per case, printed and written into docs/performance.md,
+// where each case keeps its latest table (dated, with the command and the machine).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,12 +15,16 @@ export interface CaseReport {
 }
 
 export const DOC_FILE = path.join(ROOT, 'docs/performance.md');
-/** Each run's section starts with this; everything above the first one is kept as the intro. */
-const RUN_HEADING = '## Run of ';
+/** The doc keeps the method above this heading and, below it, the latest table of each case. */
+const FIGURES_HEADING = '## Current figures';
+/** Each case's block starts with this (its title: `case <name>: ...`). */
+const CASE_HEADING = '### case ';
+/** Blocks in this order; other cases follow in the order they were first written. */
+const CASE_ORDER = ['static13', 'hello', '1m', '100m', 'fastcgi'];
 const DOC_INTRO = `# Performance
 
-Measured with \`npm run bench\` (bench/run.ts). Each section below is one run, newest first, with
-the command that produced it.
+Measured with \`npm run bench\` (bench/run.ts). Each case below shows its latest run, with the
+command that produced it; earlier runs are in git's history of this file.
 
 `;
 
@@ -73,21 +77,32 @@ export function machineLine(nginx: string | undefined): string {
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; ${tools.join(', ')}`;
 }
 
-/** Insert this run's tables as the newest section of docs/performance.md, below its intro. */
+/** The case name of a block or report title (`case hello: ...` → `hello`). */
+function caseName(title: string): string {
+  return /^(?:### )?case ([^\s:]+)/.exec(title)?.[1] ?? title;
+}
+
+/**
+ * Write this run's tables into docs/performance.md: each case's block is replaced by this run's
+ * (with its date, command and machine); the cases this run did not measure keep their last block.
+ * The text above "## Current figures" (the method) is kept as it is.
+ */
 export function writePerformanceDoc(reports: CaseReport[], command: string, machine: string): void {
   const old = fs.existsSync(DOC_FILE) ? fs.readFileSync(DOC_FILE, 'utf8') : DOC_INTRO;
-  const cut = old.indexOf(`\n${RUN_HEADING}`);
+  const cut = old.indexOf(`\n${FIGURES_HEADING}`);
   const intro = cut >= 0 ? old.slice(0, cut + 1) : old;
-  const earlier = cut >= 0 ? old.slice(cut + 1) : '';
+  const blocks = new Map<string, string>();
+  if (cut >= 0) {
+    const figures = old.slice(cut + 1 + FIGURES_HEADING.length);
+    for (const part of figures.split(`\n${CASE_HEADING}`).slice(1)) blocks.set(caseName(`case ${part}`), `${CASE_HEADING}${part.trimEnd()}\n`);
+  }
   const stamp = new Date().toISOString().replace('T', ' ').slice(0, 16);
-  const section = [
-    `${RUN_HEADING}${stamp} UTC`,
-    '',
-    `Command: \`${command}\``,
-    '',
-    `Machine: ${machine}`,
-    '',
-    ...reports.map((r) => markdown({ ...r, title: `### ${r.title}` })),
-  ].join('\n');
-  fs.writeFileSync(DOC_FILE, `${intro.replace(/\n*$/, '\n\n')}${section}\n${earlier}`);
+  for (const r of reports) {
+    const md = markdown({ ...r, title: `### ${r.title}` });
+    const [title, ...rest] = md.split('\n');
+    blocks.set(caseName(r.title), [title, '', `Run of ${stamp} UTC: \`${command}\`. Machine: ${machine}.`, ...rest].join('\n').trimEnd() + '\n');
+  }
+  const names = [...CASE_ORDER.filter((n) => blocks.has(n)), ...[...blocks.keys()].filter((n) => !CASE_ORDER.includes(n))];
+  const body = names.map((n) => blocks.get(n)!).join('\n');
+  fs.writeFileSync(DOC_FILE, `${intro.replace(/\n*$/, '\n\n')}${FIGURES_HEADING}\n\n${body}`);
 }
