@@ -1,46 +1,21 @@
 // One proxied request (design.md §3): pick a member, take a pooled connection (or queue for one),
-// stream the request body up and the response down with back-pressure both ways, and on a failed
-// attempt apply the retry rule (retry.ts) or answer 502/503/504. Checklist C-G rows noted inline.
-// A protocol only frames bytes (Exchange); everything else about the attempt lives here.
-import { Buffer } from 'node:buffer';
-import { ERRORS, LanternError, type ErrorCode } from '../../core/errors.js';
-import { DEFAULT_SPOOL_MEMORY_BYTES, spoolBody, type SpooledBody } from '../../core/body-spool.js';
+// and on a failed attempt apply the retry rule (retry.ts) or answer 502/503/504; the backend
+// connection's events arrive here. The request body's relay (request-body-relay.ts) and the
+// response's (response-relay.ts) are the classes below this one, over the shared state of
+// proxy-request-state.ts. A protocol only frames bytes (Exchange). Checklist rows noted inline.
+import { ERRORS, type ErrorCode } from '../../core/errors.js';
 import { turnNowMs } from '../../core/turn.js';
-import { equalsLower } from '../../core/http1/field-lines.js';
-import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
-import { formatResponseHead } from '../../core/http1/response-writer.js';
-import type { BodySink } from '../../core/request-body.js';
-import type { Request } from '../../core/request.js';
-import type { Backend } from './backend.js';
 import type { Member, FailureKind } from './member.js';
-import type { ProxyCore } from './proxy-core.js';
 import { retryDecision, type RetryDecision } from './retry.js';
-import { stripHopByHop, xSendfilePath } from './response-fields.js';
-import type { ProxyUpstreamRequest } from './upstream-request.js';
+import { BodyMode, NO_TRAILERS } from './proxy-request-state.js';
+import { BodyRelay } from './request-body-relay.js';
+import { ResponseRelay } from './response-relay.js';
 import { Phase, type UpstreamConnection, type UpstreamOwner } from './upstream-connection.js';
 import type { QueueEntry } from './wait-queue.js';
-import type { Tunnel } from './tunnel.js';
-import type { Exchange, ExchangeContext, MemberView, ResponseSink } from './types.js';
-import type { ForwardOptions } from './api.js';
-import { checkResponseHead, isValidatedHead } from '../../core/http1/response-head.js';
-import { serveXSendfile } from './x-sendfile.js';
+import type { Exchange, ExchangeContext, MemberView } from './types.js';
 
-const EMPTY = Buffer.alloc(0);
-const NO_TRAILERS: HeaderList = [];
 const FRESH: ExchangeContext = Object.freeze({ fresh: true });
 const REUSED: ExchangeContext = Object.freeze({ fresh: false });
-const NONE_TRIED: ReadonlySet<MemberView> = new Set();
-/** Response bytes held to leave with the head in one write, at most (the core's single-write size). */
-const HOLD_MAX_BYTES = 16 * 1024;
-
-/** The backend's head has a Transfer-Encoding field (the parser accepts no coding but `chunked`). */
-function hasTransferEncoding(headers: HeaderList): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 17 && equalsLower(headers[i]!, 0, 'transfer-encoding')) return true;
-  return false;
-}
-
-/** How the request body reaches the backend. */
-const enum BodyMode { None, Stream, Buffered }
 
 /** Which failure counter an error code bumps. */
 function failureKind(code: ErrorCode): FailureKind {
@@ -54,72 +29,7 @@ function failureKind(code: ErrorCode): FailureKind {
   }
 }
 
-export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
-  readonly core: ProxyCore;
-  readonly req: Request;
-  readonly backend: Backend;
-  readonly up: ProxyUpstreamRequest;
-  queuedAtMs = 0;
-  private tried: Set<MemberView> | null = null;
-  private member: Member | null = null;
-  private conn: UpstreamConnection | null = null;
-  private exchange: Exchange | null = null;
-  /** The attempt's sink calls count (false once it was given up: late calls are ignored). */
-  private attemptLive = false;
-  /** The current connection carried a request before (E5). */
-  private reused = false;
-  private freshRetryUsed = false;
-  private forceFresh = false;
-  private responseBytes = 0;
-  private lastError: ErrorCode | null = null;
-  /** The request is over for proxy-core (answered, failed, aborted, tunnelled). */
-  private done = false;
-
-  // request body
-  private bodyMode: BodyMode = BodyMode.None;
-  private bodyStarted = false;
-  private bodyComplete = false;
-  private bodyTrailers: HeaderList = NO_TRAILERS;
-  /** The exchange's end() went out on the current attempt. */
-  private bodyEndWritten = false;
-  /** Body bytes kept for a replay (E7). */
-  private replay: Buffer[] | null = null;
-  private replayBytes = 0;
-  /** The body outgrew retryBodyBufferBytes (or no replay can be needed any more): nothing is kept. */
-  private replayLost = false;
-  private bodyPaused = false;
-  /** The response is complete: the rest of the request body is read and dropped (G3). */
-  private discardBody = false;
-  /** A body read whole before the attempt (BodyMode.Buffered): in memory or a temp file. */
-  private spooled: SpooledBody | null = null;
-  /** The spooled body's sender, waiting for the backend to drain. */
-  private spoolStep: (() => void) | null = null;
-
-  // response
-  private finalHead = false;
-  private responseDone = false;
-  /** Body bytes held back to leave with the head: one piece (the usual case), or several. */
-  private held: Buffer | Buffer[] | null = null;
-  private heldBytes = 0;
-  /** X-Sendfile serves the answer; the backend's body is dropped. */
-  private discardResponse = false;
-  private tunnel: Tunnel | null = null;
-  /** After the response: the request goes on (authorizer 200) or restarts at a local URL (CGI Location). */
-  private continuation: 'authorized' | 'redirect' | null = null;
-  private redirectTarget = '';
-  private readonly opts: ForwardOptions | undefined;
-
-  constructor(core: ProxyCore, req: Request, backend: Backend, up: ProxyUpstreamRequest, opts?: ForwardOptions) {
-    this.core = core;
-    this.req = req;
-    this.backend = backend;
-    this.up = up;
-    this.opts = opts;
-  }
-
-  /** What this request already tried, for the balancer (E8). */
-  get triedSet(): ReadonlySet<MemberView> { return this.tried ?? NONE_TRIED; }
-
+export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueEntry {
   start(): void {
     const req = this.req;
     const b = this.backend;
@@ -140,40 +50,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.attempt();
   }
 
-  /**
-   * C2: a body of unknown length for a backend that needs one (HTTP/1.0, CGI-family) is read
-   * whole first and sent with its length, up to server.max-request-size: in memory up to 64 KiB,
-   * above that in a temp file in server.upload-dirs (never a large upload in memory). With
-   * server.stream-request-body set, streaming was asked for and cannot be had: 411.
-   */
-  private bufferWholeBody(): void {
-    const req = this.req;
-    if (((req.config.values.get('server.stream-request-body') as number | undefined) ?? 0) > 0) {
-      this.finishWithError('LT_ERR_LENGTH_REQUIRED');
-      return;
-    }
-    this.bodyMode = BodyMode.Buffered;
-    const server = req.conn.server;
-    const dirs = server.globalValues.get('server.upload-dirs') as string[] | undefined;
-    spoolBody(req.body, { memoryBytes: DEFAULT_SPOOL_MEMORY_BYTES, maxBytes: server.limits.maxRequestBytes, dirs: dirs ?? ['/var/tmp'] }).then((spooled) => {
-      if (this.done) { void spooled.dispose(); return; }
-      this.spooled = spooled;
-      this.up.bodyLength = spooled.length;
-      this.bodyComplete = true;
-      this.bodyTrailers = spooled.trailers;
-      this.attempt();
-    }, (err: unknown) => {
-      if (this.done) return;
-      if (!(err instanceof LanternError)) this.core.log(`${req.method} ${req.target}: cannot hold the request body: ${(err as Error).message}`);
-      this.finish();
-      if (!req.finished) req.fail(err);
-    });
-  }
-
-  // --- attempts ---
-
   /** Pick a member and start on it; or queue (E12); or answer (E9). */
-  private attempt(): void {
+  protected override attempt(): void {
     if (this.done) return;
     const b = this.backend;
     const now = turnNowMs();
@@ -223,7 +101,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   }
 
   /** Connected (or taken from the pool): write the head, then the body as it comes. */
-  private sendRequest(): void {
+  protected sendRequest(): void {
     const c = this.conn!;
     const b = this.backend;
     const up = this.up;
@@ -310,113 +188,6 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     }
   }
 
-  /** Send a spooled body from its temp file, a piece at a time, waiting for the backend to drain. */
-  private pumpSpooled(c: UpstreamConnection, ex: Exchange): void {
-    const reader = this.spooled!.reader();
-    const step = (): void => {
-      reader.next().then((piece) => {
-        if (this.conn !== c || this.exchange !== ex || !this.attemptLive || this.done) return;
-        if (piece === null) {
-          this.writeFramed(ex.end(this.bodyTrailers));
-          this.bodyEndWritten = true;
-          this.spoolStep = null;
-          this.armAfterWrite();
-          return;
-        }
-        const framed = ex.body(piece);
-        c.socket.cork();
-        const ok = this.writeFramed(framed);
-        c.socket.uncork();
-        if (ok) step();
-        else { this.spoolStep = step; c.setPhase(Phase.Write); }
-      }, (err: unknown) => {
-        if (this.done) return;
-        this.core.log(`${this.req.method} ${this.req.target}: cannot read the spooled request body: ${(err as Error).message}`);
-        this.giveUpAttempt();
-        this.finishWithError('LT_ERR_INTERNAL');
-      });
-    };
-    step();
-  }
-
-  private writeFramed(x: Buffer | string | Array<Buffer | string> | null): boolean {
-    const c = this.conn!;
-    if (x === null) return !c.socket.writableNeedDrain;
-    if (!Array.isArray(x)) return x.length === 0 ? !c.socket.writableNeedDrain : c.write(x);
-    let ok = true;
-    for (const part of x) if (part.length > 0) ok = c.write(part);
-    return ok;
-  }
-
-  /** Re-arm the connection's timer for what it waits for now. */
-  private armAfterWrite(): void {
-    const c = this.conn;
-    if (c === null) return;
-    if (c.clientPaused) c.setPhase(Phase.ClientPaused);
-    else if (c.socket.writableNeedDrain) c.setPhase(Phase.Write);
-    else if (!this.bodyEndWritten && !this.finalHead) c.setPhase(Phase.ClientBody);
-    else c.setPhase(Phase.Read);
-  }
-
-  // --- the client's request body (through BodyRelay) ---
-
-  bodyData(chunk: Buffer): boolean {
-    if (this.discardBody || this.done) return true;
-    if (!this.replayLost) {
-      this.replayBytes += chunk.length;
-      if (this.replayBytes <= this.backend.options.retryBodyBufferBytes) (this.replay ??= []).push(chunk);
-      else { this.replay = null; this.replayLost = true; }
-    }
-    const c = this.conn;
-    if (c === null || c.state !== 'busy' || this.exchange === null || !this.attemptLive) {
-      // Between attempts: kept for the replay (if it fits); the client waits.
-      this.bodyPaused = true;
-      return false;
-    }
-    const framed = this.exchange.body(chunk);
-    let ok: boolean;
-    if (Array.isArray(framed)) {
-      c.socket.cork();
-      ok = this.writeFramed(framed);
-      c.socket.uncork();
-    } else {
-      ok = this.writeFramed(framed);
-    }
-    if (!ok) {
-      // The backend is slower than the client: pause the client (back-pressure).
-      this.bodyPaused = true;
-      c.setPhase(Phase.Write);
-    }
-    return ok;
-  }
-
-  bodyEnd(trailers: HeaderList): void {
-    this.bodyComplete = true;
-    this.bodyTrailers = trailers;
-    if (this.discardBody || this.done) return;
-    const c = this.conn;
-    if (c === null || c.state !== 'busy' || this.exchange === null || !this.attemptLive) return; // sent with the replay
-    const framed = this.exchange.end(trailers);
-    if (Array.isArray(framed)) {
-      c.socket.cork();
-      this.writeFramed(framed);
-      c.socket.uncork();
-    } else {
-      this.writeFramed(framed);
-    }
-    this.bodyEndWritten = true;
-    this.armAfterWrite();
-  }
-
-  bodyError(): void {
-    // G1, A13, F2: the body cannot complete (client gone, bad framing, too slow). The core
-    // answers the client or has closed it; the upstream request is aborted, never completed.
-    if (this.done) return;
-    this.abandon();
-  }
-
-  // --- UpstreamOwner: the backend connection's events ---
-
   onUpstreamConnect(c: UpstreamConnection): void {
     if (c !== this.conn) return;
     this.sendRequest();
@@ -491,178 +262,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.armAfterWrite();
   }
 
-  /** F3: the client is slower than the backend: stop reading the backend until it drains. */
-  private pauseForClient(): void {
-    const c = this.conn;
-    if (c === null || c.clientPaused) return;
-    c.clientPaused = true;
-    c.socket.pause();
-    c.setPhase(Phase.ClientPaused);
-    this.req.onDrain(c.clientDrained);
-  }
-
-  // --- ResponseSink: what the protocol decoded ---
-
-  head(h: ResponseHead): void {
-    if (!this.attemptLive || this.done) return;
-    if (!isValidatedHead(h)) {
-      // G7: a head a protocol built itself must not split the response.
-      const why = checkResponseHead(h);
-      if (why !== null) { this.attemptFailed('LT_ERR_BACKEND_BAD_RESPONSE', `the protocol's head: ${why}`); return; }
-    }
-    const req = this.req;
-    const status = h.status;
-    if (status < 200) {
-      if (status === 101) {
-        if (this.up.upgrade !== null) this.startTunnel(h);
-        else this.attemptFailed('LT_ERR_BACKEND_BAD_RESPONSE', '101 without an Upgrade request');
-        return;
-      }
-      // G4: the core already sent its own 100 when the body was read; never twice.
-      if (status === 100 && req.head.expectContinue) return;
-      // D12: other 1xx (103 Early Hints...) are forwarded.
-      if (!req.headSent) req.writeInformational(status, stripHopByHop(h.headers, false));
-      return;
-    }
-    const b = this.backend;
-    const m = this.member!;
-    if (status === 500 || status === 502 || status === 503 || status === 504) {
-      if (b.options.retryOn5xx) {
-        // E6: a 5xx counts toward disabling; retried only under the retry rule.
-        m.recordFailure('status5xx', `status ${status}`, false);
-        const d = this.decide('LT_ERR_BACKEND_BAD_RESPONSE', true, false);
-        if (d !== 'fail') { this.retry(d, m); return; }
-      } else {
-        // Counted, but an answer all the same: the member is alive (a probe succeeded).
-        m.failures.status5xx++;
-        b.failures.status5xx++;
-        m.recordSuccess();
-      }
-    } else {
-      m.recordSuccess();
-    }
-    this.finalHead = true;
-    // Committed to this response: no replay can be needed any more.
-    this.replay = null;
-    this.replayLost = true;
-    if (b.options.authorizer && status === 200) {
-      // FastCGI §6.3: the authorizer said yes; its Variable-* fields join the environment and
-      // the request goes on to its handler once this response is complete.
-      const env = req.env;
-      const hs = h.headers;
-      for (let i = 0; i < hs.length; i += 2) {
-        if (hs[i]!.length > 9 && equalsLower(hs[i]!, 0, 'variable-')) env.push([hs[i]!.slice(9), hs[i + 1]!]);
-      }
-      this.continuation = 'authorized';
-      this.discardResponse = true;
-      return;
-    }
-    if (h.localRedirect !== null) {
-      // RFC 3875 §6.2.2: a CGI-style `Location: /local` without Status is served by the server
-      // itself, as if the client had asked for it (lighttpd's local redirect).
-      this.continuation = 'redirect';
-      this.redirectTarget = h.localRedirect;
-      this.discardResponse = true;
-      return;
-    }
-    // D10: a HEAD answered `Transfer-Encoding: chunked` gets it too (the core writes it); the
-    // parser never reports chunked for a HEAD, so the field is looked at before it is stripped.
-    if (req.method === 'HEAD') req.headWouldBeChunked = hasTransferEncoding(h.headers);
-    h.headers = stripHopByHop(h.headers, false);
-    const hooks = this.core.hooks;
-    if (hooks.upstreamResponse.isUsed()) hooks.upstreamResponse.call(h, req);
-    if (b.options.allowXSendfile && h.status >= 200 && h.status < 300) {
-      const file = xSendfilePath(h.headers);
-      if (file !== null) { this.sendFileInstead(file, h.headers); return; }
-    }
-    // The backend's fields came through the strict response parser: valid, unless a hook or a
-    // plugin's own fields are in the list.
-    if (req.responseHeaders.length > 0) req.writeHead(h.status, req.responseHeaders.concat(h.headers));
-    else req.writeHead(h.status, h.headers, !hooks.upstreamResponse.isUsed());
-    this.armAfterWrite();
-  }
-
-  data(chunk: Buffer): void {
-    if (!this.attemptLive) return;
-    if (this.tunnel !== null) { this.tunnel.toClient(chunk); return; }
-    if (!this.finalHead || this.discardResponse || this.done) return;
-    const req = this.req;
-    if (!req.headSent) {
-      // Hold small pieces so that the head and the body leave in one write (design.md §6).
-      if (this.heldBytes + chunk.length <= HOLD_MAX_BYTES) {
-        const held = this.held;
-        if (held === null) this.held = chunk;
-        else if (Array.isArray(held)) held.push(chunk);
-        else this.held = [held, chunk];
-        this.heldBytes += chunk.length;
-        return;
-      }
-      req.conn.cork();
-      this.flushHeld();
-      const ok = req.finished || req.write(chunk);
-      req.conn.uncork();
-      if (!ok) this.pauseForClient();
-      return;
-    }
-    if (!req.write(chunk)) this.pauseForClient();
-  }
-
-  end(trailers?: HeaderList): void {
-    if (!this.attemptLive || this.tunnel !== null) return;
-    this.responseDone = true;
-    if (this.discardResponse || this.done) return;
-    const req = this.req;
-    if (req.finished) return;
-    const body = this.takeHeld();
-    // D8: the response ends when its framing says so, whatever the connection does next. Trailers
-    // keep the response chunked to an HTTP/1.1 client even when the whole body was held.
-    req.end(body, trailers);
-  }
-
-  error(code: ErrorCode, detail: string): void {
-    if (!this.attemptLive || this.tunnel !== null) return;
-    this.attemptFailed(code, detail);
-  }
-
-  capacity(maxConnections: number): void {
-    if (this.attemptLive) this.member!.setCapacity(maxConnections);
-  }
-
-  log(message: string): void {
-    // G8: a protocol's side channel goes to the error log, never to the client.
-    this.core.log(`backend "${this.backend.name}" ${this.member?.key ?? ''}: ${message}`);
-  }
-
-  /** The head (and the body held with it) goes out now; the rest streams. */
-  private flushHeld(): void {
-    const req = this.req;
-    if (!req.write(this.takeHeld() ?? EMPTY)) this.pauseForClient();
-  }
-
-  /** The body bytes held back, as one Buffer (undefined when none), and nothing held any more. */
-  private takeHeld(): Buffer | undefined {
-    const held = this.held;
-    this.held = null;
-    const bytes = this.heldBytes;
-    this.heldBytes = 0;
-    return held === null ? undefined : Array.isArray(held) ? Buffer.concat(held, bytes) : held;
-  }
-
-  private afterReceive(c: UpstreamConnection): void {
-    if (c !== this.conn || !this.attemptLive) return;
-    if (this.responseDone) { this.completeAttempt(); return; }
-    const req = this.req;
-    if (this.finalHead && !this.discardResponse && !req.headSent && !req.finished) {
-      req.conn.cork();
-      this.flushHeld();
-      req.conn.uncork();
-    }
-  }
-
-  // --- ending attempts and the request ---
-
   /** The response is complete: the connection goes back to the pool when it may carry another request. */
-  private completeAttempt(): void {
+  protected override completeAttempt(): void {
     const c = this.conn!;
     const ex = this.exchange!;
     const m = this.member!;
@@ -681,23 +282,8 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     if (this.continuation !== null) this.continueRequest();
   }
 
-  /** After an authorizer's 200 or a local redirect: the request goes through the pipeline again. */
-  private continueRequest(): void {
-    const req = this.req;
-    if (req.finished) return;
-    const pipeline = req.conn.server.pipeline;
-    if (this.continuation === 'authorized') {
-      if (this.opts?.onAuthorized) this.opts.onAuthorized(req);
-      else pipeline.restart(req, req.target, { keepPluginData: true });
-      return;
-    }
-    // A local redirect is a GET of the new URL (HEAD stays HEAD); the body was the script's.
-    if (req.method !== 'HEAD') req.method = 'GET';
-    pipeline.restart(req, this.redirectTarget);
-  }
-
   /** Drop the current attempt: its connection is closed, never pooled. */
-  private giveUpAttempt(): void {
+  protected override giveUpAttempt(): void {
     if (!this.attemptLive) return;
     const c = this.conn;
     this.attemptLive = false;
@@ -709,7 +295,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.member?.endAttempt();
   }
 
-  private attemptFailed(code: ErrorCode, detail: string): void {
+  protected override attemptFailed(code: ErrorCode, detail: string): void {
     const m = this.member!;
     // E5: a reused connection that died before any response byte was most likely closed by the
     // backend while idle: the pool's race, not a failure of the member.
@@ -723,7 +309,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     else this.retry(d, m);
   }
 
-  private decide(code: ErrorCode, status5xx: boolean, stale: boolean): RetryDecision {
+  protected override decide(code: ErrorCode, status5xx: boolean, stale: boolean): RetryDecision {
     const o = this.backend.options;
     return retryDecision({ code, status5xx, staleConnection: stale }, {
       method: this.up.method,
@@ -736,7 +322,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     });
   }
 
-  private retry(d: RetryDecision, m: Member): void {
+  protected override retry(d: RetryDecision, m: Member): void {
     this.giveUpAttempt();
     this.backend.retries++;
     if (d === 'fresh-connection') {
@@ -750,7 +336,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   }
 
   /** The client is gone or its body failed: stop the upstream request (G1, G2). */
-  private abandon(): void {
+  protected override abandon(): void {
     const c = this.conn;
     const m = this.member;
     if (this.attemptLive && c !== null && this.exchange !== null && c.state === 'busy') {
@@ -769,12 +355,12 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     this.finish();
   }
 
-  private clientAborted(): void {
+  protected clientAborted(): void {
     if (!this.done) this.abandon();
   }
 
   /** The request is over for proxy-core. */
-  private finish(): void {
+  protected override finish(): void {
     if (this.done) return;
     this.done = true;
     if (this.spooled !== null) { void this.spooled.dispose(); this.spooled = null; }
@@ -789,7 +375,7 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
   }
 
   /** Answer with the error's status, or cut the response short if its head already went out (D6). */
-  private finishWithError(code: ErrorCode): void {
+  protected override finishWithError(code: ErrorCode): void {
     if (this.done) return;
     this.finish();
     const req = this.req;
@@ -798,48 +384,4 @@ export class ProxyRequest implements UpstreamOwner, ResponseSink, QueueEntry {
     if (this.finalHead) req.responseHeaders = [];
     req.sendError(ERRORS[code].status, code);
   }
-
-  // --- Upgrade and X-Sendfile ---
-
-  /** G5: the backend switched protocols: the 101 goes to the client and both sockets become a tunnel. */
-  private startTunnel(h: ResponseHead): void {
-    const req = this.req;
-    const c = this.conn!;
-    const m = this.member!;
-    let head: string;
-    try {
-      head = formatResponseHead(1, 101, [...stripHopByHop(h.headers, true), 'Connection', 'upgrade']);
-    } catch {
-      this.attemptFailed('LT_ERR_BACKEND_BAD_RESPONSE', 'invalid field in the 101 head');
-      return;
-    }
-    m.recordSuccess();
-    this.finalHead = true;
-    req.status = 101;
-    const upstream = c.detach();
-    this.conn = null;
-    m.endAttempt();
-    const { socket, reader, buffered } = req.conn.detach();
-    this.tunnel = this.core.openTunnel({ socket, reader }, upstream, head, buffered, this.backend.options.readTimeoutMs);
-    this.finish();
-  }
-
-  private sendFileInstead(file: string, headers: HeaderList): void {
-    this.discardResponse = true;
-    const req = this.req;
-    const log = (msg: string): void => this.core.log(msg);
-    serveXSendfile(req, file, this.backend.options.xSendfileDocroots, headers, log).catch((err: unknown) => {
-      log(`X-Sendfile ${file}: ${(err as Error).stack ?? err}`);
-      if (!req.finished) req.fail(err);
-    });
-  }
-}
-
-/** The client's request body as RequestBody delivers it, passed to its ProxyRequest. */
-class BodyRelay implements BodySink {
-  private readonly pr: ProxyRequest;
-  constructor(pr: ProxyRequest) { this.pr = pr; }
-  data(chunk: Buffer): boolean { return this.pr.bodyData(chunk); }
-  end(trailers: HeaderList): void { this.pr.bodyEnd(trailers); }
-  error(): void { this.pr.bodyError(); }
 }
