@@ -8,7 +8,7 @@ import { socketBlocks } from '../config/merge.js';
 import { ConfigError, type ConfigModel } from '../config/model.js';
 import { printConfig } from '../config/print.js';
 import { activatedFds, parseSocketName, probeListen, WORKER_LISTEN_FDS_ENV } from './listeners.js';
-import { SPAWNED_BY_PRIMARY_ENV } from './hooks.js';
+import { SPAWNED_BY_PRIMARY_ENV, WORKER_COUNT_ENV } from './hooks.js';
 import { PluginHost } from './plugin-host.js';
 import { Server } from './server.js';
 import { VERSION, FEATURES } from './version.js';
@@ -229,6 +229,8 @@ function runPrimary(count: number, server: Server): void {
     : { [WORKER_LISTEN_FDS_ENV]: '' };
   // Backends the primary spawned are the workers' to use, not to start again.
   env[SPAWNED_BY_PRIMARY_ENV] = '1';
+  // A backend's announced capacity is shared by all workers (proxy-core divides it).
+  env[WORKER_COUNT_ENV] = String(count);
   const fork = () => {
     const now = Date.now();
     spawnTimes.push(now);

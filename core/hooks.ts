@@ -14,6 +14,9 @@ const { SyncHook, SyncBailHook, AsyncSeriesHook } = tapable;
  */
 export const SPAWNED_BY_PRIMARY_ENV = 'LANTERN_SPAWNED_BY_PRIMARY';
 
+/** Set by a server.max-worker primary for its workers: how many workers share the backends. */
+export const WORKER_COUNT_ENV = 'LANTERN_WORKER_COUNT';
+
 /**
  * What a request-phase tap returns: `undefined` to go on to the next tap/phase; `true` when the
  * plugin has answered the request (or will answer it asynchronously); a number to end the request

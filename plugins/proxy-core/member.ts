@@ -1,6 +1,7 @@
 // One backend member (an address): its connection pool (keep-alive, at most maxPoolSize
 // connections, idle ones reused last-in first-out), its health (lighttpd gw_backend's
 // disabled_until, then one probe: half-open; checklist E1, E2, E10) and its counters.
+import { WORKER_COUNT_ENV } from '../../core/hooks.js';
 import { turnNowMs } from '../../core/turn.js';
 import type { MemberSnapshot } from './api.js';
 import type { Backend } from './backend.js';
@@ -13,6 +14,9 @@ export type FailureKind = keyof FailureCounters;
 export function newFailureCounters(): FailureCounters {
   return { refused: 0, connectTimeout: 0, readTimeout: 0, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0 };
 }
+
+/** Processes that share each backend (server.max-worker; 1 without workers). */
+const WORKERS = Math.max(1, Number(process.env[WORKER_COUNT_ENV]) || 1);
 
 export class Member implements MemberView {
   readonly key: string;
@@ -81,7 +85,10 @@ export class Member implements MemberView {
    */
   setCapacity(maxConnections: number): void {
     const max = this.backend.options.maxPoolSize;
-    const limit = maxConnections > 0 ? Math.min(max, maxConnections) : max;
+    // server.max-worker: every worker keeps its own pool, so each takes its share; together
+    // they never hold more connections than the backend serves.
+    const share = maxConnections > 0 ? Math.max(1, Math.floor(maxConnections / WORKERS)) : 0;
+    const limit = share > 0 ? Math.min(max, share) : max;
     const grew = limit > this.poolLimit;
     this.capacityKnown = true;
     this.poolLimit = limit;
