@@ -25,7 +25,7 @@ const TEST_MS = 20_000;
 /** How long uWSGI may take to load Python and the app. */
 const UWSGI_START_MS = 15_000;
 
-const UWSGI = which('uwsgi');
+const UWSGI = which('uwsgi') ?? which('uwsgi-core');
 /** uWSGI prints this (and goes on) when a --plugin cannot be loaded. */
 const hasPython3Plugin = UWSGI !== null
   && !/UNABLE to load uWSGI plugin/.test(spawnSync(UWSGI, ['--plugin', 'python3', '--version'], { encoding: 'utf8', timeout: 10_000 }).stderr ?? 'UNABLE to load uWSGI plugin');
