@@ -30,6 +30,8 @@ export class Connection implements BodySource, BatchedWriter {
   readonly listener: Listener;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The local end, read once (socket.localAddress is a getsockname() call each time). */
+  private local: { address: string; port: number | undefined } | null = null;
   readonly scheme: string;
   /** Requests started on this connection. */
   requests = 0;
@@ -58,6 +60,16 @@ export class Connection implements BodySource, BatchedWriter {
   private headStartedMs = 0;
   private lastWriteProgressMs = 0;
   private lastBytesWritten = 0;
+
+  /** The address this connection was accepted on ('' for a unix socket), read once per connection. */
+  get localAddress(): string {
+    return (this.local ??= { address: this.socket.localAddress ?? '', port: this.socket.localPort }).address;
+  }
+
+  /** The port this connection was accepted on (undefined for a unix socket), read once per connection. */
+  get localPort(): number | undefined {
+    return (this.local ??= { address: this.socket.localAddress ?? '', port: this.socket.localPort }).port;
+  }
 
   constructor(server: Server, socket: Socket, listener: Listener, reader: SocketReader) {
     this.server = server;

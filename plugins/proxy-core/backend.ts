@@ -5,6 +5,7 @@
 import dns from 'node:dns';
 import { parseIpInto, parseIpMask, ipMatches, type IpMask } from '../../config/ip-address.js';
 import type { Request } from '../../core/request.js';
+import { turnNowMs } from '../../core/turn.js';
 import type { SourceLoc } from '../../config/model.js';
 import type { BackendHandle, BackendOptions, BackendSnapshot } from './api.js';
 import { parseMemberEntry, tcpKey } from './address.js';
@@ -335,7 +336,7 @@ export class Backend implements BackendHandle {
     try {
       while (this.queue.length > 0) {
         const pr = this.queue.peek()!;
-        const now = Date.now();
+        const now = turnNowMs();
         const m = this.select(pr.req, pr.triedSet, now);
         if (m === null) {
           if (this.waitable(pr.triedSet, now)) break;

@@ -113,7 +113,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   out.push(['CONTENT_LENGTH', input.bodyLength > 0 ? String(input.bodyLength) : '0']);
   const tag = values.get('server.tag');
   out.push(['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : `lantern/${VERSION}`]);
-  const serverAddr = conn.socket.localAddress ?? '';
+  const serverAddr = conn.localAddress;
   // lighttpd: the authority without its port, else SERVER_ADDR; here server.name comes between
   // (core-options: "SERVER_NAME for CGI when the request has no Host").
   const host = req.host;
@@ -127,7 +127,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   out.push(['SERVER_NAME', serverName]);
   out.push(['GATEWAY_INTERFACE', 'CGI/1.1']);
   out.push(['SERVER_PROTOCOL', req.head.versionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1']);
-  const port = conn.socket.localPort;
+  const port = conn.localPort;
   out.push(['SERVER_PORT', port === undefined ? '0' : String(port)]);
   out.push(['SERVER_ADDR', serverAddr]);
   out.push(['REQUEST_METHOD', input.method]);

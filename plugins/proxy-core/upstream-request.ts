@@ -164,7 +164,7 @@ export function forwardedElement(req: Request, params: readonly string[]): strin
     let value: string;
     switch (p) {
       case 'for': value = nodeName(req.conn.remoteAddress); break;
-      case 'by': value = nodeName(req.conn.socket.localAddress ?? ''); break;
+      case 'by': value = nodeName(req.conn.localAddress); break;
       case 'proto': value = req.scheme; break;
       case 'host': if (req.host === '') continue; value = req.host; break;
       default: continue;

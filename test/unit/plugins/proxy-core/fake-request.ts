@@ -55,6 +55,7 @@ export function fakeRequest(o: FakeRequestInit = {}): Request {
     conn: {
       remoteAddress: o.peer ?? '192.0.2.7', remotePort: 50000,
       socket: { localAddress: o.local ?? '192.0.2.1', localPort: 8080 },
+      localAddress: o.local ?? '192.0.2.1', localPort: 8080,
     },
     header(name: string): string | undefined {
       const l = name.toLowerCase();
