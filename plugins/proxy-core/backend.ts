@@ -161,13 +161,7 @@ export class Backend implements BackendHandle {
    * a bad one throws (the caller names the config line).
    */
   bind(protocol: ProtocolDefinition, balancer: Balancer): void {
-    if (this.options.authorizer) {
-      // The authorizer role is proxy-core's behaviour (no body; a 200 lets the request go on),
-      // and the protocol's framing (FastCGI FCGI_AUTHORIZER).
-      if (!protocol.options?.role?.enum?.includes('authorizer')) throw new Error(`protocol "${protocol.name}" has no authorizer role`);
-      this.protocolOptions.role = 'authorizer';
-    }
-    checkProtocolOptions(protocol, this.protocolOptions);
+    this.checkProtocol(protocol, this.protocolOptions);
     this.protocolDef = protocol;
     this.balancerImpl = balancer;
     const caps = protocol.capabilities?.(this.protocolOptions);
@@ -181,6 +175,20 @@ export class Backend implements BackendHandle {
       if (!this.announcesCapacity) m.setCapacity(0);
       else if (m.open === 0) { m.capacityKnown = false; m.poolLimit = 1; }
     }
+  }
+
+  /**
+   * Check `options` (this backend's protocol options, or a copy under -t) against `protocol`,
+   * filling in its defaults; throws with the key's name.
+   */
+  checkProtocol(protocol: ProtocolDefinition, options: ProtocolOptions): void {
+    if (this.options.authorizer) {
+      // The authorizer role is proxy-core's behaviour (no body; a 200 lets the request go on),
+      // and the protocol's framing (FastCGI FCGI_AUTHORIZER).
+      if (!protocol.options?.role?.enum?.includes('authorizer')) throw new Error(`protocol "${protocol.name}" has no authorizer role`);
+      options.role = 'authorizer';
+    }
+    checkProtocolOptions(protocol, options);
   }
 
   /** Whether `peer`'s own X-Forwarded-* / Forwarded values are kept (C3). */

@@ -11,7 +11,7 @@ import {
   DEFAULT_BACKEND_OPTIONS, type BackendHandle, type BackendSpec, type ForwardOptions, type ProxyCoreApi,
   type ProxyHooks, type ProxySnapshot,
 } from './api.js';
-import { Backend, checkProtocolOptions } from './backend.js';
+import { Backend } from './backend.js';
 import { ProxyRequest } from './proxy-request.js';
 import { SpawnedBackends, SPAWNED_BY_PRIMARY_ENV } from './spawned-backends.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
@@ -120,8 +120,7 @@ export class ProxyCore implements ProxyCoreApi {
     for (const b of this.byName.values()) {
       const { protocol } = this.lookup(b);
       try {
-        if (b.options.authorizer && !protocol.options?.role?.enum?.includes('authorizer')) throw new Error(`protocol "${protocol.name}" has no authorizer role`);
-        checkProtocolOptions(protocol, { ...b.protocolOptions });
+        b.checkProtocol(protocol, { ...b.protocolOptions });
       } catch (err) {
         throw this.bindError(b, b.keyLocs.protocol, (err as Error).message);
       }
