@@ -83,6 +83,7 @@ export class ProxyCore implements ProxyCoreApi {
         if (typeof m === 'string') b.addMember(m);
         else b.addMember(m.address, m.weight ?? 1);
       }
+      if (this.started) this.spawned.join(b);
     } catch (err) {
       // A backend from a config file: the error names the line.
       if (spec.loc && !(err instanceof ConfigError)) throw new ConfigError(spec.loc, (err as Error).message);

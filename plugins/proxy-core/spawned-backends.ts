@@ -43,6 +43,21 @@ function perProcCapacity(h: SpawnHost): number {
   return procCapacity(buildChildEnv({ env: h.env, copyEnv: h.copyEnv }));
 }
 
+/** The addresses of a spawned host's processes: socket-N or port+N, N < max-procs. */
+function procAddresses(h: SpawnHost): string[] {
+  const base = specOf(h).socket;
+  return Array.from({ length: h.maxProcs }, (_, i) => formatSocket(procSocket(base, i)));
+}
+
+/** The processes' addresses become members, each capped at what one process serves. */
+function addMembers(b: Backend, h: SpawnHost, addresses: string[]): void {
+  const cap = perProcCapacity(h);
+  for (const a of addresses) {
+    b.addMember(a);
+    b.memberFor(a)?.setCapacity(cap);
+  }
+}
+
 export class SpawnedBackends {
   private readonly spawners: Spawner[] = [];
   constructor(private readonly log: (m: string) => void, private readonly debug: (fmt: string, ...args: unknown[]) => void) {}
@@ -54,21 +69,19 @@ export class SpawnedBackends {
   async start(backends: Iterable<Backend>, startProcesses: boolean): Promise<void> {
     for (const b of backends) {
       for (const h of b.spawnHosts) {
-        const cap = perProcCapacity(h);
-        let addresses: string[];
-        if (startProcesses) {
-          const sp = this.startOne(h, b.name);
-          addresses = (await sp.start()).map((p) => p.address);
-        } else {
-          const base = specOf(h).socket;
-          addresses = Array.from({ length: h.maxProcs }, (_, i) => formatSocket(procSocket(base, i)));
-        }
-        for (const a of addresses) {
-          b.addMember(a);
-          b.memberFor(a)?.setCapacity(cap);
-        }
+        if (startProcesses) addMembers(b, h, (await this.startOne(h, b.name).start()).map((p) => p.address));
+        else addMembers(b, h, procAddresses(h));
       }
     }
+  }
+
+  /**
+   * A backend made after startup for hosts the startup spawned (the same fastcgi.server under
+   * other settings, met at the first request that combines them): its members are those
+   * processes' addresses; nothing is started twice.
+   */
+  join(b: Backend): void {
+    for (const h of b.spawnHosts) addMembers(b, h, procAddresses(h));
   }
 
   /** The max-worker primary: start every spawned host, add no members (it serves nothing). */

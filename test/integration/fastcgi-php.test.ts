@@ -512,6 +512,28 @@ fastcgi.server = ( ".php" => ( "localhost" => (
   }
 });
 
+php('bin-path: a block that changes only fastcgi.balance reaches the same spawned php-cgi (a backend made at the first such request)', async () => {
+  if (setupError) throw setupError;
+  const dir = fresh('fcgi-variant');
+  fs.mkdirSync(path.join(dir, 'www', 'rr'));
+  fs.writeFileSync(path.join(dir, 'www', 'rr', 'hello.php'), '<?php echo "hello";');
+  // The block sets no fastcgi.server: its backend (the same hosts, another balancer) is made at
+  // the first request it matches, after startup spawned php-cgi for the global one.
+  const { proc, port } = await startWith(dir, `${spawnedConf(dir)}
+$HTTP["url"] =^ "/rr/" { fastcgi.balance = "round-robin" }`);
+  try {
+    assert.is((await get(port, '/hello.php')).body.toString(), 'hello');
+    const res = await get(port, '/rr/hello.php');
+    assert.is(res.status, 200, res.body.toString().slice(0, 200));
+    assert.is(res.body.toString(), 'hello');
+    assert.equal(phpMasters(proc.pid).length, 1, 'php-cgi was spawned once');
+    assert.is(await proc.stop('SIGTERM', 15_000), 0, proc.stderr);
+  } finally {
+    proc.kill();
+    killPhpGroups();
+  }
+});
+
 php('bin-path: SIGTERM → lantern exits 0, every php-cgi it spawned is gone, the socket file is removed', async () => {
   if (setupError) throw setupError;
   const dir = fresh('fcgi-term');
