@@ -12,7 +12,7 @@
 // through `conn.write()` and wait (e.g. for the body after a 100 Continue) before returning.
 import net from 'node:net';
 import { ByteLog, parseRequestAt, type RawRequest } from './http-bytes.js';
-import { TimeoutError } from './wait.js';
+import { startFakeServer, type FakeHost } from './fake-server.js';
 
 export type FakeRequest = RawRequest;
 
@@ -95,7 +95,7 @@ class Connection implements FakeConnection {
   constructor(
     readonly id: number,
     readonly socket: net.Socket,
-    private readonly host: Host,
+    private readonly host: FakeHost,
   ) {
     socket.on('data', (chunk: Buffer) => {
       this.log.append(chunk);
@@ -213,63 +213,19 @@ function emptyRequest(): FakeRequest {
   return { ...parsed.request, head: '', raw: Buffer.alloc(0) };
 }
 
-/** The backend-wide state a connection reports to. */
-interface Host {
-  changed(): void;
-  awaitRelease(): Promise<void>;
-}
-
 /** Starts a fake backend on 127.0.0.1 port 0 (or `script.path`); see the file comment for scripts. */
 async function startFakeBackend(script: FakeScript = {}): Promise<FakeBackend> {
-  const connections: Connection[] = [];
-  const errors: unknown[] = [];
-  const listeners = new Set<() => void>();
-  const releaseWaiters: Array<() => void> = [];
-  let releasesBanked = 0;
-  let pausedReplies = 0;
-
-  const host: Host = {
-    changed: () => {
-      for (const listener of [...listeners]) listener();
-    },
-    awaitRelease: async () => {
-      if (releasesBanked > 0) {
-        releasesBanked--;
-        return;
-      }
-      pausedReplies++;
-      host.changed();
-      await new Promise<void>((resolve) => releaseWaiters.push(resolve));
-      pausedReplies--;
-    },
-  };
-
-  // allowHalfOpen: a client that half-closes after its request still gets the answer.
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    const conn = new Connection(connections.length, socket, host);
-    connections.push(conn);
-    host.changed();
-    conn.serve(script).catch((err: unknown) => {
-      errors.push(err);
-      process.stderr.write(`fakeBackend: respond threw on connection ${conn.id}: ${String(err)}\n`);
-      socket.destroy();
-      host.changed();
-    });
+  const base = await startFakeServer<Connection>({
+    name: 'fake backend', path: script.path, host: script.host,
+    accept: (id, socket, host) => new Connection(id, socket, host),
+    serve: (conn) => conn.serve(script),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (script.path) server.listen(script.path, resolve);
-    else server.listen(0, script.host ?? '127.0.0.1', resolve);
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
-  const address = script.path ? `unix:${script.path}` : (script.host ?? '127.0.0.1').includes(':') ? `[${script.host}]:${port}` : `${script.host ?? '127.0.0.1'}:${port}`;
-
+  const connections = base.connections;
   const backend: FakeBackend = {
-    port,
-    address,
+    port: base.port,
+    address: base.address,
     connections,
-    errors,
+    errors: base.errors,
     get connectionCount() {
       return connections.length;
     },
@@ -277,42 +233,18 @@ async function startFakeBackend(script: FakeScript = {}): Promise<FakeBackend> {
       return connections.reduce((sum, c) => sum + c.requests.length, 0);
     },
     get pausedReplies() {
-      return pausedReplies;
+      return base.pausedReplies;
     },
-    release(n = 1) {
-      for (let i = 0; i < n; i++) {
-        const waiter = releaseWaiters.shift();
-        if (waiter) waiter();
-        else releasesBanked++;
-      }
-    },
-    waitFor(predicate, timeoutMs, what) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!predicate(backend)) return;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          const state = `${connections.length} connection(s), ${backend.requestCount} request(s), ${pausedReplies} paused`;
-          reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for fake backend: ${what} (${state})`));
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      });
-    },
+    release: (n) => base.release(n),
+    waitFor: (predicate, timeoutMs, what) => base.waitFor(() => predicate(backend), timeoutMs, what,
+      () => `${connections.length} connection(s), ${backend.requestCount} request(s), ${base.pausedReplies} paused`),
     waitConnections(n, timeoutMs) {
       return backend.waitFor((b) => b.connectionCount >= n, timeoutMs, `${n} connection(s)`);
     },
     waitRequests(n, timeoutMs) {
       return backend.waitFor((b) => b.requestCount >= n, timeoutMs, `${n} request head(s)`);
     },
-    close() {
-      for (const conn of connections) conn.socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => base.close(),
   };
   return backend;
 }

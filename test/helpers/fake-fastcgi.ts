@@ -21,7 +21,7 @@ import {
   type FcgiRecord,
 } from '../../plugins/proxy-backend-fastcgi/record.js';
 import { pause, type FakeAfter, type FakePause } from './fake-backend.js';
-import { TimeoutError } from './wait.js';
+import { startFakeServer, type FakeHost } from './fake-server.js';
 
 export { pause };
 
@@ -196,11 +196,6 @@ export function splitEvery(data: string | Buffer, every: number): Buffer[] {
 
 const isPause = (piece: FakeFastcgiPiece): piece is FakePause => typeof piece === 'object' && !Buffer.isBuffer(piece);
 
-interface Host {
-  changed(): void;
-  awaitRelease(): Promise<void>;
-}
-
 function newRequest(requestId: number, content: Buffer): FakeFastcgiRequest {
   const flags = content.length >= 3 ? content[2]! : 0;
   return {
@@ -223,7 +218,7 @@ class Connection implements FakeFastcgiConnection {
   private readonly paramBytes = new Map<number, Buffer[]>();
   private wake: () => void = () => {};
 
-  constructor(readonly id: number, readonly socket: net.Socket, private readonly host: Host) {
+  constructor(readonly id: number, readonly socket: net.Socket, private readonly host: FakeHost) {
     socket.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       try {
@@ -338,91 +333,34 @@ class Connection implements FakeFastcgiConnection {
 
 /** Starts a fake FastCGI backend on 127.0.0.1 port 0 (or `script.path`); see the file comment for scripts. */
 export async function startFakeFastcgi(script: FakeFastcgiScript = {}): Promise<FakeFastcgi> {
-  const connections: Connection[] = [];
-  const errors: unknown[] = [];
-  const listeners = new Set<() => void>();
-  const releaseWaiters: Array<() => void> = [];
-  let releasesBanked = 0;
-  let pausedReplies = 0;
-
-  const host: Host = {
-    changed: () => { for (const listener of [...listeners]) listener(); },
-    awaitRelease: async () => {
-      if (releasesBanked > 0) { releasesBanked--; return; }
-      pausedReplies++;
-      host.changed();
-      await new Promise<void>((resolve) => releaseWaiters.push(resolve));
-      pausedReplies--;
-    },
-  };
-
-  // allowHalfOpen: a peer that half-closes after its request still gets the answer.
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    const conn = new Connection(connections.length, socket, host);
-    connections.push(conn);
-    host.changed();
-    conn.serve(script).catch((err: unknown) => {
-      errors.push(err);
-      process.stderr.write(`fakeFastcgi: respond threw on connection ${conn.id}: ${String(err)}\n`);
-      socket.destroy();
-      host.changed();
-    });
+  const base = await startFakeServer<Connection>({
+    name: 'fake FastCGI backend', path: script.path, host: script.host,
+    accept: (id, socket, host) => new Connection(id, socket, host),
+    serve: (conn) => conn.serve(script),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (script.path) server.listen(script.path, resolve);
-    else server.listen(0, script.host ?? '127.0.0.1', resolve);
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
-  const tcpHost = script.host ?? '127.0.0.1';
-
+  const connections = base.connections;
   const fake: FakeFastcgi = {
-    port,
-    path: script.path ?? null,
-    address: script.path ? `unix:${script.path}` : tcpHost.includes(':') ? `[${tcpHost}]:${port}` : `${tcpHost}:${port}`,
+    port: base.port,
+    path: base.path,
+    address: base.address,
     connections,
-    errors,
+    errors: base.errors,
     get requests() {
       return connections.flatMap((c) => c.requests);
     },
     get pausedReplies() {
-      return pausedReplies;
+      return base.pausedReplies;
     },
-    release(n = 1) {
-      for (let i = 0; i < n; i++) {
-        const waiter = releaseWaiters.shift();
-        if (waiter) waiter();
-        else releasesBanked++;
-      }
-    },
-    waitFor(predicate, timeoutMs, what) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!predicate(fake)) return;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          const state = `${connections.length} connection(s), ${fake.requests.length} request(s), ${pausedReplies} paused`;
-          reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for fake FastCGI backend: ${what} (${state})`));
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      });
-    },
+    release: (n) => base.release(n),
+    waitFor: (predicate, timeoutMs, what) => base.waitFor(() => predicate(fake), timeoutMs, what,
+      () => `${connections.length} connection(s), ${fake.requests.length} request(s), ${base.pausedReplies} paused`),
     waitConnections(n, timeoutMs) {
       return fake.waitFor((f) => f.connections.length >= n, timeoutMs, `${n} connection(s)`);
     },
     waitForRequests(n, timeoutMs) {
       return fake.waitFor((f) => f.requests.length >= n, timeoutMs, `${n} request(s) begun`);
     },
-    close() {
-      for (const conn of connections) conn.socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => base.close(),
   };
   return fake;
 }

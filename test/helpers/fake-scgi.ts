@@ -14,7 +14,7 @@ import { decodeScgiHead } from '../../plugins/proxy-backend-scgi/netstring.js';
 import { decodeUwsgiPacket } from '../../plugins/proxy-backend-scgi/uwsgi-packet.js';
 import { ByteLog } from './http-bytes.js';
 import { pause, type FakePause } from './fake-backend.js';
-import { TimeoutError } from './wait.js';
+import { startFakeServer, type FakeHost } from './fake-server.js';
 
 export { pause };
 export type FakeScgiProtocol = 'scgi' | 'uwsgi';
@@ -252,63 +252,26 @@ class Connection implements FakeScgiConnection {
 }
 
 /** The fake-wide state a connection reports to. */
-interface Host {
+interface Host extends FakeHost {
   readonly protocol: FakeScgiProtocol;
   readonly errors: unknown[];
-  changed(): void;
-  awaitRelease(): Promise<void>;
 }
 
 /** Starts a fake SCGI or uwsgi backend on 127.0.0.1 port 0 (or `script.path`); see the file comment. */
 export async function startFakeScgi(script: FakeScgiScript = {}): Promise<FakeScgi> {
   const protocol = script.protocol ?? 'scgi';
-  const connections: Connection[] = [];
   const errors: unknown[] = [];
-  const listeners = new Set<() => void>();
-  const releaseWaiters: Array<() => void> = [];
-  let releasesBanked = 0;
-
-  const host: Host = {
-    protocol,
-    errors,
-    changed: () => {
-      for (const listener of [...listeners]) listener();
-    },
-    awaitRelease: async () => {
-      if (releasesBanked > 0) {
-        releasesBanked--;
-        return;
-      }
-      await new Promise<void>((resolve) => releaseWaiters.push(resolve));
-    },
-  };
-
-  // allowHalfOpen: a client that half-closes after its request still gets the answer.
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    const conn = new Connection(connections.length, socket, host);
-    connections.push(conn);
-    host.changed();
-    conn.serve(script).catch((err: unknown) => {
-      errors.push(err);
-      process.stderr.write(`fakeScgi: respond threw on connection ${conn.id}: ${String(err)}\n`);
-      socket.destroy();
-      host.changed();
-    });
+  const base = await startFakeServer<Connection>({
+    name: `fake ${protocol} backend`, path: script.path, host: script.host, errors,
+    accept: (id, socket, host) => new Connection(id, socket, { protocol, errors, changed: host.changed, awaitRelease: host.awaitRelease }),
+    serve: (conn) => conn.serve(script),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (script.path) server.listen(script.path, resolve);
-    else server.listen(0, script.host ?? '127.0.0.1', resolve);
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
-  const tcpHost = script.host ?? '127.0.0.1';
-
+  const connections = base.connections;
   const fake: FakeScgi = {
     protocol,
-    port,
-    path: script.path ?? null,
-    address: script.path ? `unix:${script.path}` : tcpHost.includes(':') ? `[${tcpHost}]:${port}` : `${tcpHost}:${port}`,
+    port: base.port,
+    path: base.path,
+    address: base.address,
     connections,
     errors,
     get requests() {
@@ -317,40 +280,16 @@ export async function startFakeScgi(script: FakeScgiScript = {}): Promise<FakeSc
     get connectionCount() {
       return connections.length;
     },
-    release(n = 1) {
-      for (let i = 0; i < n; i++) {
-        const waiter = releaseWaiters.shift();
-        if (waiter) waiter();
-        else releasesBanked++;
-      }
-    },
-    waitFor(predicate, timeoutMs, what) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!predicate(fake)) return;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          const state = `${connections.length} connection(s), ${fake.requests.length} request(s), ${errors.length} error(s)`;
-          reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for fake ${protocol} backend: ${what} (${state})`));
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      });
-    },
+    release: (n) => base.release(n),
+    waitFor: (predicate, timeoutMs, what) => base.waitFor(() => predicate(fake), timeoutMs, what,
+      () => `${connections.length} connection(s), ${fake.requests.length} request(s), ${errors.length} error(s)`),
     waitConnections(n, timeoutMs) {
       return fake.waitFor((f) => f.connectionCount >= n, timeoutMs, `${n} connection(s)`);
     },
     waitForRequests(n, timeoutMs) {
       return fake.waitFor((f) => f.requests.length >= n, timeoutMs, `${n} request head(s)`);
     },
-    close() {
-      for (const conn of connections) conn.socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => base.close(),
   };
   return fake;
 }
