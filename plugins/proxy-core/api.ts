@@ -92,9 +92,20 @@ export interface BackendOptions {
   disableTimeMs: number;
   /** Cap of the doubling disable time after consecutive failed probes (extension). Default 60000. */
   maxDisableTimeMs: number;
-  /** Consecutive failures (other than refused / connect timeout, which disable at once) before a member is disabled (extension). Default 3. */
+  /**
+   * Response-level failures (resets, timeouts, bad responses; 5xx with retryOn5xx) within
+   * failureWindowMs, for at least two different paths, before a member is disabled (extension).
+   * Refused connections and connect timeouts disable at once. Default 3.
+   */
   maxFails: number;
-  /** Never disable more than this percentage of the members (extension; 100 = lighttpd). Default 100. */
+  /** The window in which response-level failures are counted (extension). Default 10000. */
+  failureWindowMs: number;
+  /** Share of the window's requests that must have failed to disable a member (extension). Default 50. */
+  failurePercent: number;
+  /**
+   * Never disable more than this percentage of the members (extension; 100 = lighttpd). Response-
+   * level failures never disable the last member in use, whatever this says. Default 100.
+   */
   maxEjectPercent: number;
   /** Requests waiting for a free connection, per backend. Default 64; a full queue answers 503. */
   maxBacklog: number;
@@ -150,6 +161,8 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   disableTimeMs: 1000,
   maxDisableTimeMs: 60000,
   maxFails: 3,
+  failureWindowMs: 10000,
+  failurePercent: 50,
   maxEjectPercent: 100,
   maxBacklog: 64,
   queueTimeoutMs: 10000,

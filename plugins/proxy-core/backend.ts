@@ -323,18 +323,36 @@ export class Backend implements BackendHandle {
     return false;
   }
 
-  /** Disable `m` unless that would leave out more than maxEjectPercent of the members (E10). */
-  disable(m: Member): void {
+  /** An error-log line about one member: `backend "name" address: message`. */
+  logMember(m: Member, message: string): void {
+    this.log(`backend "${this.name}" ${m.key}: ${message}`);
+  }
+
+  /**
+   * Disable `m` for `reason` unless that would leave out more than maxEjectPercent of the members
+   * or, for a response-level failure, the last member still in use (E10). Logged either way.
+   */
+  disable(m: Member, reason: string, responseLevel: boolean): void {
     const now = Date.now();
     if (m.state === 'up') {
       let out = 0;
-      for (const x of this.members) if (x !== m && x.state !== 'up') out++;
+      let inUse = 0;
+      for (const x of this.members) {
+        if (x === m) continue;
+        if (x.state !== 'up') out++;
+        if (x.healthy(now)) inUse++;
+      }
       if ((out + 1) * 100 > this.options.maxEjectPercent * this.members.length) {
-        m.failStreak = 0;
+        this.logMember(m, `not disabled (proxy-core.max-eject-percent ${this.options.maxEjectPercent}): ${reason}`);
+        return;
+      }
+      if (responseLevel && inUse === 0) {
+        this.logMember(m, `not disabled: it is the last member in use: ${reason}`);
         return;
       }
     }
-    m.disable(now);
+    const ms = m.disable(now);
+    this.logMember(m, `disabled for ${ms / 1000} s: ${reason}`);
   }
 
   /** A connection slot or member became free: start queued requests, oldest first. */

@@ -57,6 +57,8 @@ const OPTION_KEYS: ReadonlyArray<readonly [keyof BackendOptions, ProxyCoreKey, '
   ['disableTimeMs', 'proxy-core.disable-time', 'ms'],
   ['maxDisableTimeMs', 'proxy-core.max-disable-time', 'ms'],
   ['maxFails', 'proxy-core.max-fails', 'value'],
+  ['failureWindowMs', 'proxy-core.failure-window', 'ms'],
+  ['failurePercent', 'proxy-core.failure-percent', 'value'],
   ['maxEjectPercent', 'proxy-core.max-eject-percent', 'value'],
   ['maxBacklog', 'proxy-core.max-backlog-size', 'value'],
   ['queueTimeoutMs', 'proxy-core.queue-timeout', 'ms'],

@@ -99,11 +99,19 @@ export const PROXY_CORE_OPTIONS = {
   },
   'proxy-core.max-fails': {
     type: 'integer', default: 3, min: 1,
-    doc: 'Failures in a row (resets, timeouts, bad responses; 5xx with proxy-core.retry-on-5xx) after which a member is disabled. A refused connection or a connect timeout disables it at once. Default: 3.',
+    doc: 'Response-level failures (resets, timeouts, bad responses; 5xx with proxy-core.retry-on-5xx) within proxy-core.failure-window, for at least two different paths and at least proxy-core.failure-percent of that window\'s requests, after which a member is disabled; one URL that fails can never disable a member, and response-level failures never disable the last member in use. A refused connection or a connect timeout disables it at once, as in lighttpd. Default: 3.',
+  },
+  'proxy-core.failure-window': {
+    type: 'any', default: 10, check: checkSeconds,
+    doc: 'Seconds over which a member\'s response-level failures are counted against proxy-core.max-fails and proxy-core.failure-percent. Default: 10.',
+  },
+  'proxy-core.failure-percent': {
+    type: 'integer', default: 50, min: 1, max: 100,
+    doc: 'Percentage of a member\'s requests in proxy-core.failure-window that must have failed before response-level failures disable it. Default: 50.',
   },
   'proxy-core.max-eject-percent': {
     type: 'integer', default: 100, min: 0, max: 100,
-    doc: 'Never disable more than this percentage of a backend\'s members at once (the others stay in use even when failing). Default: 100, as lighttpd.',
+    doc: 'Never disable more than this percentage of a backend\'s members at once (the others stay in use even when failing); response-level failures never disable the last member in use. Default: 100, as lighttpd.',
   },
   'proxy-core.max-disable-time': {
     type: 'any', default: 60, check: checkSeconds,

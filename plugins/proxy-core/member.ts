@@ -11,6 +11,9 @@ import { Phase, UpstreamConnection, type UpstreamOwner } from './upstream-connec
 
 export type FailureKind = keyof FailureCounters;
 
+/** Response-level failures eject a member only when they came from this many different paths. */
+export const FAILING_PATHS_NEEDED = 2;
+
 export function newFailureCounters(): FailureCounters {
   return { refused: 0, connectTimeout: 0, readTimeout: 0, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0 };
 }
@@ -44,8 +47,16 @@ export class Member implements MemberView {
   disabledUntilMs = 0;
   /** Disable periods in a row without a success between them: each one doubles the next (E10). */
   ejections = 0;
-  /** Failures in a row (maxFails). */
-  failStreak = 0;
+  /**
+   * Response-level outcomes (answers, bad responses, resets, timeouts) in the current failure
+   * window of failureWindowMs: a member is ejected on a failure rate over different requests,
+   * never on one URL's failures (a client cannot switch a member off by asking for it).
+   */
+  private windowStartMs = 0;
+  private windowAnswers = 0;
+  private windowFailures = 0;
+  /** Distinct paths among the window's failures (at most FAILING_PATHS_NEEDED kept). */
+  private windowFailingPaths: string[] = [];
   requests = 0;
   readonly failures: FailureCounters = newFailureCounters();
   lastError: string | null = null;
@@ -189,39 +200,64 @@ export class Member implements MemberView {
     if (this.idleTimer !== null) { clearTimeout(this.idleTimer); this.idleTimer = null; }
   }
 
+  /** The window's counts start again once failureWindowMs has passed. */
+  private windowAt(nowMs: number): void {
+    if (nowMs - this.windowStartMs < this.backend.options.failureWindowMs) return;
+    this.windowStartMs = nowMs;
+    this.windowAnswers = 0;
+    this.windowFailures = 0;
+    if (this.windowFailingPaths.length > 0) this.windowFailingPaths = [];
+  }
+
+  /** An answer came (the probe, if this was one, succeeded). */
   recordSuccess(): void {
-    this.failStreak = 0;
+    this.windowAt(turnNowMs());
+    this.windowAnswers++;
     if (this.state !== 'up') {
       this.state = 'up';
       this.ejections = 0;
       this.disabledUntilMs = 0;
+      this.backend.logMember(this, 're-enabled: its probe request was answered');
     }
   }
 
   /**
-   * Count a failure. Refused and connect timeout (`disableNow`) disable at once (lighttpd); other
-   * kinds after maxFails in a row; a failed probe always (with twice the previous disable time).
+   * Count a failure of a request for `path`. Connect-level failures (refused, connect timeout)
+   * disable at once, as lighttpd does; a failed probe always (twice the previous disable time).
+   * Response-level failures eject only when, within failureWindowMs, at least maxFails requests
+   * for FAILING_PATHS_NEEDED different paths failed and they are failurePercent of the outcomes.
    */
-  recordFailure(kind: FailureKind, message: string, disableNow: boolean): void {
+  recordFailure(kind: FailureKind, message: string, path: string): void {
     this.failures[kind]++;
     this.backend.failures[kind]++;
     this.lastError = message;
-    this.lastErrorAtMs = Date.now();
-    this.failStreak++;
-    if (this.state === 'probing' || disableNow || this.failStreak >= this.backend.options.maxFails) this.backend.disable(this);
+    const now = Date.now();
+    this.lastErrorAtMs = now;
+    if (kind === 'refused' || kind === 'connectTimeout') { this.backend.disable(this, message, false); return; }
+    if (this.state === 'probing') { this.backend.disable(this, `its probe failed: ${message}`, true); return; }
+    this.windowAt(turnNowMs());
+    const f = ++this.windowFailures;
+    const paths = this.windowFailingPaths;
+    if (paths.length < FAILING_PATHS_NEEDED && !paths.includes(path)) paths.push(path);
+    const o = this.backend.options;
+    if (f < o.maxFails || paths.length < FAILING_PATHS_NEEDED) return;
+    const outcomes = f + this.windowAnswers;
+    if (f * 100 < o.failurePercent * outcomes) return;
+    this.backend.disable(this, `${f} of ${outcomes} requests failed within ${o.failureWindowMs / 1000} s (last: ${message})`, true);
   }
 
-  /** Leave the member out for the current disable time, doubling it after each failed probe (E10). */
-  disable(nowMs: number): void {
+  /** Leave the member out for the current disable time, doubling it after each failed probe (E10); returns that time. */
+  disable(nowMs: number): number {
     const o = this.backend.options;
     this.ejections++;
     const capMs = Math.max(o.disableTimeMs, o.maxDisableTimeMs);
     const ms = Math.min(o.disableTimeMs * 2 ** Math.min(this.ejections - 1, 30), capMs);
     this.state = 'disabled';
     this.disabledUntilMs = nowMs + ms;
-    this.failStreak = 0;
+    this.windowStartMs = 0;
     // Its pooled connections are as suspect as the one that failed.
     this.closeIdle();
+    return ms;
   }
 
   /** Stop taking requests; resolves once the in-flight ones are done and no connection is open. */

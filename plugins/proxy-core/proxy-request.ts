@@ -300,7 +300,11 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     // E5: a reused connection that died before any response byte was most likely closed by the
     // backend while idle: the pool's race, not a failure of the member.
     const stale = this.reused && this.responseBytes === 0 && code === 'LT_ERR_BACKEND_RESET';
-    if (!stale) m.recordFailure(failureKind(code), `${ERRORS[code].message} (${detail})`, code === 'LT_ERR_BACKEND_REFUSED' || code === 'LT_ERR_BACKEND_CONNECT_TIMEOUT');
+    if (!stale) {
+      const message = `${ERRORS[code].message} (${detail})`;
+      this.backend.logMember(m, `${message} for ${this.req.method} ${this.req.target}`);
+      m.recordFailure(failureKind(code), message, this.req.path);
+    }
     this.lastError = code;
     this.core.debug('%s %s → %s: %s (%s)', this.up.method, this.up.target, m.key, code, detail);
     this.giveUpAttempt();

@@ -52,7 +52,7 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     if (status === 500 || status === 502 || status === 503 || status === 504) {
       if (b.options.retryOn5xx) {
         // E6: a 5xx counts toward disabling; retried only under the retry rule.
-        m.recordFailure('status5xx', `status ${status}`, false);
+        m.recordFailure('status5xx', `status ${status}`, req.path);
         const d = this.decide('LT_ERR_BACKEND_BAD_RESPONSE', true, false);
         if (d !== 'fail') { this.retry(d, m); return; }
       } else {

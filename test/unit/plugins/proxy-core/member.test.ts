@@ -14,10 +14,13 @@ const T = suite('proxy-core/member');
 
 const first: Balancer = { select: (ms, _r, tried, now) => ms.find((m) => !tried.has(m) && m.available(now)) ?? null };
 
+/** What the backends made here wrote to the error log. */
+let logged: string[] = [];
+
 function backend(options: Partial<BackendOptions>, members: string[]): Backend {
   const b = new Backend({
     name: 't', protocol: 'http', balancer: 'first', hashKey: 'url', options: { ...DEFAULT_BACKEND_OPTIONS, ...options },
-    protocolOptions: { maxResponseHeadBytes: 1000 }, log: () => {},
+    protocolOptions: { maxResponseHeadBytes: 1000 }, log: (m) => logged.push(m),
   });
   b.bind({ name: 'http', keepAlive: true, streamsUnknownLength: true, usesEnv: false, createExchange: () => { throw new Error('unused'); } }, first);
   for (const m of members) b.addMember(m);
@@ -81,20 +84,68 @@ T('the pool: at most maxPoolSize, idle connections reused last-in first-out, a c
   fresh.destroy();
 });
 
-T('refused disables at once; other failures after maxFails; success resets', () => {
-  const b = backend({ maxFails: 2, disableTimeMs: 100 }, ['127.0.0.1:1', '127.0.0.1:2']);
-  const [m1, m2] = b.members as Member[];
-  m1!.recordFailure('refused', 'x', true);
+T('E10: a refused connection disables at once, and the error log says so', () => {
+  logged = [];
+  const b = backend({ disableTimeMs: 1000 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const [m1] = b.members as Member[];
+  m1!.recordFailure('refused', 'connection refused', '/a');
   assert.is(m1!.state, 'disabled');
   assert.is(b.failures.refused, 1);
-  m2!.recordFailure('reset', 'x', false);
-  assert.is(m2!.state, 'up');
-  m2!.recordSuccess();
-  m2!.recordFailure('reset', 'x', false);
-  assert.is(m2!.state, 'up', 'the streak was reset by the success');
-  m2!.recordFailure('readTimeout', 'x', false);
-  assert.is(m2!.state, 'disabled');
-  assert.is(m2!.lastError, 'x');
+  assert.equal(logged, ['backend "t" 127.0.0.1:1: disabled for 1 s: connection refused']);
+});
+
+T('E10: failures of one path never disable a member, however many', () => {
+  const b = backend({ maxFails: 3 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const m = b.members[1] as Member;
+  for (let i = 0; i < 50; i++) m.recordFailure('badResponse', 'bad', '/broken');
+  assert.is(m.state, 'up');
+  assert.is(m.failures.badResponse, 50, 'still counted');
+});
+
+T('E10: response-level failures over different paths disable at maxFails and failurePercent', () => {
+  logged = [];
+  const b = backend({ maxFails: 3, failurePercent: 50 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const m = b.members[1] as Member;
+  m.recordFailure('reset', 'r', '/a');
+  m.recordFailure('readTimeout', 't', '/b');
+  assert.is(m.state, 'up', 'two failures: under maxFails');
+  m.recordFailure('reset', 'r', '/a');
+  assert.is(m.state, 'disabled');
+  assert.match(logged.join('\n'), /127\.0\.0\.1:2: disabled for 1 s: 3 of 3 requests failed within 10 s \(last: r\)/);
+});
+
+T('E10: answers in the window keep the rate under failurePercent', () => {
+  const b = backend({ maxFails: 3, failurePercent: 50 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const m = b.members[1] as Member;
+  for (let i = 0; i < 10; i++) m.recordSuccess();
+  for (let i = 0; i < 9; i++) m.recordFailure('reset', 'r', `/p${i % 3}`);
+  assert.is(m.state, 'up', '9 of 19 failed: under 50 %');
+  m.recordFailure('reset', 'r', '/p9');
+  assert.is(m.state, 'disabled', '10 of 20');
+});
+
+T('E10: response-level failures never disable the last member in use; connect-level ones do', () => {
+  logged = [];
+  const b = backend({ maxFails: 2 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const [m1, m2] = b.members as Member[];
+  m1!.recordFailure('refused', 'refused', '/');
+  assert.is(m1!.state, 'disabled');
+  for (let i = 0; i < 10; i++) m2!.recordFailure('badResponse', 'bad', `/p${i}`);
+  assert.is(m2!.state, 'up', 'the last member in use stays');
+  assert.match(logged.join('\n'), /127\.0\.0\.1:2: not disabled: it is the last member in use/);
+  const single = backend({}, ['127.0.0.1:3']);
+  const only = single.members[0] as Member;
+  only.recordFailure('refused', 'refused', '/');
+  assert.is(only.state, 'disabled', 'lighttpd: a refusing member is left out for disable-time');
+});
+
+T('E10: the failure window starts again after failureWindowMs', async () => {
+  const b = backend({ maxFails: 2, failureWindowMs: 30 }, ['127.0.0.1:1', '127.0.0.1:2']);
+  const m = b.members[1] as Member;
+  m.recordFailure('reset', 'r', '/a');
+  await new Promise((r) => setTimeout(r, 60));
+  m.recordFailure('reset', 'r', '/b');
+  assert.is(m.state, 'up', 'the first failure fell out of the window');
 });
 
 T('E10: after the disable time one probe; each failed probe doubles the time up to the cap; a good one restores', () => {
@@ -111,7 +162,7 @@ T('E10: after the disable time one probe; each failed probe doubles the time up 
   m.probeAbandoned();
   assert.ok(m.available(now + 100), 'an abandoned probe may be tried again');
   m.startAttempt();
-  m.recordFailure('refused', 'x', true);
+  m.recordFailure('refused', 'x', '/');
   m.endAttempt();
   const d2 = m.disabledUntilMs - Date.now();
   assert.ok(d2 > 150 && d2 <= 200, `doubled: ${d2}`);
@@ -126,7 +177,7 @@ T('E10: after the disable time one probe; each failed probe doubles the time up 
 
 T('E10: maxEjectPercent keeps enough members in use', () => {
   const b = backend({ maxEjectPercent: 50 }, ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:4']);
-  for (const m of b.members as Member[]) m.recordFailure('refused', 'x', true);
+  for (const m of b.members as Member[]) m.recordFailure('refused', 'x', '/');
   assert.is(b.members.filter((m) => m.state === 'disabled').length, 2);
 });
 

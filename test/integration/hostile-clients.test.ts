@@ -1,0 +1,88 @@
+// Availability under hostile clients and failing backends (checklist E10, G1, G2, A-rows on
+// timing): the findings of an attack over loopback with default settings and one backend behind
+// lighttpd's `proxy.server`, each replayed here while a probe request must still get its 200.
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fakeBackend, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
+import { startLantern, type LanternHandle } from '../helpers/lantern.js';
+import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait.js';
+
+const H = suite('hostile clients');
+
+const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+
+const cleanups: Array<() => Promise<void>> = [];
+H.after.each(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function backend(respond: (req: FakeRequest) => FakeReply | Promise<FakeReply>): Promise<FakeBackend> {
+  const be = await fakeBackend({ respond });
+  cleanups.push(() => be.close());
+  return be;
+}
+
+/** The smallest lighttpd config: mod_proxy and one backend, nothing else; the error log in a file. */
+async function gateway(be: FakeBackend, extra = ''): Promise<{ lt: LanternHandle; errorLog: () => string }> {
+  const lt = await startLantern(`server.modules = ( "mod_proxy" )
+server.document-root = "%DIR%"
+server.errorlog = "%DIR%/error.log"
+proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${be.port} ) ) )
+${extra}`);
+  cleanups.push(() => lt.stop());
+  const file = path.join(lt.dir, 'error.log');
+  return { lt, errorLog: () => (fs.existsSync(file) ? fs.readFileSync(file, 'latin1') : '') };
+}
+
+async function get(lt: LanternHandle, target: string, timeoutMs = 5000): Promise<RawResponse> {
+  const r = await rawExchange({ port: lt.port, send: `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs });
+  assert.ok(r.responses[0], `a response to ${target}`);
+  return r.responses[0]!;
+}
+
+/** A probe request: its 200 within 1 s. */
+async function probe(lt: LanternHandle): Promise<void> {
+  const t0 = Date.now();
+  const r = await get(lt, '/probe', 1000);
+  assert.is(r.status, 200, 'the probe is answered');
+  assert.ok(Date.now() - t0 < 1000, `the probe took ${Date.now() - t0} ms`);
+}
+
+H('E10 4 clients asking for a URL with a malformed answer cannot switch off the only member', async () => {
+  const be = await backend((req) => (req.target.startsWith('/bad') ? 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n' : OK));
+  const { lt, errorLog } = await gateway(be);
+  // 4 attackers, 10 requests each, at once.
+  const attacks = await Promise.all(Array.from({ length: 4 }, async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await get(lt, `/bad?i=${i}`)).status);
+    return statuses;
+  }));
+  assert.ok(attacks.flat().every((s) => s === 502), `the bad answers are 502: ${attacks.flat().join(',')}`);
+  for (let i = 0; i < 20; i++) await probe(lt);
+  const log = errorLog();
+  assert.match(log, /backend "[^"]*" 127\.0\.0\.1:\d+: invalid response from backend \([^)]*\) for GET \/bad\?i=0/, 'each failure is logged');
+  assert.not.match(log, /disabled for/, 'the member was never disabled');
+});
+
+H('E10 a member failing for every path is disabled, and only while another member serves', async () => {
+  const broken = await backend(() => 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n');
+  const good = await backend(() => OK);
+  const lt = await startLantern(`server.modules = ( "mod_proxy" )
+server.document-root = "%DIR%"
+server.errorlog = "%DIR%/error.log"
+proxy.balance = "round-robin"
+proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${broken.port} ), ( "host" => "127.0.0.1", "port" => ${good.port} ) ) )
+`);
+  cleanups.push(() => lt.stop());
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) statuses.push((await get(lt, `/p${i}`)).status);
+  const log = fs.readFileSync(path.join(lt.dir, 'error.log'), 'latin1');
+  assert.match(log, new RegExp(`127\\.0\\.0\\.1:${broken.port}: disabled for 1 s: 3 of \\d requests failed within 10 s`));
+  // Once it is out, every request goes to the good member.
+  assert.equal(statuses.slice(-4), [200, 200, 200, 200]);
+});
+
+H.run();
