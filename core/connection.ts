@@ -17,6 +17,8 @@ import { BATCH_MAX_BYTES, batchWrite, flushBatched, type BatchedWriter } from '.
 
 type State = 'head' | 'body' | 'linger' | 'closed';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Unparsed pipelined bytes kept while a response is in progress, before reading pauses. */
 const PIPELINE_HIGH_WATER_BYTES = 64 * 1024;
 /** How long a closing connection keeps draining the client's bytes (RFC 9112 §9.6, F6). */
@@ -214,7 +216,15 @@ export class Connection implements BodySource, BatchedWriter {
         req.keepAlive = false;
         req.body.fail(new LanternError('LT_ERR_BAD_REQUEST', 'client closed before the body was complete'));
         if (!req.headSent && !req.finished) req.sendError(400, 'LT_ERR_BAD_REQUEST');
+        return;
       }
+      // A reset that came in before this socket was read (still in the accept queue, or under
+      // load) is reported by read() as the data and then EOF. A write of nothing tells the two
+      // apart without sending a byte: it fails on a reset socket ('close' follows and the request
+      // is abandoned at once) and succeeds on a half-closed or closed one (lighttpd reads the
+      // TCP state for the same purpose).
+      this.socket.write(EMPTY);
+      req.halfClosed();
       return;
     }
     // Nothing in progress: a partial head or nothing at all (A16: silent close).

@@ -160,6 +160,9 @@ export class Request {
   private remainingLength = -1;
   private noBody = false;
   private abortListeners: Array<() => void> | null = null;
+  private halfCloseListeners: Array<() => void> | null = null;
+  /** The client sent its FIN (TCP half-close) while this request was in progress. */
+  clientHalfClosed = false;
 
   constructor(conn: Connection, head: RequestHead, bodyLength: number) {
     this.conn = conn;
@@ -433,6 +436,27 @@ export class Request {
   onAbort(cb: () => void): void {
     if (this.incomplete) { cb(); return; }
     (this.abortListeners ??= []).push(cb);
+  }
+
+  /**
+   * Call `cb` when the client half-closes (FIN) after sending the whole request, before the
+   * response is complete: a client that shut down its writing side, or one that closed and went
+   * away; TCP cannot tell the two apart. The response goes on unless `cb` aborts it (HAProxy's
+   * abortonclose). Called at once if that already happened.
+   */
+  onHalfClose(cb: () => void): void {
+    if (this.finished) return;
+    if (this.clientHalfClosed) { cb(); return; }
+    (this.halfCloseListeners ??= []).push(cb);
+  }
+
+  /** Called by the connection on the client's FIN. */
+  halfClosed(): void {
+    if (this.clientHalfClosed || this.finished) return;
+    this.clientHalfClosed = true;
+    const ls = this.halfCloseListeners;
+    this.halfCloseListeners = null;
+    if (ls) for (const cb of ls) cb();
   }
 
   /** Called by the connection when the client is gone. */

@@ -125,6 +125,12 @@ export interface BackendOptions {
   retryOn5xx: boolean;
   /** Request body bytes kept for a replay (E7); a larger body is never retried once sent. Default 65536. */
   retryBodyBufferBytes: number;
+  /**
+   * A client's FIN (TCP half-close) after its request aborts the request, queued or at the
+   * backend (HAProxy's abortonclose). Default false: a half-closed client still gets its answer,
+   * as in lighttpd; a reset client always aborts at once.
+   */
+  abortOnClose: boolean;
   /** Honour X-Sendfile / X-LIGHTTPD-send-file from the backend. Default false. */
   allowXSendfile: boolean;
   /** Directories X-Sendfile may serve from; empty = the request's document root. */
@@ -171,6 +177,7 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   writeTimeoutMs: 60000,
   maxTries: 3,
   retryReadTimeout: false,
+  abortOnClose: false,
   retryOn5xx: false,
   retryBodyBufferBytes: 64 * 1024,
   allowXSendfile: false,

@@ -121,6 +121,10 @@ export const PROXY_CORE_OPTIONS = {
     type: 'boolean', default: false,
     doc: 'Retry an idempotent request on the next member after a read timeout. Default: disabled (504).',
   },
+  'proxy-core.abort-on-close': {
+    type: 'boolean', default: false,
+    doc: 'A client that half-closes (FIN) after its request aborts it, queued or at the backend, as HAProxy\'s abortonclose; TCP cannot tell a client that closed from one that only shut down its sending side. A reset client always aborts at once. Default: disabled (a half-closed client gets its answer, as in lighttpd).',
+  },
   'proxy-core.retry-on-5xx': {
     type: 'boolean', default: false,
     doc: 'Retry an idempotent request whose body is still buffered on the next member after a 500, 502, 503 or 504, and count those statuses as member failures. Default: disabled (the response is passed on).',

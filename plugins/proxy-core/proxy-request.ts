@@ -37,6 +37,8 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     b.inFlight++;
     // G1/G2: the client went away (or the response was aborted): the upstream request stops.
     req.onAbort(() => this.clientAborted());
+    // HAProxy's abortonclose: a client's FIN ends its request, queued or at the backend.
+    if (b.options.abortOnClose) req.onHalfClose(() => { if (!this.done) req.abort(); });
     const body = req.body;
     if (!body.present || b.options.authorizer) {
       // An authorizer gets no body (FastCGI §6.3); it stays unread for the handler after it.

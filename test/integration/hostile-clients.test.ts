@@ -2,13 +2,16 @@
 // timing): the findings of an attack over loopback with default settings and one backend behind
 // lighttpd's `proxy.server`, each replayed here while a probe request must still get its 200.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { proxyApi } from '../helpers/proxy-setup.js';
 import { waitFor } from '../helpers/wait.js';
+import type { ProxyCoreApi } from '../../plugins/proxy-core/api.js';
 
 const H = suite('hostile clients');
 
@@ -83,6 +86,68 @@ proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${broken.port} ), ( 
   assert.match(log, new RegExp(`127\\.0\\.0\\.1:${broken.port}: disabled for 1 s: 3 of \\d requests failed within 10 s`));
   // Once it is out, every request goes to the good member.
   assert.equal(statuses.slice(-4), [200, 200, 200, 200]);
+});
+
+/** `n` clients that each send a GET for `target` and stay connected; resolves once all are written. */
+async function clients(lt: LanternHandle, n: number, target: string): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  const batch = 100;
+  for (let i = 0; i < n; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise<void>((resolve, reject) => {
+      const s = net.connect(lt.port, '127.0.0.1', () => s.write(`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`, () => resolve()));
+      s.on('error', () => { /* reset by the test or refused under load */ });
+      s.once('error', reject);
+      s.setTimeout(10_000, () => reject(new Error('client write timed out')));
+      sockets.push(s);
+    })));
+  }
+  return sockets;
+}
+
+/** Requests proxy-core has in flight or queued, over every backend. */
+function busy(lt: LanternHandle): number {
+  const snap = proxyApi<ProxyCoreApi>(lt).snapshot();
+  return snap.backends.reduce((n, b) => n + b.active + b.queued, 0);
+}
+
+const openUpstream = (be: FakeBackend) => be.connections.filter((c) => !c.closedByPeer).length;
+
+H('G1 1 000 clients that reset (RST) while their requests wait leave no upstream connection after 1 s', async () => {
+  const be = await backend(() => 'stall');
+  const { lt } = await gateway(be);
+  const socks = await clients(lt, 1000, '/slow');
+  await be.waitRequests(16, 5000);
+  assert.is(openUpstream(be), 16, 'the pool is full');
+  for (const s of socks) s.resetAndDestroy();
+  const t0 = Date.now();
+  await be.waitFor((b) => openUpstream(b) === 0, 1000, 'every upstream connection to be closed');
+  assert.ok(Date.now() - t0 <= 1000);
+  await waitFor(() => busy(lt) === 0, 1000, 1, 'nothing in flight or queued');
+});
+
+H('G1 abort-on-close: 1 000 clients that close (FIN) leave no upstream connection after 1 s', async () => {
+  const be = await backend(() => 'stall');
+  const { lt } = await gateway(be, 'proxy-core.abort-on-close = "enable"');
+  const socks = await clients(lt, 1000, '/slow');
+  await be.waitRequests(16, 5000);
+  for (const s of socks) s.destroy();
+  await be.waitFor((b) => openUpstream(b) === 0, 1000, 'every upstream connection to be closed');
+  await waitFor(() => busy(lt) === 0, 1000, 1, 'nothing in flight or queued');
+});
+
+H('G1 without abort-on-close a half-closed client still gets its answer (lighttpd test harnesses)', async () => {
+  let answer: () => void = () => {};
+  const answered = new Promise<void>((r) => { answer = r; });
+  const be = await backend(async () => { await answered; return OK; });
+  const { lt } = await gateway(be);
+  const c = await connectRaw(lt.port);
+  await c.end('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
+  await be.waitRequests(1, 2000);
+  answer();
+  const r = await c.readResponse(2000);
+  assert.is(r.status, 200);
+  assert.is(r.body.toString(), 'ok');
+  c.destroy();
 });
 
 H.run();
