@@ -2,11 +2,12 @@
 import type net from 'node:net';
 import createDebug from 'debug';
 import { ConfigMerger, globalValues, socketBlocks } from '../config/merge.js';
-import { ConfigError, type ConfigBlock, type ConfigModel, type ConfigValue, type MergedConfig, type SourceLoc } from '../config/model.js';
+import { ConfigError, type ConfigBlock, type ConfigHash, type ConfigModel, type ConfigValue, type MergedConfig, type SourceLoc } from '../config/model.js';
 import { Connection } from './connection.js';
 import { ErrorLog } from './error-log.js';
 import { createHooks, type Hooks } from './hooks.js';
 import type { RequestLimits } from './http1/types.js';
+import { targetNormalizationFrom, type TargetNormalization } from './http1/url.js';
 import {
   activatedFds, inheritedAddress, listen, parseSocketName, sameAddress, socketName, type Listener, type ListenSpec,
 } from './listeners.js';
@@ -88,6 +89,8 @@ export class Server {
   readonly conditional: boolean;
   readonly host: PluginHost;
   readonly globalValues: Map<string, ConfigValue>;
+  /** How a target forwarded to a backend is normalised (server.http-parseopts); null: as received. */
+  readonly targetNormalization: TargetNormalization | null;
   readonly globalLocs = new Map<string, SourceLoc>();
   /** The global scope as a MergedConfig: what a request sees before its blocks are merged. */
   readonly globalMerged: MergedConfig;
@@ -145,6 +148,7 @@ export class Server {
       reject100With417: g<boolean>('server.reject-expect-100-with-417', false),
       gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
     };
+    this.targetNormalization = targetNormalizationFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
     this.tag = g<string>('server.tag', 'lantern');
     this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';
     this.debugFlags = debugFlags(opts.model);

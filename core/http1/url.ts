@@ -112,26 +112,87 @@ function removeDotSegments(path: string): string {
   return '/' + out.join('/') + (trailingSlash ? '/' : '');
 }
 
+/** How the forwarded target is normalised: lighttpd's server.http-parseopts url-* flags. */
+export interface TargetNormalization {
+  /** url-normalize-unreserved: %XX of an unreserved character (RFC 3986 §2.3) is decoded. */
+  unreserved: boolean;
+  /** url-path-dotseg-remove: `.` and `..` segments are removed and `//` collapsed in the path. */
+  dotSegments: boolean;
+  /** url-path-2f-decode: `%2F` in the path is decoded to `/`. */
+  decode2f: boolean;
+}
+
+/** lighttpd 1.4's defaults. */
+export const DEFAULT_TARGET_NORMALIZATION: Readonly<TargetNormalization> = Object.freeze({ unreserved: true, dotSegments: true, decode2f: false });
+
 /**
- * The target as it is forwarded: unchanged except that the hex digits of percent-encodings are
- * upper-cased (`%3a` → `%3A`, RFC 3986 §6.2.2.1; lighttpd's url-normalize). Invalid escapes stay
- * as received. Returns the same string when there is nothing to change.
+ * The forwarded-target normalisation that lighttpd's server.http-parseopts asks for: `url-normalize`
+ * "disable" → null (forwarded as received); `url-normalize-unreserved`, `url-path-dotseg-remove`
+ * and `url-path-2f-decode` set the fields (lighttpd's defaults for those not given).
  */
-export function normalizeTarget(rawPathAndQuery: string): string {
-  let i = rawPathAndQuery.indexOf('%');
-  if (i === -1) return rawPathAndQuery;
-  const len = rawPathAndQuery.length;
+export function targetNormalizationFrom(opts: { get(key: string): unknown } | undefined): TargetNormalization | null {
+  const flag = (key: string, dflt: boolean): boolean => {
+    const v = opts?.get(key);
+    if (v === undefined) return dflt;
+    return v === true || v === 'enable' || v === 1 || v === '1' || v === 'true';
+  };
+  if (!flag('url-normalize', true)) return null;
+  return {
+    unreserved: flag('url-normalize-unreserved', true),
+    dotSegments: flag('url-path-dotseg-remove', true),
+    decode2f: flag('url-path-2f-decode', false),
+  };
+}
+
+function isUnreserved(x: number): boolean {
+  return (x >= 0x41 && x <= 0x5a) || (x >= 0x61 && x <= 0x7a) || (x >= 0x30 && x <= 0x39) || x === 0x2d || x === 0x2e || x === 0x5f || x === 0x7e;
+}
+
+const HEX_UPPER = '0123456789ABCDEF';
+
+/** The escapes of `part` normalised: unreserved ones decoded (per `o`), the others upper-cased. */
+function normalizeEscapes(part: string, o: TargetNormalization, inPath: boolean): string {
+  let i = part.indexOf('%');
+  if (i === -1) return part;
+  const len = part.length;
   let out = '';
   let copied = 0;
-  for (; i !== -1 && i + 2 < len; i = rawPathAndQuery.indexOf('%', i + 1)) {
-    const a = rawPathAndQuery.charCodeAt(i + 1);
-    const b = rawPathAndQuery.charCodeAt(i + 2);
-    if (hexValue(a) < 0 || hexValue(b) < 0) continue;
-    // Only a-f need changing (0x61-0x66).
-    if ((a >= 0x61 && a <= 0x66) || (b >= 0x61 && b <= 0x66)) {
-      out += rawPathAndQuery.slice(copied, i + 1) + rawPathAndQuery.slice(i + 1, i + 3).toUpperCase();
+  for (; i !== -1 && i + 2 < len; i = part.indexOf('%', i + 1)) {
+    const a = hexValue(part.charCodeAt(i + 1));
+    const b = hexValue(part.charCodeAt(i + 2));
+    if (a < 0 || b < 0) continue;
+    const x = (a << 4) | b;
+    const rep = (o.unreserved && isUnreserved(x)) || (inPath && o.decode2f && x === 0x2f)
+      ? String.fromCharCode(x)
+      : `%${HEX_UPPER[a]}${HEX_UPPER[b]}`;
+    if (rep !== part.slice(i, i + 3)) {
+      out += part.slice(copied, i) + rep;
       copied = i + 3;
     }
   }
-  return copied === 0 ? rawPathAndQuery : out + rawPathAndQuery.slice(copied);
+  return copied === 0 ? part : out + part.slice(copied);
+}
+
+/**
+ * The origin-form target as it is forwarded, normalised as lighttpd normalises it (burl.c):
+ * escapes of unreserved characters decoded, other escapes upper-cased (RFC 3986 §6.2.2), and in
+ * the path dot segments removed and `//` collapsed (§5.2.4), so that a backend sees the path
+ * lantern routed on (`/x/../app/%61` → `/app/a`). `%2F` stays encoded unless `decode2f`.
+ * Escapes that are not two hex digits stay as received. Returns the same string when nothing
+ * changes (the common case costs two scans).
+ */
+export function normalizeTarget(pathAndQuery: string, o: Readonly<TargetNormalization> = DEFAULT_TARGET_NORMALIZATION): string {
+  const pct = pathAndQuery.indexOf('%') !== -1;
+  const q = pathAndQuery.indexOf('?');
+  let path = q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
+  const simplify = (p: string): boolean => o.dotSegments && (p.indexOf('/.') !== -1 || p.indexOf('//') !== -1);
+  if (!pct && !simplify(path)) return pathAndQuery;
+  let query = q === -1 ? '' : pathAndQuery.slice(q);
+  if (pct) {
+    path = normalizeEscapes(path, o, true);
+    query = normalizeEscapes(query, o, false);
+  }
+  if (simplify(path)) path = removeDotSegments(path);
+  const out = path + query;
+  return out === pathAndQuery ? pathAndQuery : out;
 }

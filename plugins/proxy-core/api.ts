@@ -137,6 +137,11 @@ export interface BackendOptions {
   xSendfileDocroots: string[];
   /** Tunnel `Upgrade: websocket` requests after the backend's 101. Default false. */
   upgrade: boolean;
+  /**
+   * Send the target as the client sent it, not normalised (dot segments removed, unreserved
+   * escapes decoded) as lighttpd's mod_proxy sends it. Default false.
+   */
+  forwardRawTarget: boolean;
   /** Send X-Forwarded-For / -Host / -Proto. Default true. */
   forwardedFor: boolean;
   /** Send RFC 7239 Forwarded. Default false. */
@@ -178,6 +183,7 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   maxTries: 3,
   retryReadTimeout: false,
   abortOnClose: false,
+  forwardRawTarget: false,
   retryOn5xx: false,
   retryBodyBufferBytes: 64 * 1024,
   allowXSendfile: false,

@@ -125,6 +125,10 @@ export const PROXY_CORE_OPTIONS = {
     type: 'boolean', default: false,
     doc: 'A client that half-closes (FIN) after its request aborts it, queued or at the backend, as HAProxy\'s abortonclose; TCP cannot tell a client that closed from one that only shut down its sending side. A reset client always aborts at once. Default: disabled (a half-closed client gets its answer, as in lighttpd).',
   },
+  'proxy-core.forward-raw-target': {
+    type: 'boolean', default: false,
+    doc: 'Send the request target to an HTTP backend as the client sent it. By default it is normalised as lighttpd\'s mod_proxy sends it (server.http-parseopts: dot segments removed, `//` collapsed, escapes of unreserved characters decoded, the others upper-cased), so the backend sees the path lantern routed on. Default: disabled.',
+  },
   'proxy-core.retry-on-5xx': {
     type: 'boolean', default: false,
     doc: 'Retry an idempotent request whose body is still buffered on the next member after a 500, 502, 503 or 504, and count those statuses as member failures. Default: disabled (the response is passed on).',

@@ -16,6 +16,7 @@ import { ProxyRequest } from './proxy-request.js';
 import { SpawnedBackends, SPAWNED_BY_PRIMARY_ENV } from './spawned-backends.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import type { BalancerDefinition, ProtocolDefinition, ProtocolOptions, UpstreamRequest } from './types.js';
+import { normalizeTarget } from '../../core/http1/url.js';
 import { buildUpstreamRequest, checkUpstreamRequest, originFormTarget } from './upstream-request.js';
 
 const { SyncHook } = tapable;
@@ -158,13 +159,25 @@ export class ProxyCore implements ProxyCoreApi {
 
   backends(): Backend[] { return [...this.byName.values()]; }
 
+  /**
+   * The target sent upstream: normalised as lighttpd's mod_proxy sends it (server.http-parseopts),
+   * so the backend sees the path lantern routed on; as received with forwardRawTarget. The
+   * CGI family gets it as received (REQUEST_URI is the original target, as in lighttpd).
+   */
+  private forwardedTarget(req: Request, b: Backend): string {
+    const t = originFormTarget(req);
+    const norm = this.server.targetNormalization;
+    if (norm === null || b.options.forwardRawTarget || b.protocolDef!.usesEnv) return t;
+    return normalizeTarget(t, norm);
+  }
+
   forward(req: Request, handle: BackendHandle, opts?: ForwardOptions): void {
     const b = handle instanceof Backend ? handle : this.byName.get(handle.name);
     if (b === undefined || b.removed || b.protocolDef === null) {
       req.sendError(503, 'LT_ERR_BACKEND_ALL_DOWN');
       return;
     }
-    const up = buildUpstreamRequest(req, b, opts?.target ?? originFormTarget(req), b.protocolDef.usesEnv);
+    const up = buildUpstreamRequest(req, b, opts?.target ?? this.forwardedTarget(req, b), b.protocolDef.usesEnv);
     if (typeof up === 'number') {
       req.sendError(up, 'LT_ERR_BAD_REQUEST');
       return;

@@ -150,4 +150,13 @@ H('G1 without abort-on-close a half-closed client still gets its answer (lighttp
   c.destroy();
 });
 
+H('the backend sees the normalised target lantern routed on; forward-raw-target sends it as received', async () => {
+  const be = await backend(() => OK);
+  const { lt } = await gateway(be, '$HTTP["url"] =~ "^/raw/" { proxy-core.forward-raw-target = "enable" }');
+  for (const t of ['/x/../app/headers', '/%61pp/headers', '/app//./headers?q=%7e%2f']) assert.is((await get(lt, t)).status, 200);
+  await get(lt, '/raw/../raw/%61');
+  const seen = be.connections.flatMap((c) => c.requests).map((r) => r.target);
+  assert.equal(seen, ['/app/headers', '/app/headers', '/app/headers?q=~%2F', '/raw/../raw/%61']);
+});
+
 H.run();

@@ -1,7 +1,7 @@
 // Tests for core/http1/url.ts: percent-decoding and dot-segment removal (RFC 3986 §5.2.4, checklist B10).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { normalizePath, normalizeTarget } from '../../../../core/http1/url.js';
+import { normalizePath, normalizeTarget, targetNormalizationFrom } from '../../../../core/http1/url.js';
 
 const Url = suite('url');
 
@@ -85,15 +85,31 @@ Url('`//` collapses into `/`', () => {
   assert.is(path('//'), '/');
 });
 
-Url('normalizeTarget upper-cases percent-encodings only', () => {
+Url('normalizeTarget: lighttpd\'s forwarded target (unreserved decoded, others upper-cased, dot segments removed)', () => {
   assert.is(normalizeTarget('/a%3ab?x=%2f%2F'), '/a%3Ab?x=%2F%2F');
   assert.is(normalizeTarget('/%e2%82%ac'), '/%E2%82%AC');
-  assert.is(normalizeTarget('/abc/../d'), '/abc/../d');
+  assert.is(normalizeTarget('/x/../app/headers'), '/app/headers');
+  assert.is(normalizeTarget('/%61pp/headers'), '/app/headers');
+  assert.is(normalizeTarget('/%2e%2e/%2E/app//h?a=/../b'), '/app/h?a=/../b', 'dot segments of the path only');
+  assert.is(normalizeTarget('/a%2fb/../c'), '/c', '%2F is a character of its segment');
+  assert.is(normalizeTarget('/a%2fb/c'), '/a%2Fb/c');
+  assert.is(normalizeTarget('/q?x=%7e%41%2b'), '/q?x=~A%2B');
   assert.is(normalizeTarget('/%zz%4'), '/%zz%4');
   assert.is(normalizeTarget('/%%3a'), '/%%3A');
-  assert.is(normalizeTarget('/a%3a'), '/a%3A');
-  const same = '/A%3AB';
-  assert.is(normalizeTarget(same), same);
+  assert.is(normalizeTarget('/..'), '/');
+  assert.is(normalizeTarget('/a/.'), '/a/');
+  const same = '/A%3AB/.hidden?x=..';
+  assert.is(normalizeTarget(same), same, 'nothing to change: the same string');
+});
+
+Url('normalizeTarget follows server.http-parseopts', () => {
+  const keep = { unreserved: false, dotSegments: false, decode2f: false };
+  assert.is(normalizeTarget('/x/../%61%3a', keep), '/x/../%61%3A');
+  assert.is(normalizeTarget('/a%2Fb', { unreserved: true, dotSegments: true, decode2f: true }), '/a/b');
+  const opts = (o: Record<string, string>) => ({ get: (k: string) => o[k] });
+  assert.is(targetNormalizationFrom(opts({ 'url-normalize': 'disable' })), null);
+  assert.equal(targetNormalizationFrom(undefined), { unreserved: true, dotSegments: true, decode2f: false });
+  assert.equal(targetNormalizationFrom(opts({ 'url-path-2f-decode': 'enable', 'url-path-dotseg-remove': 'disable' })), { unreserved: true, dotSegments: false, decode2f: true });
 });
 
 Url.run();
