@@ -45,9 +45,13 @@ function compileRegex(pattern: string, text: string, loc: SourceLoc): RegExp {
   }
 }
 
-/** The text lighttpd prints for a condition: `$HTTP["host"] == "example.org"`. */
+/**
+ * The text lighttpd prints for a condition: `$HTTP["host"] == "example.org"`. A `"` is written
+ * `\"` (the one escape lighttpd reads back), so that `-p` output (config/print.ts) parses again.
+ */
 export function conditionText(kind: string, field: string, op: string, value: string): string {
-  return `$${kind}["${field}"] ${op} "${value}"`;
+  const quote = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
+  return `$${kind}[${quote(field)}] ${op} ${quote(value)}`;
 }
 
 /** A key that is equal for two conditions that test the same thing (used to reuse blocks). */

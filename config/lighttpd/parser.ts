@@ -22,6 +22,12 @@ export interface LighttpdParseOptions {
 
 /** Guards against `include` loops (lighttpd itself would recurse until it crashes). */
 const MAX_INCLUDE_DEPTH = 32;
+/**
+ * `( )` lists and `{ }` blocks nested deeper than this are an error: the parser recurses once per
+ * level, and a few thousand levels would overflow the JS stack (a RangeError naming no line).
+ * lighttpd's own parser stack (lemon, 100 entries) allows less.
+ */
+const MAX_NESTING_DEPTH = 100;
 
 interface Scope {
   block: ConfigBlock;
@@ -55,6 +61,8 @@ class LighttpdParser {
   /** lighttpd reuses a block when the same condition is written again under the same parent. */
   private readonly reusable = new Map<string, ConfigBlock>();
   private includeDepth = 0;
+  /** `( )` and `{ }` levels open right now (includes included). */
+  private nesting = 0;
   private readonly baseDir: string;
   private readonly cwd: string;
   private readonly env: NodeJS.ProcessEnv;
@@ -118,6 +126,11 @@ class LighttpdParser {
 
   private fail(t: Token, message: string): never {
     throw new ConfigError(this.loc(t.line), message);
+  }
+
+  /** One more level of `( )` or `{ }` at `open`; the caller leaves it with `this.nesting--`. */
+  private enter(open: Token): void {
+    if (++this.nesting > MAX_NESTING_DEPTH) this.fail(open, `( ) and { } nested more than ${MAX_NESTING_DEPTH} deep`);
   }
 
   private expect(type: TokenType, what: string): Token {
@@ -235,10 +248,12 @@ class LighttpdParser {
   private globalBlock(t: Token): void {
     if (this.stack.length > 0 && this.current === this.root) this.fail(t, '"global { }" cannot be nested in a global block');
     const open = this.expect('LCURLY', '"{" after "global"');
+    this.enter(open);
     this.stack.push(this.current);
     this.current = this.root;
     this.statements(open);
     this.current = this.stack.pop()!;
+    this.nesting--;
   }
 
   // ---- conditions ----
@@ -298,10 +313,12 @@ class LighttpdParser {
       scope = { block, parent: this.current, values: new Map(), entries: new Map() };
       this.scopes.set(block, scope);
     }
+    this.enter(open);
     this.stack.push(this.current);
     this.current = scope;
     this.statements(open);
     this.current = this.stack.pop()!;
+    this.nesting--;
   }
 
   /** `$KIND[ expr ] op expr` after the `$`. */
@@ -351,8 +368,12 @@ class LighttpdParser {
       }
       case 'KEY':
         return this.reference(t);
-      case 'LPAREN':
-        return this.array(t);
+      case 'LPAREN': {
+        this.enter(t);
+        const v = this.array(t);
+        this.nesting--;
+        return v;
+      }
       default:
         this.fail(t, `expected a value (string, integer, list or variable), found ${describeToken(t)}`);
     }
