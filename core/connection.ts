@@ -59,6 +59,8 @@ export class Connection implements BodySource, BatchedWriter {
   private clientEnded = false;
   /** Deadline (server clock, ms) of the current wait; 0 = none. */
   deadlineMs = 0;
+  /** When the current request's body started (server clock). */
+  private bodyStartMs = 0;
   private headStartedMs = 0;
   private lastWriteProgressMs = 0;
   private lastBytesWritten = 0;
@@ -98,7 +100,7 @@ export class Connection implements BodySource, BatchedWriter {
   private onData(chunk: Buffer): void {
     if (this.state === 'linger' || this.state === 'closed') return; // drained and dropped
     this.buf = this.buf === null || this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.state === 'body') this.deadlineMs = this.server.nowMs + this.server.limits.readIdleMs;
+    if (this.state === 'body') this.deadlineMs = this.bodyDeadline();
     this.process();
   }
 
@@ -147,7 +149,8 @@ export class Connection implements BodySource, BatchedWriter {
       this.state = 'body';
       this.bodyRemaining = bodyLength;
       this.decoder = head.chunked ? new ChunkedDecoder() : null;
-      this.deadlineMs = server.nowMs + server.limits.readIdleMs;
+      this.bodyStartMs = server.nowMs;
+      this.deadlineMs = this.bodyDeadline();
     } else {
       this.deadlineMs = 0;
     }
@@ -458,6 +461,19 @@ export class Connection implements BodySource, BatchedWriter {
   }
 
   /** Arm the idle deadline for a fresh connection. */
+  /**
+   * While a body arrives: the next pause may last server.max-read-idle, and the whole body must be
+   * in by server.request-body-timeout plus a second per server.request-body-min-rate bytes, so a
+   * client trickling a byte now and then cannot hold its connection for ever (F2).
+   */
+  private bodyDeadline(): number {
+    const l = this.server.limits;
+    const idle = this.server.nowMs + l.readIdleMs;
+    if (l.bodyTimeoutMs <= 0) return idle;
+    const total = this.bodyStartMs + l.bodyTimeoutMs + (this.req!.body.received * 1000) / l.bodyMinRate;
+    return total < idle ? total : idle;
+  }
+
   private armIdle(ms: number): void { this.deadlineMs = this.server.nowMs + ms; }
 
   /** Called once a second by the server: enforce deadlines (F1, F2, F3, F5). */

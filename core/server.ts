@@ -35,6 +35,10 @@ export interface ServerLimits {
   request: RequestLimits;
   maxRequestBytes: number;
   readIdleMs: number;
+  /** A request body must be in within this time plus its bytes at bodyMinRate (0: no limit). */
+  bodyTimeoutMs: number;
+  /** Bytes per second a request body earns beyond bodyTimeoutMs (Apache mod_reqtimeout's MinRate). */
+  bodyMinRate: number;
   writeIdleMs: number;
   keepAliveIdleMs: number;
   maxKeepAliveRequests: number;
@@ -141,6 +145,8 @@ export class Server {
       },
       maxRequestBytes: g<number>('server.max-request-size', 0) * 1024,
       readIdleMs: g<number>('server.max-read-idle', 60) * 1000,
+      bodyTimeoutMs: g<number>('server.request-body-timeout', 60) * 1000,
+      bodyMinRate: Math.max(1, g<number>('server.request-body-min-rate', 500)),
       writeIdleMs: g<number>('server.max-write-idle', 360) * 1000,
       keepAliveIdleMs: g<number>('server.max-keep-alive-idle', 5) * 1000,
       maxKeepAliveRequests: g<number>('server.max-keep-alive-requests', 1000),

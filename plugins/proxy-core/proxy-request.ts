@@ -43,10 +43,16 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     if (!body.present || b.options.authorizer) {
       // An authorizer gets no body (FastCGI §6.3); it stays unread for the handler after it.
       this.bodyComplete = true;
+    } else if (((req.config.values.get('server.stream-request-body') as number | undefined) ?? 0) === 0) {
+      // lighttpd's default: the whole body is in before a backend connection is taken, so a
+      // slow uploader holds its own connection, never a backend's.
+      this.bufferWholeBody();
+      return;
     } else if (body.length >= 0 || b.streamsUnknownLength) {
       this.bodyMode = BodyMode.Stream;
     } else {
-      this.bufferWholeBody();
+      // Streaming was asked for and a body of unknown length cannot be streamed to this backend.
+      this.finishWithError('LT_ERR_LENGTH_REQUIRED');
       return;
     }
     this.attempt();

@@ -13,17 +13,13 @@ import type { Exchange } from './types.js';
 
 export abstract class RequestBodyRelay extends ProxyRequestState {
   /**
-   * C2: a body of unknown length for a backend that needs one (HTTP/1.0, CGI-family) is read
-   * whole first and sent with its length, up to server.max-request-size: in memory up to 64 KiB,
-   * above that in a temp file in server.upload-dirs (never a large upload in memory). With
-   * server.stream-request-body set, streaming was asked for and cannot be had: 411.
+   * server.stream-request-body = 0 (lighttpd's default): the body is read whole before a backend
+   * connection is taken, up to server.max-request-size: in memory up to 64 KiB, above that in a
+   * temp file in server.upload-dirs (never a large upload in memory), and sent with its length
+   * (C2: a chunked body reaches a backend that needs a length de-chunked).
    */
   protected bufferWholeBody(): void {
     const req = this.req;
-    if (((req.config.values.get('server.stream-request-body') as number | undefined) ?? 0) > 0) {
-      this.finishWithError('LT_ERR_LENGTH_REQUIRED');
-      return;
-    }
     this.bodyMode = BodyMode.Buffered;
     const server = req.conn.server;
     const dirs = server.globalValues.get('server.upload-dirs') as string[] | undefined;

@@ -54,6 +54,53 @@ async function probe(lt: LanternHandle): Promise<void> {
   assert.ok(Date.now() - t0 < 1000, `the probe took ${Date.now() - t0} ms`);
 }
 
+H('17 slow uploaders (Content-Length: 1000, a byte now and then) hold no backend connection; a probe gets its 200', async () => {
+  const be = await backend(() => OK);
+  const { lt } = await gateway(be);
+  const uploaders = await Promise.all(Array.from({ length: 17 }, async () => {
+    const c = await connectRaw(lt.port);
+    await c.write('POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nx');
+    return c;
+  }));
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const c of uploaders) await c.write('y');
+      await probe(lt);
+    }
+    assert.is(be.connections.flatMap((c) => c.requests).filter((r) => r.target === '/upload').length, 0, 'no upload reached the backend unfinished');
+    // One uploader finishes: its whole body goes, with its length.
+    const done = uploaders[0]!;
+    await done.write('z'.repeat(1000 - 4));
+    const r = await done.readResponse(3000);
+    assert.is(r.status, 200);
+    const got = be.connections.flatMap((c) => c.requests).filter((x) => x.target === '/upload');
+    assert.is(got.length, 1);
+    assert.is(got[0]!.body.length, 1000);
+  } finally {
+    for (const c of uploaders) c.destroy();
+  }
+});
+
+H('F2 a body trickled a byte at a time gets 408 by server.request-body-timeout, though no pause reaches max-read-idle', async () => {
+  const be = await backend(() => OK);
+  const { lt } = await gateway(be, 'server.request-body-timeout = 1\nserver.request-body-min-rate = 1000');
+  const c = await connectRaw(lt.port);
+  try {
+    await c.write('POST /trickle HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n');
+    const t0 = Date.now();
+    let closed = false;
+    void c.waitClose(6000).then((x) => { closed = x; });
+    while (!closed && Date.now() - t0 < 5000) {
+      await c.write('x').catch(() => { closed = true; });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const r = await c.readResponse(1000);
+    assert.is(r.status, 408);
+    assert.ok(Date.now() - t0 < 4000, `408 after ${Date.now() - t0} ms`);
+    assert.is(be.requestCount, 0, 'nothing reached the backend');
+  } finally { c.destroy(); }
+});
+
 H('E10 4 clients asking for a URL with a malformed answer cannot switch off the only member', async () => {
   const be = await backend((req) => (req.target.startsWith('/bad') ? 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n' : OK));
   const { lt, errorLog } = await gateway(be);

@@ -57,6 +57,7 @@ $HTTP["url"] =^ "/e5idle/" { proxy-core.backends = ( "${be.closer.address}" ) }
 $HTTP["url"] =^ "/e6/" { proxy-core.backends = ( "${be.e500.address}", "${be.good.address}" ) proxy-core.retry-on-5xx = "enable" proxy-core.max-fails = 100 }
 $HTTP["url"] =^ "/e6off/" { proxy-core.backends = ( "${be.e500.address}", "${be.good.address}" ) }
 $HTTP["url"] =^ "/e7/" {
+  server.stream-request-body = 2
   proxy-core.backends = ( "${be.reset2.address}", "${be.good.address}" )
   proxy-core.retry-body-buffer-size = 16
   proxy-core.max-fails = 100

@@ -129,6 +129,7 @@ S.before(async () => {
   lazy = await lazySink();
   stuck = await lazySink();
   lt = await startProxy(`
+server.stream-request-body = 2
 $HTTP["url"] =^ "/big/" { proxy-core.backends = ( "${big.address}" ) }
 $HTTP["url"] =^ "/abort/" { proxy-core.backends = ( "${aborts.address}" ) proxy-core.max-pool-size = 64 proxy-core.max-backlog-size = 1000 }
 $HTTP["url"] =^ "/early/" { proxy-core.backends = ( "${early.address}" ) }

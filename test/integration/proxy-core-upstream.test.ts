@@ -15,6 +15,7 @@ C.before(async () => {
   const a = be.address;
   lt = await startProxy(`
 $HTTP["url"] =^ "/a/" { proxy-core.backends = ( "${a}" ) }
+$HTTP["url"] =^ "/s/" { proxy-core.backends = ( "${a}" ) server.stream-request-body = 2 }
 $HTTP["url"] =^ "/v10/" { proxy-core.backends = ( "${a}" ) proxy-core.http-version = "1.0" }
 $HTTP["url"] =^ "/forced/" { proxy-core.backends = ( "${a}" ) proxy-core.http-version = "1.0" server.stream-request-body = 1 }
 $HTTP["url"] =^ "/trust/" {
@@ -56,8 +57,12 @@ C('C1 hop-by-hop fields and the names Connection lists are removed', async () =>
   assert.is(r.version, 'HTTP/1.1');
 });
 
-C('C2 framing is regenerated: chunked stays chunked (extensions dropped), CL stays CL', async () => {
-  const r = await forwarded('POST /a/c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
+C('C2 framing is regenerated: buffered (the default) a chunked body goes with its length; streamed it stays chunked (extensions dropped); CL stays CL', async () => {
+  const b = await forwarded('POST /a/c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
+  assert.is(b.header('transfer-encoding'), undefined);
+  assert.is(b.header('content-length'), '5');
+  assert.is(b.body.toString(), 'abcde');
+  const r = await forwarded('POST /s/c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
   assert.is(r.header('transfer-encoding'), 'chunked');
   assert.is(r.header('content-length'), undefined);
   assert.is(r.body.toString(), 'abcde');

@@ -341,7 +341,7 @@ T('G1: the client closes (FIN) mid-response → aborted at the next write to it;
 
 T('G1: the client goes away mid-upload → the FastCGI request is aborted (ABORT_REQUEST or close), never completed', async () => {
   const fcgi = await startFakeFastcgi({ answerAfter: 'params', respond: () => 'stall' });
-  await scenario([fcgi], `fastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )`, {}, async (g) => {
+  await scenario([fcgi], `server.stream-request-body = 2\nfastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )`, {}, async (g) => {
     const c = await connectRaw(g.port);
     await c.write('POST /f/up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\npartial');
     await fcgi.waitFor((f) => f.requests[0]?.paramsComplete === true, 3000, 'PARAMS arrived');
@@ -361,7 +361,7 @@ T('G3: the FastCGI backend answers before the request body was all sent → forw
       ? fcgiResponse('Status: 413 Payload Too Large\r\nContent-Type: text/plain\r\n\r\nbig!', { requestId: req.requestId })
       : ok(req),
   });
-  await scenario([fcgi], `fastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )`, {}, async (g) => {
+  await scenario([fcgi], `server.stream-request-body = 2\nfastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )`, {}, async (g) => {
     const c = await connectRaw(g.port);
     try {
       await c.write(`POST /f/early HTTP/1.1\r\nHost: a\r\nContent-Length: 200000\r\n\r\n${'x'.repeat(1000)}`);

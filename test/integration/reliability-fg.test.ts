@@ -61,7 +61,7 @@ G('G1 client disconnects mid-upload → the upstream request is aborted, connect
     c.destroy();
     await be.waitFor((b) => b.connections[0]?.closedByPeer === true, 3000, 'upstream connection closed by lantern');
     assert.ok(be.connections[0].requests[0].complete === false, 'the upstream request never completed');
-  });
+  }, 'server.stream-request-body = 2');
 });
 
 G('G2 client disconnects while the response streams → upstream destroyed', async () => {
@@ -123,7 +123,7 @@ G('G3 backend answers before the request body is complete → forwarded; backend
     const r2 = await rawExchange({ port: lt.port, send: 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n', expectResponses: 1, timeoutMs: 5000 });
     assert.is(r2.responses[0].status, 200);
     assert.is(be.connectionCount, 2, 'the first backend connection was not reused');
-  });
+  }, 'server.stream-request-body = 2');
 });
 
 G('G4 Expect: 100-continue → exactly one 100, then the answer', async () => {
