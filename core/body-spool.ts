@@ -182,12 +182,12 @@ function errorCode(err: unknown): string {
  * Creates a temp file in the first usable directory and unlinks it at once: the fd stays valid
  * (POSIX) and nothing is left on disk, even after a crash.
  */
-async function openTempFile(dirs: readonly string[]): Promise<FileHandle> {
+export async function openTempFile(dirs: readonly string[], what = 'request body'): Promise<FileHandle> {
   const failures: string[] = [];
   const causes: unknown[] = [];
   for (const dir of dirs) {
     for (let attempt = 0; attempt < NAME_TRIES; attempt++) {
-      const file = path.join(dir, `lantern-upload-${process.pid}-${randomBytes(8).toString('hex')}`);
+      const file = path.join(dir, `lantern-${what === 'request body' ? 'upload' : 'response'}-${process.pid}-${randomBytes(8).toString('hex')}`);
       let handle: FileHandle;
       try {
         handle = await open(file, 'wx+', 0o600);
@@ -210,8 +210,8 @@ async function openTempFile(dirs: readonly string[]): Promise<FileHandle> {
     }
   }
   const err = new LanternError('LT_ERR_INTERNAL', dirs.length === 0
-    ? 'no directory for request body temp files (server.upload-dirs is empty)'
-    : `cannot create a request body temp file in server.upload-dirs (${failures.join(', ')})`);
+    ? `no directory for ${what} temp files (server.upload-dirs is empty)`
+    : `cannot create a ${what} temp file in server.upload-dirs (${failures.join(', ')})`);
   err.cause = causes;
   return Promise.reject(err);
 }

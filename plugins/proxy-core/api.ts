@@ -142,6 +142,12 @@ export interface BackendOptions {
    * escapes decoded) as lighttpd's mod_proxy sends it. Default false.
    */
   forwardRawTarget: boolean;
+  /**
+   * Response bytes a slow client has not taken may wait in a temp file up to this many bytes
+   * (server.stream-response-body 0 or 1; nginx's proxy_max_temp_file_size); then the backend is
+   * read only as fast as the client takes. 0: memory only (64 KiB). Default 1 GiB.
+   */
+  maxTempFileBytes: number;
   /** Send X-Forwarded-For / -Host / -Proto. Default true. */
   forwardedFor: boolean;
   /** Send RFC 7239 Forwarded. Default false. */
@@ -184,6 +190,7 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   retryReadTimeout: false,
   abortOnClose: false,
   forwardRawTarget: false,
+  maxTempFileBytes: 1024 * 1024 * 1024,
   retryOn5xx: false,
   retryBodyBufferBytes: 64 * 1024,
   allowXSendfile: false,
@@ -245,6 +252,8 @@ export interface BackendSnapshot {
   allDown: number;
   /** Attempts retried on another member or connection. */
   retries: number;
+  /** Response bytes written to temp files for clients slower than the backend (stream-response-body 0, 1). */
+  responseBytesToDisk: number;
   /** Failures over all members, by kind. */
   failures: FailureCounters;
   members: MemberSnapshot[];

@@ -121,6 +121,8 @@ export class Backend implements BackendHandle {
   queueTimeouts = 0;
   allDown = 0;
   retries = 0;
+  /** Response bytes written to temp files for clients slower than the backend. */
+  responseBytesToDisk = 0;
   /** Requests forwarded and not finished. */
   inFlight = 0;
   removed = false;
@@ -422,6 +424,7 @@ export class Backend implements BackendHandle {
       queueTimeouts: this.queueTimeouts,
       allDown: this.allDown,
       retries: this.retries,
+      responseBytesToDisk: this.responseBytesToDisk,
       failures: { ...this.failures },
       members: this.members.map((m) => m.snapshot()),
     };

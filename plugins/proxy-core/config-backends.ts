@@ -69,6 +69,7 @@ const OPTION_KEYS: ReadonlyArray<readonly [keyof BackendOptions, ProxyCoreKey, '
   ['retryReadTimeout', 'proxy-core.retry-read-timeout', 'value'],
   ['abortOnClose', 'proxy-core.abort-on-close', 'value'],
   ['forwardRawTarget', 'proxy-core.forward-raw-target', 'value'],
+  ['maxTempFileBytes', 'proxy-core.max-temp-file-size', 'value'],
   ['retryOn5xx', 'proxy-core.retry-on-5xx', 'value'],
   ['retryBodyBufferBytes', 'proxy-core.retry-body-buffer-size', 'value'],
   ['allowXSendfile', 'proxy-core.allow-x-sendfile', 'value'],

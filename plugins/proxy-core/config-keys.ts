@@ -129,6 +129,10 @@ export const PROXY_CORE_OPTIONS = {
     type: 'boolean', default: false,
     doc: 'Send the request target to an HTTP backend as the client sent it. By default it is normalised as lighttpd\'s mod_proxy sends it (server.http-parseopts: dot segments removed, `//` collapsed, escapes of unreserved characters decoded, the others upper-cased), so the backend sees the path lantern routed on. Default: disabled.',
   },
+  'proxy-core.max-temp-file-size': {
+    type: 'integer', default: 1073741824, min: 0,
+    doc: 'Bytes of a response that a slow client has not taken yet that may wait in a temp file in server.upload-dirs (after 64 KiB in memory), so that the backend connection is free once the response is read (server.stream-response-body 0 or 1, as nginx\'s proxy_max_temp_file_size); beyond it the backend is read only as fast as the client takes. 0: memory only. Default: 1073741824 (1 GiB).',
+  },
   'proxy-core.retry-on-5xx': {
     type: 'boolean', default: false,
     doc: 'Retry an idempotent request whose body is still buffered on the next member after a 500, 502, 503 or 504, and count those statuses as member failures. Default: disabled (the response is passed on).',

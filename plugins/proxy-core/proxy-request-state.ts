@@ -7,6 +7,7 @@ import type { ErrorCode } from '../../core/errors.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import type { SpooledBody } from '../../core/body-spool.js';
+import { BACKLOG_MEMORY_BYTES, ResponseBacklog } from '../../core/response-backlog.js';
 import type { ForwardOptions } from './api.js';
 import type { Backend } from './backend.js';
 import type { Member } from './member.js';
@@ -76,6 +77,8 @@ export abstract class ProxyRequestState {
   protected tunnel: Tunnel | null = null;
   /** After the response: the request goes on (authorizer 200) or restarts at a local URL (CGI Location). */
   protected continuation: 'authorized' | 'redirect' | null = null;
+  /** Response bytes waiting for a client slower than the backend (server.stream-response-body 0, 1). */
+  protected backlog: ResponseBacklog | null = null;
   protected redirectTarget = '';
   protected readonly opts: ForwardOptions | undefined;
 
@@ -109,14 +112,47 @@ export abstract class ProxyRequestState {
     else c.setPhase(Phase.Read);
   }
 
-  /** F3: the client is slower than the backend: stop reading the backend until it drains. */
+  /**
+   * The client's socket is full (req.write returned false). With server.stream-response-body 0
+   * or 1 the backend is still read as fast as it sends and the bytes wait in a backlog (memory,
+   * then a temp file), so its connection is free as soon as the response is in. With 2 (pure
+   * streaming, F3) the backend is not read until the client drains.
+   */
   protected pauseForClient(): void {
+    if (this.backlog === null && ((this.req.config.values.get('server.stream-response-body') as number | undefined) ?? 0) !== 2) {
+      const b = this.backend;
+      this.backlog = new ResponseBacklog(this.req, {
+        memoryBytes: BACKLOG_MEMORY_BYTES,
+        maxFileBytes: b.options.maxTempFileBytes,
+        dirs: (this.req.conn.server.globalValues.get('server.upload-dirs') as string[] | undefined) ?? ['/var/tmp'],
+        onRoom: () => { const c = this.conn; if (c !== null) this.resumeUpstream(c); },
+        onSpill: (n) => { b.responseBytesToDisk += n; },
+        onError: (err) => this.core.log(`backend "${b.name}": ${this.req.method} ${this.req.target}: cannot hold the response for the client: ${err.message}`),
+      });
+    }
+    if (this.backlog !== null) { this.backlog.blocked(); return; }
+    this.pauseUpstream();
+  }
+
+  /** The bytes for the client, through the backlog once there is one. */
+  protected toClient(chunk: Buffer): void {
+    const bl = this.backlog;
+    if (bl === null) { if (!this.req.write(chunk)) this.pauseForClient(); return; }
+    if (!bl.push(chunk)) this.pauseUpstream();
+  }
+
+  /** The client's drain or room in the backlog: read the backend again. */
+  protected abstract resumeUpstream(c: UpstreamConnection): void;
+
+  /** F3 / a full backlog: stop reading the backend until the client drains. */
+  protected pauseUpstream(): void {
     const c = this.conn;
     if (c === null || c.clientPaused) return;
     c.clientPaused = true;
     c.socket.pause();
     c.setPhase(Phase.ClientPaused);
-    this.req.onDrain(c.clientDrained);
+    // A full backlog says when it has room again (onRoom); without one the client's drain does.
+    if (this.backlog === null) this.req.onDrain(c.clientDrained);
   }
 
   // --- implemented by ProxyRequest (proxy-request.ts): the attempts and the retry rule ---

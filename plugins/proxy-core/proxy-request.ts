@@ -264,6 +264,10 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
   }
 
   onClientDrain(c: UpstreamConnection): void {
+    this.resumeUpstream(c);
+  }
+
+  protected override resumeUpstream(c: UpstreamConnection): void {
     if (c !== this.conn || !c.clientPaused) return;
     c.clientPaused = false;
     c.socket.resume();

@@ -122,12 +122,11 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
       }
       req.conn.cork();
       this.flushHeld();
-      const ok = req.finished || req.write(chunk);
+      if (!req.finished) this.toClient(chunk);
       req.conn.uncork();
-      if (!ok) this.pauseForClient();
       return;
     }
-    if (!req.write(chunk)) this.pauseForClient();
+    this.toClient(chunk);
   }
 
   end(trailers?: HeaderList): void {
@@ -136,6 +135,9 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     if (this.discardResponse || this.done) return;
     const req = this.req;
     if (req.finished) return;
+    // The client is behind: it gets the rest from the backlog, and the backend connection is
+    // released now (completeAttempt follows).
+    if (this.backlog !== null) { this.backlog.end(trailers); return; }
     const body = this.takeHeld();
     // D8: the response ends when its framing says so, whatever the connection does next. Trailers
     // keep the response chunked to an HTTP/1.1 client even when the whole body was held.

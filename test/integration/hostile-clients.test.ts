@@ -101,6 +101,37 @@ H('F2 a body trickled a byte at a time gets 408 by server.request-body-timeout, 
   } finally { c.destroy(); }
 });
 
+H('16 clients that never read a 10 MiB response hold no backend connection; a probe gets its 200; the bytes are intact when read', async () => {
+  const size = 10 * 1024 * 1024;
+  const payload = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4096) payload.write(String(i).padStart(16, '.'), i, 'latin1');
+  const big = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), payload]);
+  const be = await backend((req) => (req.target === '/big' ? big : OK));
+  const { lt } = await gateway(be);
+  const readers = await Promise.all(Array.from({ length: 16 }, async () => {
+    const c = await connectRaw(lt.port);
+    c.socket.pause();
+    await c.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n');
+    return c;
+  }));
+  try {
+    // Every response is read from the backend and its connection goes back to the pool.
+    await waitFor(() => busy(lt) === 0, 10_000, 5, 'the backend responses to be read whole');
+    await probe(lt);
+    const snap = proxyApi<ProxyCoreApi>(lt).snapshot().backends[0]!;
+    assert.ok(snap.responseBytesToDisk > 0, 'what the clients did not take went to a temp file');
+    // A late reader gets every byte, in order.
+    const first = readers[0]!;
+    first.socket.resume();
+    const r = await first.readResponse(20_000);
+    assert.is(r.status, 200);
+    assert.is(r.body.length, size);
+    assert.ok(r.body.equals(payload), 'the body is intact');
+  } finally {
+    for (const c of readers) c.destroy();
+  }
+});
+
 H('E10 4 clients asking for a URL with a malformed answer cannot switch off the only member', async () => {
   const be = await backend((req) => (req.target.startsWith('/bad') ? 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n' : OK));
   const { lt, errorLog } = await gateway(be);

@@ -130,6 +130,7 @@ S.before(async () => {
   stuck = await lazySink();
   lt = await startProxy(`
 server.stream-request-body = 2
+server.stream-response-body = 2
 $HTTP["url"] =^ "/big/" { proxy-core.backends = ( "${big.address}" ) }
 $HTTP["url"] =^ "/abort/" { proxy-core.backends = ( "${aborts.address}" ) proxy-core.max-pool-size = 64 proxy-core.max-backlog-size = 1000 }
 $HTTP["url"] =^ "/early/" { proxy-core.backends = ( "${early.address}" ) }

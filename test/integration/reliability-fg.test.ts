@@ -19,7 +19,8 @@ async function withProxy(be: FakeBackend, fn: (lt: LanternHandle) => Promise<voi
   try { await fn(lt); } finally { await lt.stop(); await be.close(); }
 }
 
-G('F3 a client that does not read: lantern stops reading upstream (bounded), then delivers everything', async () => {
+for (const [mode, streamConf] of [['server.stream-response-body = 2', 'server.stream-response-body = 2'], ['a response buffer capped at 1 MiB', 'proxy-core.max-temp-file-size = 1048576']]) {
+G(`F3 a client that does not read (${mode}): lantern stops reading upstream (bounded), then delivers everything`, async () => {
   const total = 64 * MiB;
   const chunk = Buffer.alloc(MiB, 0x61);
   let backendSocket: net.Socket | null = null;
@@ -49,8 +50,9 @@ G('F3 a client that does not read: lantern stops reading upstream (bounded), the
       c.socket.resume();
       await waitFor(() => got >= total, 20000, 5, 'whole body delivered');
     } finally { c.destroy(); }
-  });
+  }, streamConf);
 });
+}
 
 G('G1 client disconnects mid-upload → the upstream request is aborted, connection not pooled', async () => {
   const be = await fakeBackend({ answerAfter: 'head', respond: () => 'stall' });

@@ -13,7 +13,7 @@ const failures = { refused: 2, connectTimeout: 0, readTimeout: 1, writeTimeout: 
 
 const backend: BackendSnapshot = {
   name: 'proxy:<evil>"&\n:1:/app/', protocol: 'http', balancer: 'round-robin',
-  requests: 7, active: 1, idle: 2, queued: 3, queueFull: 0, queueTimeouts: 0, allDown: 1, retries: 2, failures,
+  requests: 7, active: 1, idle: 2, queued: 3, queueFull: 0, queueTimeouts: 0, allDown: 1, retries: 2, responseBytesToDisk: 0, failures,
   members: [
     { key: '127.0.0.1:8001', hostname: null, weight: 1, state: 'up', requests: 5, active: 1, idle: 2, connections: 3, failures: { ...failures, refused: 0, readTimeout: 0 }, lastError: null, lastErrorAtMs: 0, disabledUntilMs: 0 },
     { key: '10.0.0.2:80', hostname: 'app.internal', weight: 1, state: 'disabled', requests: 2, active: 0, idle: 0, connections: 0, failures, lastError: 'LT_ERR_BACKEND_REFUSED: <connect ECONNREFUSED>', lastErrorAtMs: Date.UTC(2024, 0, 2), disabledUntilMs: Date.UTC(2024, 0, 2, 0, 1) },
