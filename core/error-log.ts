@@ -2,6 +2,9 @@
 import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/** `(plugin-id) ` at the start of a message. */
+const SOURCE_TAG = /^\([a-z0-9][a-z0-9._-]*\) /;
+
 export class ErrorLog {
   private readonly target: string;
   private fd: number | null = null;
@@ -23,8 +26,12 @@ export class ErrorLog {
     this.fd = fs.openSync(this.target, 'a');
   }
 
+  /**
+   * One line as lighttpd writes it: `2026-12-06 01:30:00: (source) message`. A message that
+   * names its source already (a plugin's `(proxy-core) ...`) keeps it; others are the server's.
+   */
   write(message: string): void {
-    const line = `${timestamp()}: (lantern) ${message}\n`;
+    const line = SOURCE_TAG.test(message) ? `${timestamp()}: ${message}\n` : `${timestamp()}: (lantern) ${message}\n`;
     if (this.pipe?.stdin?.writable) this.pipe.stdin.write(line);
     else if (this.fd !== null) {
       try { fs.writeSync(this.fd, line); } catch { /* disk full: nothing better to do */ }

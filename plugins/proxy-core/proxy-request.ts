@@ -68,6 +68,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     if (b.waitable(this.triedSet, now)) {
       if (b.queue.push(this, now)) return;
       b.queueFull++;
+      this.core.log(`backend "${b.name}": the queue is full (proxy-core.max-backlog-size ${b.options.maxBacklog}) for ${this.req.method} ${this.req.target}: 503`);
       this.finishWithError('LT_ERR_BACKEND_QUEUE_FULL');
       return;
     }
@@ -78,12 +79,16 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
   noMemberLeft(): void {
     if (this.lastError !== null) { this.finishWithError(this.lastError); return; }
     this.backend.allDown++;
+    // lighttpd: "all handlers for ... are down."
+    this.core.log(`backend "${this.backend.name}": no member is available for ${this.req.method} ${this.req.target}: 503`);
     this.finishWithError('LT_ERR_BACKEND_ALL_DOWN');
   }
 
   /** E12: waited in the queue longer than queueTimeoutMs. */
   queueTimedOut(): void {
-    this.backend.queueTimeouts++;
+    const b = this.backend;
+    b.queueTimeouts++;
+    this.core.log(`backend "${b.name}": ${this.req.method} ${this.req.target} waited ${b.options.queueTimeoutMs / 1000} s for a free connection (proxy-core.queue-timeout): 504`);
     this.finishWithError('LT_ERR_BACKEND_QUEUE_TIMEOUT');
   }
 

@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fakeBackend, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
+import { fakeBackend, refusedPort, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { proxyApi } from '../helpers/proxy-setup.js';
@@ -235,6 +235,35 @@ H('the backend sees the normalised target lantern routed on; forward-raw-target 
   await get(lt, '/raw/../raw/%61');
   const seen = be.connections.flatMap((c) => c.requests).map((r) => r.target);
   assert.equal(seen, ['/app/headers', '/app/headers', '/app/headers?q=~%2F', '/raw/../raw/%61']);
+});
+
+H('the error log names each backend failure: refused, read timeout, bad response, disabled, none available', async () => {
+  const refused = await refusedPort();
+  const be = await backend((req) => {
+    if (req.target === '/slow') return 'stall';
+    if (req.target === '/bad') return 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n';
+    return OK;
+  });
+  const lt = await startLantern(`server.modules = ( "mod_proxy" )
+server.document-root = "%DIR%"
+server.errorlog = "%DIR%/error.log"
+proxy.server = (
+  "/down/" => ( ( "host" => "127.0.0.1", "port" => ${refused}, "disable-time" => 1 ) ),
+  "" => ( ( "host" => "127.0.0.1", "port" => ${be.port}, "read-timeout" => 1 ) ) )
+`);
+  cleanups.push(() => lt.stop());
+  const log = () => fs.readFileSync(path.join(lt.dir, 'error.log'), 'latin1');
+  assert.is((await get(lt, '/down/a')).status, 502);
+  assert.is((await get(lt, '/down/b')).status, 503);
+  assert.is((await get(lt, '/slow')).status, 504);
+  assert.is((await get(lt, '/bad')).status, 502);
+  const text = log();
+  const line = (re: RegExp, what: string) => assert.match(text, re, what);
+  line(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: \\(proxy-core\\) backend "[^"]+" 127\\.0\\.0\\.1:${refused}: backend refused the connection \\(ECONNREFUSED\\) for GET /down/a$`, 'm'), 'refused, in lighttpd\'s line format');
+  line(new RegExp(`127\\.0\\.0\\.1:${refused}: disabled for 1 s: backend refused the connection`), 'disabled');
+  line(/no member is available for GET \/down\/b: 503/, 'none available');
+  line(/backend read timeout \([^)]*\) for GET \/slow/, 'read timeout');
+  line(/invalid response from backend \(invalid Content-Length\) for GET \/bad/, 'bad response with its reason');
 });
 
 H.run();

@@ -169,8 +169,10 @@ T('E10: after the disable time one probe; each failed probe doubles the time up 
   m.disable(Date.now());
   const d3 = m.disabledUntilMs - Date.now();
   assert.ok(d3 > 300 && d3 <= 350, `capped: ${d3}`);
+  logged = [];
   m.recordSuccess();
   assert.is(m.state, 'up');
+  assert.equal(logged, ['backend "t" 127.0.0.1:1: re-enabled: its probe request was answered']);
   m.disable(Date.now());
   assert.ok(m.disabledUntilMs - Date.now() <= 100, 'back to the base time');
 });
