@@ -18,6 +18,11 @@ import type { Request } from './request.js';
 export const BACKLOG_MEMORY_BYTES = 64 * 1024;
 /** One read from the temp file. */
 const READ_PIECE_BYTES = 64 * 1024;
+/**
+ * Bytes handed to the temp file whose write has not completed: beyond this the source is paused
+ * too, or a source faster than the disk would pile its chunks up in memory.
+ */
+const WRITE_AHEAD_BYTES = 1024 * 1024;
 
 export interface BacklogOptions {
   /** Bytes kept in memory; beyond them the temp file. */
@@ -88,7 +93,7 @@ export class ResponseBacklog {
       this.mem.push(chunk);
       this.memBytes += chunk.length;
     }
-    if (this.held > this.o.memoryBytes + this.o.maxFileBytes) this.full = true;
+    if (this.held > this.o.memoryBytes + this.o.maxFileBytes || this.fileEnd - this.fileWritten > WRITE_AHEAD_BYTES) this.full = true;
     return !this.full;
   }
 
@@ -114,6 +119,7 @@ export class ResponseBacklog {
       }
       this.fileWritten = pos + chunk.length;
       this.o.onSpill(chunk.length);
+      this.checkRoom();
       this.pump();
     }).catch((err: unknown) => this.fail(err as Error));
   }
@@ -158,9 +164,10 @@ export class ResponseBacklog {
     }).catch((err: unknown) => this.fail(err as Error));
   }
 
-  /** Under half the cap again after being full: the source may go on. */
+  /** Under half the cap (and half the write-ahead) again after being full: the source may go on. */
   private checkRoom(): void {
     if (!this.full || this.held > (this.o.memoryBytes + this.o.maxFileBytes) / 2) return;
+    if (this.fileEnd - this.fileWritten > WRITE_AHEAD_BYTES / 2) return;
     this.full = false;
     this.o.onRoom();
   }
