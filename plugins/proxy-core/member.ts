@@ -58,6 +58,8 @@ export class Member implements MemberView {
   /** Distinct paths among the window's failures (at most FAILING_PATHS_NEEDED kept). */
   private windowFailingPaths: string[] = [];
   requests = 0;
+  /** When the last attempt started (turn clock); for the spawner's idle-timeout. */
+  lastUsedMs = 0;
   readonly failures: FailureCounters = newFailureCounters();
   lastError: string | null = null;
   lastErrorAtMs = 0;
@@ -122,6 +124,7 @@ export class Member implements MemberView {
   startAttempt(): void {
     this.requests++;
     this.active++;
+    this.lastUsedMs = turnNowMs();
     if (this.state === 'disabled') this.state = 'probing';
   }
 

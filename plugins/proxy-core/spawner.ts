@@ -40,6 +40,12 @@ export interface SpawnSpec {
 
 export type ProcState = 'starting' | 'running' | 'external' | 'restarting' | 'failed' | 'stopped';
 
+/** What adapt() tells its caller: a proc was added (serve it), or one is about to stop (stop using it). */
+export interface AdaptListener {
+  added(address: string): void;
+  retiring(address: string): void;
+}
+
 /** One backend address the spawner looks after. */
 export interface SpawnedProc {
   readonly id: number;
@@ -289,12 +295,13 @@ export class Spawner {
    * maxLoadPerProc active connections; one proc beyond minProcs that lantern spawned, with no
    * active connection and unused for idleTimeoutMs, is stopped.
    */
-  async adapt(loadOf: (address: string) => { active: number; lastUsedMs: number }, nowMs = Date.now()): Promise<void> {
+  async adapt(loadOf: (address: string) => { active: number; lastUsedMs: number }, nowMs = Date.now(), on?: AdaptListener): Promise<void> {
     if (this.stopping || this.minProcs === this.spec.maxProcs) return;
     const live = [...this.table.values()].filter((p) => !p.retiring);
     if (live.length > 0 && live.every((p) => loadOf(p.address).active > this.spec.maxLoadPerProc)) {
       this.opts.debug('overload on %s: spawning another proc', this.spec.binPath);
-      await this.grow();
+      const added = await this.grow();
+      if (added !== null) on?.added(added.address);
       return;
     }
     if (live.length <= this.minProcs) return;
@@ -305,6 +312,7 @@ export class Spawner {
     if (!idle) return;
     this.opts.debug('idle-timeout reached: stopping %s (pid %d)', idle.address, idle.child?.pid);
     idle.retiring = true;
+    on?.retiring(idle.address);
     this.clearRestart(idle);
     await this.terminate(idle, this.opts.retireGraceMs ?? 5000);
     this.removeSocketFile(idle);

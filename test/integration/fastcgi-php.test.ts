@@ -50,6 +50,7 @@ usleep(1500000);
 echo "slept";`,
   // Holds a php worker for 20 ms: 200 of them at once keep every worker busy for about a second.
   'www/wait.php': '<?php usleep(20000); echo "waited";',
+  'www/slow.php': '<?php usleep(150000); echo "slow";',
   'pids/.keep': '',
 };
 
@@ -531,6 +532,37 @@ $HTTP["url"] =^ "/rr/" { fastcgi.balance = "round-robin" }`);
   } finally {
     proc.kill();
     killPhpGroups();
+  }
+});
+
+php('bin-path, min-procs 1 / max-procs 3: a proc is added while every one is loaded, and stopped after idle-timeout (lighttpd\'s adaptive spawning)', async () => {
+  if (setupError) throw setupError;
+  const dir = fresh('fcgi-adaptive');
+  const { proc, port } = await startWith(dir, `server.modules = ( "mod_fastcgi" )
+fastcgi.server = ( ".php" => ( "php" => (
+  "socket" => "${dir}/php.sock",
+  "bin-path" => "${PHP_CGI}",
+  "min-procs" => 1, "max-procs" => 3, "max-load-per-proc" => 1, "idle-timeout" => 1
+) ) )`);
+  try {
+    // The procs: php-cgi processes lantern started (each may fork its own children).
+    const phps = () => childPids(proc.pid).filter(isPhp);
+    await waitFor(() => phps().length === 1, START_TIMEOUT_MS, 50, 'one php-cgi at the start');
+    // 6 clients in a loop for up to 8 s: every proc is busy and requests queue up.
+    let most = 1;
+    const until = Date.now() + 8000;
+    await Promise.all(Array.from({ length: 6 }, async (_, c) => {
+      for (let i = 0; Date.now() < until && most < 3; i++) {
+        const r = await get(port, `/slow.php?c=${c}&i=${i}`);
+        assert.is(r.status, 200);
+        most = Math.max(most, phps().length);
+      }
+    }));
+    assert.ok(most >= 2, `procs were added under load (most seen: ${most})`);
+    await waitFor(() => phps().length === 1, 10_000, 100, 'the idle procs to be stopped (min-procs 1)');
+    assert.is((await get(port, '/hello.php')).body.toString(), 'hello', 'the remaining proc serves');
+  } finally {
+    await proc.stop('SIGTERM');
   }
 });
 

@@ -235,7 +235,7 @@ function parseHost(mod: GatewayModule, h: ConfigHash, ctx: string, label: string
       binPath: sp.binPath,
       env: sp.env ?? {},
       copyEnv: sp.copyEnv ?? [],
-      minProcs: sp.minProcs ?? 1,
+      minProcs: sp.minProcs ?? 4,
       maxProcs: sp.maxProcs ?? 4,
       maxLoadPerProc: sp.maxLoadPerProc ?? 1,
       idleTimeoutSecs: sp.idleTimeoutSecs ?? 60,
