@@ -299,8 +299,11 @@ class Spooler {
     }
     this.busy = false;
     if (this.done) return;
-    if (this.ended) this.finish();
-    else this.body.resume(); // may deliver more data (and end) synchronously
+    // The client was paused for the writes: resume it in every case, or a body that ended
+    // meanwhile would leave its connection paused and the next request on it unread.
+    const endedBefore = this.ended !== null;
+    this.body.resume(); // may deliver more data (and end, which finishes or drains) synchronously
+    if (endedBefore && !this.done && !this.busy) this.finish();
   }
 
   private finish(): void {

@@ -219,6 +219,9 @@ export class Connection implements BodySource, BatchedWriter {
         req.keepAlive = false;
         req.body.fail(new LanternError('LT_ERR_BAD_REQUEST', 'client closed before the body was complete'));
         if (!req.headSent && !req.finished) req.sendError(400, 'LT_ERR_BAD_REQUEST');
+        // Answered before its body was in (a 404, a 405, an early backend answer) and the rest
+        // will never come: nothing is left to do on this connection.
+        else if (req.finished) this.closeNow();
         return;
       }
       // A reset that came in before this socket was read (still in the accept queue, or under

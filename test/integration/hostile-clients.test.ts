@@ -266,4 +266,31 @@ proxy.server = (
   line(/invalid response from backend \(invalid Content-Length\) for GET \/bad/, 'bad response with its reason');
 });
 
+H('a client answered before its body was in (404) that reads the answer and closes leaves no connection behind', async () => {
+  const lt = await startLantern('server.document-root = "%DIR%"\n');
+  cleanups.push(() => lt.stop());
+  const c = await connectRaw(lt.port);
+  await c.write(`POST /nofile.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(50)}`);
+  const r = await c.readResponse(2000);
+  assert.is(r.status, 404);
+  c.destroy();
+  await waitFor(() => lt.server.connections.size === 0, 1000, 5, 'the connection to be closed');
+});
+
+H('keep-alive after a POST body spooled to a temp file (65 537 bytes): the next request on the connection is answered', async () => {
+  const be = await backend(() => OK);
+  const { lt } = await gateway(be);
+  const c = await connectRaw(lt.port);
+  try {
+    const body = 'b'.repeat(65537);
+    await c.write(`POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    assert.is((await c.readResponse(3000)).status, 200);
+    await c.write('GET /next HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.is((await c.readResponse(3000)).status, 200);
+    const got = be.connections.flatMap((x) => x.requests);
+    assert.is(got[0]!.body.length, 65537);
+    assert.is(got[1]!.target, '/next');
+  } finally { c.destroy(); }
+});
+
 H.run();
