@@ -6,34 +6,23 @@ import { Buffer } from 'node:buffer';
 /** §3.4: a length above 2^31-1 cannot be written. */
 const MAX_LENGTH = 0x7fffffff;
 
-const lengthBytes = (n: number): number => (n < 128 ? 1 : 4);
-
-function writeLength(out: Buffer, at: number, n: number): number {
-  if (n < 128) {
-    out[at] = n;
-    return at + 1;
-  }
-  out.writeUInt32BE((n | 0x80000000) >>> 0, at);
-  return at + 4;
+/** A §3.4 length as latin1 characters (one byte each). */
+function lengthChars(n: number): string {
+  return n < 128 ? String.fromCharCode(n) : String.fromCharCode(((n >>> 24) & 0x7f) | 0x80, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-/** The pairs as one byte string, ready to be cut into FCGI_PARAMS records. */
+/**
+ * The pairs as one byte string, ready to be cut into FCGI_PARAMS records. Built as one latin1
+ * string and copied into a Buffer once: one native call per request instead of two per pair.
+ */
 export function encodeParams(pairs: ReadonlyArray<readonly [string, string]>): Buffer {
-  let total = 0;
+  let text = '';
   for (const [name, value] of pairs) {
     if (name.length > MAX_LENGTH || value.length > MAX_LENGTH) throw new RangeError(`FastCGI parameter ${name.slice(0, 64)} is too long`);
-    total += lengthBytes(name.length) + lengthBytes(value.length) + name.length + value.length;
+    // latin1 is one byte per UTF-16 unit, so the string lengths are the byte lengths.
+    text += lengthChars(name.length) + lengthChars(value.length) + name + value;
   }
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const [name, value] of pairs) {
-    at = writeLength(out, at, name.length);
-    at = writeLength(out, at, value.length);
-    // latin1 writes one byte per UTF-16 unit, so the lengths above are the byte lengths.
-    at += out.write(name, at, 'latin1');
-    at += out.write(value, at, 'latin1');
-  }
-  return out;
+  return Buffer.from(text, 'latin1');
 }
 
 /** Reads the pairs of a whole PARAMS stream (or GET_VALUES body); throws when it is cut short. */
