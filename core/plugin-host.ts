@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PLUGIN_API_VERSION } from './plugin.js';
+import { VERSION } from './version.js';
 import createDebug from 'debug';
 import { ConfigError, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
 import { CORE_OPTIONS } from './core-options.js';
@@ -96,20 +98,19 @@ export class PluginHost {
     if (chain.includes(id)) {
       throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `plugin "${id}": circular requires (${[...chain, id].join(' → ')})`);
     }
-    const file = this.resolve(name, id);
+    const file = this.resolve(name, id, loc);
     if (!file) {
       throw new ConfigError(loc ?? { file: '<plugins>', line: 0 },
         `server.modules: unknown module "${name}" (no plugin "${id}" in ${this.pluginDirs.join(', ')} and no such package)`);
     }
-    let mod: { default?: PluginDefinition; plugin?: PluginDefinition };
-    try {
-      mod = await import(file.startsWith('file:') || !path.isAbsolute(file) ? file : pathToFileURL(file).href);
-    } catch (err) {
-      throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `server.modules: cannot load "${name}": ${(err as Error).message}`);
-    }
+    const where = loc ?? { file: '<plugins>', line: 0 };
+    const mod = await importPlugin(file, name, where);
     const def = mod.default ?? mod.plugin;
     if (!def || typeof def.id !== 'string' || typeof def.create !== 'function') {
-      throw new ConfigError(loc ?? { file: '<plugins>', line: 0 }, `server.modules: "${name}" does not export a plugin (definePlugin) as default`);
+      throw new ConfigError(where, `server.modules: "${name}" does not export a plugin (definePlugin) as default`);
+    }
+    if (def.apiVersion !== undefined && def.apiVersion !== PLUGIN_API_VERSION) {
+      throw new ConfigError(where, `server.modules: "${name}" (plugin "${def.id}") was written for lantern's plugin API ${def.apiVersion}; this lantern ${VERSION} offers API ${PLUGIN_API_VERSION}`);
     }
     for (const req of def.requires ?? []) await this.loadOne(req, loc, [...chain, id]);
     for (const [key, spec] of Object.entries(def.options ?? {})) {
@@ -124,9 +125,15 @@ export class PluginHost {
     return def;
   }
 
-  private resolve(name: string, id: string): string | null {
+  /**
+   * A path (`./x`, `/x`) is relative to the config file that names it (lantern's working
+   * directory when the config is not a file); a bare name is a built-in plugin, then an npm
+   * package installed next to that config file or in the working directory.
+   */
+  private resolve(name: string, id: string, loc?: SourceLoc): string | null {
+    const base = loc !== undefined && path.isAbsolute(loc.file) && fs.existsSync(loc.file) ? path.dirname(loc.file) : this.cwd;
     if (name.startsWith('.') || path.isAbsolute(name)) {
-      const p = path.resolve(this.cwd, name);
+      const p = path.resolve(base, name);
       for (const cand of [p, path.join(p, 'index.js'), path.join(p, 'index.ts'), path.join(p, 'index.mjs')]) {
         if (fs.existsSync(cand) && fs.statSync(cand).isFile()) return cand;
       }
@@ -138,17 +145,11 @@ export class PluginHost {
         if (fs.existsSync(cand)) return cand;
       }
     }
-    // An npm package, resolved from the working directory (third-party plugins).
-    try {
-      return createRequire(path.join(this.cwd, 'package.json')).resolve(name);
-    } catch { /* an ESM-only package: read its package.json below */ }
-    try {
-      const pkgDir = path.join(this.cwd, 'node_modules', name);
-      const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
-      const main = typeof pkg.exports === 'string' ? pkg.exports : pkg.main ?? 'index.js';
-      const p = path.join(pkgDir, main);
-      if (fs.existsSync(p)) return p;
-    } catch { /* not installed */ }
+    // An npm package (third-party plugins), from the config file's folder, then the working directory.
+    for (const dir of base === this.cwd ? [this.cwd] : [base, this.cwd]) {
+      const found = resolvePackage(name, dir);
+      if (found !== null) return found;
+    }
     return null;
   }
 
@@ -243,4 +244,52 @@ function makeContext(server: Server, def: PluginDefinition): PluginContext {
     debug: (fmt: string, ...args: unknown[]) => trace(fmt, ...args),
     logError: (message: string) => server.logError(`(${def.id}) ${message}`),
   };
+}
+
+/** The entry file of npm package `name` as seen from `dir`, or null. */
+function resolvePackage(name: string, dir: string): string | null {
+  try {
+    return createRequire(path.join(dir, 'package.json')).resolve(name);
+  } catch { /* an ESM-only package: read its package.json below */ }
+  try {
+    const pkgDir = path.join(dir, 'node_modules', name);
+    const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+    const exp = pkg.exports as string | Record<string, unknown> | undefined;
+    const dot = typeof exp === 'string' ? exp : exp && typeof exp === 'object' ? exp['.'] : undefined;
+    const entry = typeof dot === 'string' ? dot
+      : dot && typeof dot === 'object' ? (dot as Record<string, unknown>).import ?? (dot as Record<string, unknown>).default : undefined;
+    const p = path.join(pkgDir, typeof entry === 'string' ? entry : pkg.main ?? 'index.js');
+    if (fs.existsSync(p)) return p;
+  } catch { /* not installed */ }
+  return null;
+}
+
+/**
+ * Import a plugin's module. A TypeScript file loads when this Node strips types itself (22.6+
+ * with the flag, 23.6+ by default) or tsx is installed (it is registered on first need);
+ * otherwise the error says what to run.
+ */
+async function importPlugin(file: string, name: string, where: SourceLoc): Promise<{ default?: PluginDefinition; plugin?: PluginDefinition }> {
+  const url = file.startsWith('file:') || !path.isAbsolute(file) ? file : pathToFileURL(file).href;
+  try {
+    return await import(url);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(file)) {
+      if (await registerTsx()) {
+        try { return await import(url); } catch (again) { err = again; }
+      } else {
+        throw new ConfigError(where, `server.modules: "${name}" is TypeScript (${file}) and this lantern runs from its compiled build, which cannot load TypeScript: compile the plugin (npx tsc) and name its .js file, or install tsx next to lantern (npm install tsx) and start it again`);
+      }
+    }
+    throw new ConfigError(where, `server.modules: cannot load "${name}": ${(err as Error).message}`);
+  }
+}
+
+let tsxRegistered: Promise<boolean> | null = null;
+
+/** Register tsx's ESM loader once, if it is installed; false when it is not. */
+function registerTsx(): Promise<boolean> {
+  tsxRegistered ??= import('tsx/esm/api').then((m: { register: () => unknown }) => { m.register(); return true; }, () => false);
+  return tsxRegistered;
 }

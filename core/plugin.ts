@@ -41,9 +41,18 @@ export interface PluginInstance {
   api?: unknown;
 }
 
+/**
+ * The plugin API this lantern offers (`lantern/plugin`, `lantern/proxy-core`). A plugin declares
+ * the version it was written for in `apiVersion`; the host refuses another one at load, with a
+ * message naming both.
+ */
+export const PLUGIN_API_VERSION = 1;
+
 export interface PluginDefinition<S extends OptionSchema = OptionSchema> {
   /** The plugin's id: its folder name under plugins/, or the npm package name. */
   id: string;
+  /** The plugin API version it was written for (PLUGIN_API_VERSION); omitted by built-in plugins. */
+  apiVersion?: number;
   /** lighttpd module names that load this plugin from `server.modules` (e.g. `mod_staticfile`). */
   aliases?: readonly string[];
   /** Ids of plugins that must be loaded before this one; loaded automatically when missing. */

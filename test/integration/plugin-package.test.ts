@@ -1,0 +1,129 @@
+// The plugin API as a package (package.json "exports": lantern/plugin, lantern/proxy-core, with
+// emitted .d.ts): what a third party does. A project next to a config file has `lantern` in its
+// node_modules (a link to this checkout, as `npm install` of a tarball would put it), a plugin
+// loaded by a path relative to that config file and one loaded by package name, both importing
+// only `lantern/plugin` and `lantern/proxy-core`; a TypeScript plugin type-checks against the
+// emitted declarations; a plugin written for another API version is refused with both versions.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rawExchange } from '../helpers/raw-client.js';
+import { freePort, makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess } from '../helpers/spawn-lantern.js';
+
+const P = suite('plugin API as a package');
+const dirs: string[] = [];
+P.after(() => { for (const d of dirs) removeDir(d); });
+
+/** The emitted entry points the exports name: built by `npm install` (prepare) or `npm run build`. */
+const BUILT = ['dist/core/plugin-api.js', 'dist/core/plugin-api.d.ts', 'dist/plugins/proxy-core/public-api.js', 'dist/plugins/proxy-core/public-api.d.ts'];
+
+/** A plugin that answers every request with its name and a head made by lantern/proxy-core. */
+const pluginSource = (id: string, apiVersion: number) => `import { definePlugin, PLUGIN_API_VERSION } from 'lantern/plugin';
+import { makeResponseHead } from 'lantern/proxy-core';
+export default definePlugin({
+  id: '${id}',
+  apiVersion: ${apiVersion},
+  create(ctx) {
+    const head = makeResponseHead(200, ['X-Made-By', 'lantern/proxy-core']);
+    ctx.hooks.subrequestStart.tap('${id}', (req) => {
+      req.writeHead(head.status, ['Content-Type', 'text/plain', ...head.headers]);
+      req.end('${id} api ' + PLUGIN_API_VERSION + '\\n');
+      return true;
+    });
+  },
+});
+`;
+
+function project(): { dir: string; conf: string } {
+  const dir = makeTempDir('plugin-pkg');
+  dirs.push(dir);
+  const site = path.join(dir, 'site');
+  fs.mkdirSync(path.join(site, 'node_modules'), { recursive: true });
+  fs.symlinkSync(REPO_ROOT, path.join(site, 'node_modules', 'lantern'), 'dir');
+  const byPath = path.join(site, 'plugins', 'by-path');
+  fs.mkdirSync(byPath, { recursive: true });
+  fs.writeFileSync(path.join(byPath, 'index.mjs'), pluginSource('by-path', 1));
+  const pkg = path.join(site, 'node_modules', 'lantern-plugin-by-name');
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'lantern-plugin-by-name', type: 'module', exports: { '.': './main.js' } }));
+  fs.writeFileSync(path.join(pkg, 'main.js'), pluginSource('lantern-plugin-by-name', 1));
+  fs.mkdirSync(path.join(site, 'www'));
+  return { dir, conf: path.join(site, 'lighttpd.conf') };
+}
+
+async function body(port: number, target: string): Promise<string> {
+  const r = await rawExchange({ port, send: `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
+  assert.is(r.responses[0]!.status, 200);
+  assert.is(r.responses[0]!.header('x-made-by'), 'lantern/proxy-core');
+  return r.responses[0]!.body.toString();
+}
+
+P('the build emits the entry points package.json exports', () => {
+  for (const f of BUILT) assert.ok(fs.existsSync(path.join(REPO_ROOT, f)), `${f} is missing: run npm run build`);
+});
+
+P('a plugin by a path relative to its config file, and one by package name, importing only lantern/plugin and lantern/proxy-core', async () => {
+  const { dir, conf } = project();
+  for (const [module, answer] of [['./plugins/by-path', 'by-path api 1\n'], ['lantern-plugin-by-name', 'lantern-plugin-by-name api 1\n']] as const) {
+    const port = await freePort();
+    fs.writeFileSync(conf, `server.port = ${port}\nserver.bind = "127.0.0.1"\nserver.document-root = "${path.dirname(conf)}/www"\nserver.modules = ( "${module}" )\n`);
+    // The working directory is elsewhere: the path and the package are found from the config file.
+    const proc = await startLanternProcess(['-D', '-f', conf], { port }, { cwd: dir });
+    try {
+      assert.is(await body(port, '/x'), answer);
+    } finally {
+      await proc.stop('SIGTERM');
+    }
+  }
+});
+
+P('a plugin written for another plugin API version is refused, naming both versions and the line', async () => {
+  const { dir, conf } = project();
+  fs.writeFileSync(path.join(path.dirname(conf), 'plugins', 'by-path', 'index.mjs'), pluginSource('by-path', 99));
+  fs.writeFileSync(conf, `server.port = ${await freePort()}\nserver.document-root = "${path.dirname(conf)}/www"\nserver.modules = ( "./plugins/by-path" )\n`);
+  const proc = spawnLantern(['-D', '-f', conf], { cwd: dir });
+  const exit = await proc.waitExit(30_000);
+  assert.is.not(exit.code, 0);
+  assert.match(proc.stderr, /lighttpd\.conf:3: server\.modules: "\.\/plugins\/by-path" \(plugin "by-path"\) was written for lantern's plugin API 99; this lantern \S+ offers API 1/);
+});
+
+P('a TypeScript plugin type-checks against the emitted declarations; a wrong field does not', () => {
+  const { dir } = project();
+  const site = path.join(dir, 'site');
+  fs.writeFileSync(path.join(site, 'tsconfig.json'), JSON.stringify({
+    // A plugin project has Node's types, as any TypeScript project for Node does (@types/node).
+    compilerOptions: {
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false,
+      typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')], types: ['node'],
+    },
+    include: ['plugin.ts'],
+  }));
+  fs.writeFileSync(path.join(site, 'package.json'), JSON.stringify({ name: 'site', type: 'module' }));
+  const good = `import { definePlugin, PLUGIN_API_VERSION, type Request } from 'lantern/plugin';
+import { makeResponseHead, type ProtocolDefinition, type Exchange } from 'lantern/proxy-core';
+const protocol: Pick<ProtocolDefinition, 'name' | 'keepAlive'> = { name: 'echo', keepAlive: true };
+export default definePlugin({
+  id: 'typed', apiVersion: PLUGIN_API_VERSION,
+  create(ctx) {
+    ctx.hooks.subrequestStart.tap('typed', (req: Request) => {
+      const h = makeResponseHead(200, []);
+      req.writeHead(h.status, h.headers);
+      req.end(protocol.name);
+      return true;
+    });
+  },
+});
+export type E = Exchange;
+`;
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  fs.writeFileSync(path.join(site, 'plugin.ts'), good);
+  execFileSync(process.execPath, [tsc, '-p', site], { encoding: 'utf8' });
+  fs.writeFileSync(path.join(site, 'plugin.ts'), good.replace("id: 'typed',", "id: 42,"));
+  let out = '';
+  try { execFileSync(process.execPath, [tsc, '-p', site], { encoding: 'utf8' }); } catch (err) { out = String((err as { stdout?: string }).stdout); }
+  assert.match(out, /plugin\.ts\(\d+,\d+\): error TS2322/, 'a number for the id is a type error');
+});
+
+P.run();
