@@ -185,6 +185,7 @@ export class ResponseBacklog {
     this.closed = true;
     this.mem.length = 0;
     this.memBytes = 0;
+    this.fileRead = this.fileEnd;
     void this.writes.then(() => this.closeFile());
   }
 
