@@ -87,7 +87,20 @@ export class LanternError extends Error {
     this.status = ERRORS[code].status;
   }
   get spec(): ErrorSpec { return ERRORS[this.code]; }
+
+  /**
+   * A LanternError, or one made by another copy of this module (a plugin importing
+   * `lantern/plugin` from a second install, or lantern run from its sources while the plugin
+   * imports the build): same name and a code of the table.
+   */
+  static is(err: unknown): err is LanternError {
+    if (err instanceof LanternError) return true;
+    if (!(err instanceof Error) || err.name !== 'LanternError') return false;
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && Object.hasOwn(ERRORS, code);
+  }
 }
+LanternError.prototype.name = 'LanternError';
 
 export const STATUS_TEXT: Record<number, string> = {
   100: 'Continue', 101: 'Switching Protocols', 102: 'Processing', 103: 'Early Hints',

@@ -406,7 +406,7 @@ export class Request {
 
   /** Answer with the error-table entry for an error. */
   fail(err: unknown): void {
-    if (err instanceof LanternError) this.sendError(err.status, err.code);
+    if (LanternError.is(err)) this.sendError(err.status, err.code);
     else {
       this.conn.server.logError(`${this.method} ${this.target}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       this.sendError(500, 'LT_ERR_PLUGIN_THREW');

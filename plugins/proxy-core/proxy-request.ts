@@ -3,7 +3,7 @@
 // connection's events arrive here. The request body's relay (request-body-relay.ts) and the
 // response's (response-relay.ts) are the classes below this one, over the shared state of
 // proxy-request-state.ts. A protocol only frames bytes (Exchange). Checklist rows noted inline.
-import { ERRORS, type ErrorCode } from '../../core/errors.js';
+import { ERRORS, LanternError, type ErrorCode } from '../../core/errors.js';
 import { turnNowMs } from '../../core/turn.js';
 import type { Member, FailureKind } from './member.js';
 import { retryDecision, type RetryDecision } from './retry.js';
@@ -129,6 +129,18 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
       ex = b.protocolDef!.createExchange(up, b.protocolOptions, fresh ? FRESH : REUSED);
       head = ex.head();
     } catch (err) {
+      if (LanternError.is(err)) {
+        // The protocol answers the request itself (one it cannot carry: a key memcached cannot
+        // take, a method it does not serve): nothing was sent, so the connection stays pooled
+        // and the member did nothing wrong.
+        const m = this.member!;
+        this.attemptLive = false;
+        this.conn = null;
+        m.endAttempt();
+        m.release(c, true);
+        this.finishWithError(err.code);
+        return;
+      }
       this.core.log(`backend "${b.name}": the protocol refused the request: ${(err as Error).message}`);
       this.giveUpAttempt();
       this.finishWithError('LT_ERR_INTERNAL');

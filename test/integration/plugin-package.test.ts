@@ -6,6 +6,7 @@
 // emitted declarations; a plugin written for another API version is refused with both versions.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -124,6 +125,63 @@ export type E = Exchange;
   let out = '';
   try { execFileSync(process.execPath, [tsc, '-p', site], { encoding: 'utf8' }); } catch (err) { out = String((err as { stdout?: string }).stdout); }
   assert.match(out, /plugin\.ts\(\d+,\d+\): error TS2322/, 'a number for the id is a type error');
+});
+
+P('a protocol that answers a request itself (LanternError from head()): its status, nothing sent, the connection kept', async () => {
+  const { dir, conf } = project();
+  const site = path.dirname(conf);
+  fs.mkdirSync(path.join(site, 'plugins', 'proto'), { recursive: true });
+  // A line protocol: "GET <target>\n" up, the backend's bytes as a 200 body until it closes a line.
+  fs.writeFileSync(path.join(site, 'plugins', 'proto', 'index.mjs'), `import { definePlugin, LanternError } from 'lantern/plugin';
+import { makeResponseHead } from 'lantern/proxy-core';
+export default definePlugin({
+  id: 'proto', apiVersion: 1, requires: ['proxy-core'],
+  create(ctx) {
+    ctx.server.host.api('proxy-core').registerProtocol({
+      name: 'line', keepAlive: true, streamsUnknownLength: true, usesEnv: false,
+      createExchange: (up) => ({
+        head() {
+          if (up.target.startsWith('/refused')) throw new LanternError('LT_ERR_BAD_REQUEST', 'not for this protocol');
+          return up.method + ' ' + up.target + '\\n';
+        },
+        body: (c) => c, end: () => null,
+        receive(data, sink) { sink.head(makeResponseHead(200, ['Content-Length', String(data.length)])); sink.data(data); sink.end(); },
+        receiveEnd(sink) { sink.error('LT_ERR_BACKEND_RESET', 'closed'); },
+        reusable: () => true,
+      }),
+    });
+  },
+});
+`);
+  const lines: string[] = [];
+  let connections = 0;
+  const server = net.createServer((s) => {
+    connections++;
+    s.on('data', (d) => { lines.push(d.toString()); s.write('ok:' + d.toString().trim()); });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const bport = (server.address() as net.AddressInfo).port;
+  const port = await freePort();
+  fs.writeFileSync(conf, `server.port = ${port}\nserver.bind = "127.0.0.1"\nserver.document-root = "${site}/www"
+server.modules = ( "mod_proxy_core", "./plugins/proto" )
+proxy-core.backends = ( "127.0.0.1:${bport}" )
+proxy-core.protocol = "line"
+proxy-core.balancer = "round-robin"
+`);
+  const proc = await startLanternProcess(['-D', '-f', conf], { port }, { cwd: dir });
+  try {
+    const send = (t: string) => rawExchange({ port, send: `GET ${t} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
+    assert.is((await send('/a')).responses[0]!.body.toString(), 'ok:GET /a');
+    assert.is((await send('/refused/x')).responses[0]!.status, 400);
+    assert.is((await send('/b')).responses[0]!.body.toString(), 'ok:GET /b');
+    assert.equal(lines, ['GET /a\n', 'GET /b\n'], 'nothing went up for the refused request');
+    assert.is(connections, 1, 'the connection stayed pooled');
+    assert.not.match(proc.stderr, /refused the request/, 'not logged as a protocol failure');
+  } finally {
+    await proc.stop('SIGTERM');
+    server.close();
+  }
 });
 
 P.run();
