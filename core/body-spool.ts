@@ -182,12 +182,13 @@ function errorCode(err: unknown): string {
  * Creates a temp file in the first usable directory and unlinks it at once: the fd stays valid
  * (POSIX) and nothing is left on disk, even after a crash.
  */
-export async function openTempFile(dirs: readonly string[], what = 'request body'): Promise<FileHandle> {
+export async function openTempFile(dirs: readonly string[], kind: 'upload' | 'response' = 'upload'): Promise<FileHandle> {
+  const what = kind === 'upload' ? 'request body' : 'response body';
   const failures: string[] = [];
   const causes: unknown[] = [];
   for (const dir of dirs) {
     for (let attempt = 0; attempt < NAME_TRIES; attempt++) {
-      const file = path.join(dir, `lantern-${what === 'request body' ? 'upload' : 'response'}-${process.pid}-${randomBytes(8).toString('hex')}`);
+      const file = path.join(dir, `lantern-${kind}-${process.pid}-${randomBytes(8).toString('hex')}`);
       let handle: FileHandle;
       try {
         handle = await open(file, 'wx+', 0o600);

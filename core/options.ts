@@ -59,12 +59,12 @@ export function coerceOption(spec: OptionSpec, value: ConfigValue): { value: unk
       out = n;
       break;
     }
-    case 'boolean':
-      if (typeof value === 'boolean') out = value;
-      else if (value === 'enable' || value === 'true' || value === '1' || value === 1) out = true;
-      else if (value === 'disable' || value === 'false' || value === '0' || value === 0) out = false;
-      else return { error: `expected "enable" or "disable", got ${describe(value)}` };
+    case 'boolean': {
+      const b = booleanValue(value);
+      if (b === undefined) return { error: `expected "enable" or "disable", got ${describe(value)}` };
+      out = b;
       break;
+    }
     case 'string-list':
       if (typeof value === 'string') out = [value];
       else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out = value;
@@ -97,4 +97,12 @@ export function describe(value: ConfigValue): string {
   if (typeof value === 'boolean') return `the boolean ${value}`;
   if (value instanceof ConfigHash) return 'a hash ( "key" => value )';
   return 'a list ( ... )';
+}
+
+/** A lighttpd boolean: true/false, "enable"/"disable", "true"/"false", 1/0, "1"/"0"; undefined for anything else. */
+export function booleanValue(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 'enable' || value === 'true' || value === '1' || value === 1) return true;
+  if (value === 'disable' || value === 'false' || value === '0' || value === 0) return false;
+  return undefined;
 }

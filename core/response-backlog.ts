@@ -110,7 +110,7 @@ export class ResponseBacklog {
     this.fileEnd += chunk.length;
     this.writes = this.writes.then(async () => {
       if (this.closed) return;
-      this.file ??= await openTempFile(this.o.dirs, 'response body');
+      this.file ??= await openTempFile(this.o.dirs, 'response');
       if (this.closed) { await this.closeFile(); return; }
       let off = 0;
       while (off < chunk.length) {

@@ -93,6 +93,8 @@ export class Server {
   readonly conditional: boolean;
   readonly host: PluginHost;
   readonly globalValues: Map<string, ConfigValue>;
+  /** server.upload-dirs: where request and response bodies held for a backend spill to temp files. */
+  readonly uploadDirs: readonly string[];
   /** How a target forwarded to a backend is normalised (server.http-parseopts); null: as received. */
   readonly targetNormalization: TargetNormalization | null;
   readonly globalLocs = new Map<string, SourceLoc>();
@@ -154,6 +156,7 @@ export class Server {
       reject100With417: g<boolean>('server.reject-expect-100-with-417', false),
       gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
     };
+    this.uploadDirs = g<string[]>('server.upload-dirs', ['/var/tmp']);
     this.targetNormalization = targetNormalizationFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
     this.tag = g<string>('server.tag', 'lantern');
     this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';

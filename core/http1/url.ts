@@ -1,6 +1,7 @@
 // URL path normalisation for routing and the file system (RFC 3986 §2.1, §5.2.4; checklist B10),
 // and the percent-encoding case normalisation of the target that is forwarded.
 import { isUtf8 } from 'node:buffer';
+import { booleanValue } from '../options.js';
 import type { FramingError } from './types.js';
 
 const HEX_VALUE = new Int8Array(128).fill(-1);
@@ -133,8 +134,7 @@ export const DEFAULT_TARGET_NORMALIZATION: Readonly<TargetNormalization> = Objec
 export function targetNormalizationFrom(opts: { get(key: string): unknown } | undefined): TargetNormalization | null {
   const flag = (key: string, dflt: boolean): boolean => {
     const v = opts?.get(key);
-    if (v === undefined) return dflt;
-    return v === true || v === 'enable' || v === 1 || v === '1' || v === 'true';
+    return v === undefined ? dflt : booleanValue(v) === true;
   };
   if (!flag('url-normalize', true)) return null;
   return {

@@ -124,7 +124,7 @@ export abstract class ProxyRequestState {
       this.backlog = new ResponseBacklog(this.req, {
         memoryBytes: BACKLOG_MEMORY_BYTES,
         maxFileBytes: b.options.maxTempFileBytes,
-        dirs: (this.req.conn.server.globalValues.get('server.upload-dirs') as string[] | undefined) ?? ['/var/tmp'],
+        dirs: this.req.conn.server.uploadDirs,
         onRoom: () => { const c = this.conn; if (c !== null) this.resumeUpstream(c); },
         onSpill: (n) => { b.responseBytesToDisk += n; },
         onError: (err) => this.core.log(`backend "${b.name}": ${this.req.method} ${this.req.target}: cannot hold the response for the client: ${err.message}`),

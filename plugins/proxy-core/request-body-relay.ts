@@ -22,8 +22,7 @@ export abstract class RequestBodyRelay extends ProxyRequestState {
     const req = this.req;
     this.bodyMode = BodyMode.Buffered;
     const server = req.conn.server;
-    const dirs = server.globalValues.get('server.upload-dirs') as string[] | undefined;
-    spoolBody(req.body, { memoryBytes: DEFAULT_SPOOL_MEMORY_BYTES, maxBytes: server.limits.maxRequestBytes, dirs: dirs ?? ['/var/tmp'] }).then((spooled) => {
+    spoolBody(req.body, { memoryBytes: DEFAULT_SPOOL_MEMORY_BYTES, maxBytes: server.limits.maxRequestBytes, dirs: server.uploadDirs }).then((spooled) => {
       if (this.done) { void spooled.dispose(); return; }
       this.spooled = spooled;
       this.up.bodyLength = spooled.length;
