@@ -2,12 +2,12 @@
 // module, type-checked here as a third party's plugin would be (in a project that has `lantern`
 // in its node_modules and imports only lantern/plugin and lantern/proxy-core, against the emitted
 // .d.ts), or is fenced ```ts excerpt (a fragment of a larger program, shown for reading).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeTempDir, REPO_ROOT, removeDir } from '../helpers/spawn-lantern.js';
+import { linkLantern, typeCheck } from '../helpers/third-party.js';
 
 const D = suite('docs code blocks');
 
@@ -46,27 +46,14 @@ D('every module block type-checks against lantern/plugin and lantern/proxy-core'
   for (const b of all) assert.not.match(b.code, /from '(\.|lantern\/(core|plugins)\/)/, `${b.doc}:${b.line} imports lantern's internals, not its package entry points`);
   const dir = makeTempDir('docs-code');
   try {
-    fs.mkdirSync(path.join(dir, 'node_modules'));
-    fs.symlinkSync(REPO_ROOT, path.join(dir, 'node_modules', 'lantern'), 'dir');
+    linkLantern(dir);
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'docs-code', type: 'module' }));
     const names = all.map((b, i) => {
       const name = `block${i}.ts`;
       fs.writeFileSync(path.join(dir, name), `${b.code}\n`);
       return name;
     });
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
-        typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')], types: ['node'],
-      },
-      files: names,
-    }));
-    let out = '';
-    try {
-      execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
-    } catch (err) {
-      out = String((err as { stdout?: string }).stdout ?? err);
-    }
+    const out = typeCheck(dir, names);
     // Name the doc and line of each error, not the temp file's.
     const located = out.replace(/\S*block(\d+)\.ts\((\d+),(\d+)\)/g, (_m, n: string, line: string) => {
       const b = all[Number(n)]!;

@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { linkLantern } from '../helpers/third-party.js';
 import { connectRaw, rawExchange } from '../helpers/raw-client.js';
 import { canConnect, freePort, makeTempDir, REPO_ROOT, removeDir, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which, withTimeout } from '../helpers/wait.js';
@@ -79,9 +80,8 @@ async function startSite(module: string, backendPort: number, extra = ''): Promi
   const dir = makeTempDir('memcached-site');
   dirs.push(dir);
   const site = path.join(dir, 'site');
-  fs.mkdirSync(path.join(site, 'node_modules'), { recursive: true });
+  linkLantern(site);
   fs.mkdirSync(path.join(site, 'www'));
-  fs.symlinkSync(REPO_ROOT, path.join(site, 'node_modules', 'lantern'), 'dir');
   // The plugin is copied, as installing its packed tarball would: Node resolves a linked
   // package's imports from its real location (examples/), where no `lantern` is installed.
   for (const where of [path.join(site, 'node_modules', 'lantern-proxy-backend-memcached'), path.join(site, 'plugins', 'memcached')]) {

@@ -4,13 +4,13 @@
 // loaded by a path relative to that config file and one loaded by package name, both importing
 // only `lantern/plugin` and `lantern/proxy-core`; a TypeScript plugin type-checks against the
 // emitted declarations; a plugin written for another API version is refused with both versions.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange } from '../helpers/raw-client.js';
+import { linkLantern, typeCheck } from '../helpers/third-party.js';
 import { freePort, makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess } from '../helpers/spawn-lantern.js';
 
 const P = suite('plugin API as a package');
@@ -41,8 +41,7 @@ function project(): { dir: string; conf: string } {
   const dir = makeTempDir('plugin-pkg');
   dirs.push(dir);
   const site = path.join(dir, 'site');
-  fs.mkdirSync(path.join(site, 'node_modules'), { recursive: true });
-  fs.symlinkSync(REPO_ROOT, path.join(site, 'node_modules', 'lantern'), 'dir');
+  linkLantern(site);
   const byPath = path.join(site, 'plugins', 'by-path');
   fs.mkdirSync(byPath, { recursive: true });
   fs.writeFileSync(path.join(byPath, 'index.mjs'), pluginSource('by-path', 1));
@@ -93,14 +92,6 @@ P('a plugin written for another plugin API version is refused, naming both versi
 P('a TypeScript plugin type-checks against the emitted declarations; a wrong field does not', () => {
   const { dir } = project();
   const site = path.join(dir, 'site');
-  fs.writeFileSync(path.join(site, 'tsconfig.json'), JSON.stringify({
-    // A plugin project has Node's types, as any TypeScript project for Node does (@types/node).
-    compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false,
-      typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')], types: ['node'],
-    },
-    include: ['plugin.ts'],
-  }));
   fs.writeFileSync(path.join(site, 'package.json'), JSON.stringify({ name: 'site', type: 'module' }));
   const good = `import { definePlugin, PLUGIN_API_VERSION, type Request } from 'lantern/plugin';
 import { makeResponseHead, type ProtocolDefinition, type Exchange } from 'lantern/proxy-core';
@@ -118,13 +109,10 @@ export default definePlugin({
 });
 export type E = Exchange;
 `;
-  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   fs.writeFileSync(path.join(site, 'plugin.ts'), good);
-  execFileSync(process.execPath, [tsc, '-p', site], { encoding: 'utf8' });
+  assert.is(typeCheck(site, ['plugin.ts']), '');
   fs.writeFileSync(path.join(site, 'plugin.ts'), good.replace("id: 'typed',", "id: 42,"));
-  let out = '';
-  try { execFileSync(process.execPath, [tsc, '-p', site], { encoding: 'utf8' }); } catch (err) { out = String((err as { stdout?: string }).stdout); }
-  assert.match(out, /plugin\.ts\(\d+,\d+\): error TS2322/, 'a number for the id is a type error');
+  assert.match(typeCheck(site, ['plugin.ts']), /plugin\.ts\(\d+,\d+\): error TS2322/, 'a number for the id is a type error');
 });
 
 P('a protocol that answers a request itself (LanternError from head()): its status, nothing sent, the connection kept', async () => {
