@@ -73,6 +73,9 @@ export const ERRORS = {
   // FastCGI END_REQUEST FCGI_OVERLOADED / FCGI_CANT_MPX_CONN: the backend refused the request
   // before running it (FastCGI 1.0 §5.5), so any request may go to the next member.
   LT_ERR_BACKEND_OVERLOADED: t(503, 'backend', 'always', false, 'backend overloaded'),
+  // A CGI script (exec: transport) that could not run or sent no valid header block: 500, as
+  // lighttpd's mod_cgi answers; the script ran (or may have), so nothing is retried.
+  LT_ERR_SCRIPT_FAILED: t(500, 'backend', 'never', false, 'CGI script failed'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

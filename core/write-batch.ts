@@ -12,15 +12,22 @@
 // CPU per request by a third. At most BATCH_MAX_BYTES is held per socket and turn, nothing is
 // held for a socket that already queues unsent bytes, and larger writes (a body streaming
 // through) go at once after what is held: back-pressure reads as before.
-import type { Socket } from 'node:net';
+/** What a batched writer writes to: a socket, or any byte pipe that behaves as one (a process's stdin). */
+export interface BatchSocket {
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  cork(): void;
+  uncork(): void;
+  write(data: Buffer | string, encoding?: BufferEncoding): boolean;
+}
 import { atTurnEnd, scheduleTurnEnd } from './turn.js';
 
 /** Writes up to this size wait for the end of the turn; larger ones go at once. */
 export const BATCH_MAX_BYTES = 16 * 1024;
 
 /** An owner of a socket whose small writes may be held until the end of the turn. */
-export interface BatchedWriter {
-  readonly socket: Socket;
+export interface BatchedWriter<S extends BatchSocket = BatchSocket> {
+  readonly socket: S;
   /** The first piece held for the end of the turn (a string is latin1), or null; managed here. */
   held: Buffer | string | null;
   /** Further pieces held in the same turn (pipelined answers, chunk framing), or null; managed here. */
@@ -40,7 +47,7 @@ function flushAll(): void {
 
 atTurnEnd(flushAll);
 
-function send(s: Socket, piece: Buffer | string): boolean {
+function send(s: BatchSocket, piece: Buffer | string): boolean {
   return typeof piece === 'string' ? s.write(piece, 'latin1') : s.write(piece);
 }
 

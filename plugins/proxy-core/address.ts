@@ -11,6 +11,13 @@ export type MemberEntry =
 /** Parse `text`; returns a message when it is not an address lantern can connect to. */
 export function parseMemberEntry(text: string): MemberEntry | { error: string } {
   const s = text.trim();
+  if (s.startsWith('exec:')) {
+    // A process per request (CGI): `exec:/usr/bin/perl` runs the script with that program,
+    // `exec:` runs the script itself.
+    const program = s.slice(5);
+    if (program.includes('\0') || (program !== '' && !program.startsWith('/'))) return { error: `exec: needs an absolute program path or nothing, got "${text}"` };
+    return { kind: 'address', address: { kind: 'exec', program }, key: `exec:${program}` };
+  }
   if (s.startsWith('unix:')) {
     const path = s.slice(5);
     if (path === '' || path.includes('\0')) return { error: `invalid unix socket path in "${text}"` };
@@ -51,5 +58,5 @@ export function tcpKey(host: string, port: number): string {
 
 /** The Host value to send when preserveHost is off (RFC 9110 §7.2): the member's authority. */
 export function hostFieldFor(address: MemberAddress): string {
-  return address.kind === 'unix' ? 'localhost' : tcpKey(address.host, address.port);
+  return address.kind === 'tcp' ? tcpKey(address.host, address.port) : 'localhost';
 }

@@ -138,6 +138,12 @@ export interface BackendOptions {
   /** Tunnel `Upgrade: websocket` requests after the backend's 101. Default false. */
   upgrade: boolean;
   /**
+   * A CGI-style `Location: /local/path` without a Status is served by lantern itself, as if the
+   * client had asked for it (RFC 3875 §6.2.2, lighttpd's cgi.local-redir); false: answered as a
+   * 302 to the client. Default true (mod_cgi sets it from cgi.local-redir, default disabled).
+   */
+  localRedirect: boolean;
+  /**
    * Send the target as the client sent it, not normalised (dot segments removed, unreserved
    * escapes decoded) as lighttpd's mod_proxy sends it. Default false.
    */
@@ -196,6 +202,7 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   allowXSendfile: false,
   xSendfileDocroots: [],
   upgrade: false,
+  localRedirect: true,
   forwardedFor: true,
   forwarded: false,
   forwardedParams: ['for', 'proto', 'host'],

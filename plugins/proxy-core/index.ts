@@ -22,7 +22,7 @@ export const PROXY_CORE_STAGE = 0;
 
 /** The built-in plugin that registers each protocol and balancer name a config may use. */
 const PROTOCOL_PLUGINS: Record<string, string> = {
-  http: 'proxy-backend-http', fastcgi: 'proxy-backend-fastcgi', scgi: 'proxy-backend-scgi', uwsgi: 'proxy-backend-scgi',
+  http: 'proxy-backend-http', fastcgi: 'proxy-backend-fastcgi', scgi: 'proxy-backend-scgi', uwsgi: 'proxy-backend-scgi', cgi: 'proxy-backend-cgi',
 };
 const BALANCER_PLUGINS: Record<string, string> = {
   'round-robin': 'balancer-rr', rr: 'balancer-rr', fair: 'balancer-rr', sqf: 'balancer-rr',

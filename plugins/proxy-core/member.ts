@@ -5,7 +5,7 @@ import { WORKER_COUNT_ENV } from '../../core/hooks.js';
 import { turnNowMs } from '../../core/turn.js';
 import type { MemberSnapshot } from './api.js';
 import type { Backend } from './backend.js';
-import type { FailureCounters, MemberAddress, MemberState, MemberView } from './types.js';
+import type { FailureCounters, MemberAddress, MemberState, MemberView, UpstreamRequest } from './types.js';
 import { hostFieldFor } from './address.js';
 import { Phase, UpstreamConnection, type UpstreamOwner } from './upstream-connection.js';
 
@@ -67,8 +67,15 @@ export class Member implements MemberView {
   removing = false;
   private removedWaiters: Array<() => void> | null = null;
 
+  /**
+   * A process per request (exec:): a connection carries one request, opened with that request's
+   * environment, never pooled; a failing script is the script's failure, never the member's.
+   */
+  readonly perRequest: boolean;
+
   constructor(backend: Backend, key: string, address: MemberAddress, weight: number, hostname: string | null) {
     this.backend = backend;
+    this.perRequest = address.kind === 'exec';
     this.key = key;
     this.address = address;
     this.weight = weight;
@@ -140,8 +147,8 @@ export class Member implements MemberView {
   }
 
   /** Take a connection for `owner`: the newest idle one (unless `fresh`), else a new one. */
-  acquire(owner: UpstreamOwner, fresh: boolean): UpstreamConnection {
-    if (!fresh) {
+  acquire(owner: UpstreamOwner, fresh: boolean, request: UpstreamRequest | null = null): UpstreamConnection {
+    if (!fresh && !this.perRequest) {
       while (this.idle.length > 0) {
         const c = this.idle.pop()!;
         if (!c.usable) { c.destroy(); continue; }
@@ -151,7 +158,7 @@ export class Member implements MemberView {
       }
     }
     this.open++;
-    return new UpstreamConnection(this, owner);
+    return new UpstreamConnection(this, owner, this.perRequest ? request : null);
   }
 
   /** A finished exchange hands its connection back: pooled when it may be reused, else closed. */
@@ -236,6 +243,7 @@ export class Member implements MemberView {
     this.lastError = message;
     const now = Date.now();
     this.lastErrorAtMs = now;
+    if (this.perRequest) return;
     if (kind === 'refused' || kind === 'connectTimeout') { this.backend.disable(this, message, false); return; }
     if (this.state === 'probing') { this.backend.disable(this, `its probe failed: ${message}`, true); return; }
     this.windowAt(turnNowMs());

@@ -53,6 +53,15 @@ export abstract class ProxyRequestState {
   protected bodyTrailers: HeaderList = NO_TRAILERS;
   /** The exchange's end() went out on the current attempt. */
   protected bodyEndWritten = false;
+
+  /**
+   * The end of the request body was written on `c`. A process per request (CGI) then gets EOF on
+   * its stdin; an upgrade keeps it open for the tunnel's bytes.
+   */
+  protected bodyWritten(c: UpstreamConnection): void {
+    this.bodyEndWritten = true;
+    if (c.transport !== null && this.up.upgrade === null) c.requestWritten();
+  }
   /** Body bytes kept for a replay (E7). */
   protected replay: Buffer[] | null = null;
   protected replayBytes = 0;

@@ -107,7 +107,15 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     this.attemptLive = true;
     this.responseBytes = 0;
     this.bodyEndWritten = false;
-    const c = m.acquire(this, fresh);
+    let c: UpstreamConnection;
+    if (m.perRequest) {
+      // A process per request starts with the request's environment: built now (the body
+      // length is known: such protocols never stream a body of unknown length).
+      if (this.backend.protocolDef!.usesEnv) this.up.prepareEnv(this.opts?.cgi);
+      c = m.acquire(this, true, this.up);
+    } else {
+      c = m.acquire(this, fresh);
+    }
     this.conn = c;
     this.reused = c.requests > 0;
     if (c.state === 'busy') this.sendRequest();
@@ -151,16 +159,17 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     const preamble = fresh ? b.preamble : null;
     if (this.bodyMode === BodyMode.None) {
       const tail = ex.end(NO_TRAILERS);
-      this.bodyEndWritten = true;
       if (preamble === null && (tail === null || (!Array.isArray(tail) && tail.length === 0))) {
         // The common case: the head alone, one write without corking.
         if (b.writeAtOnce) c.writeNow(head);
         else c.write(head);
+        this.bodyWritten(c);
       } else {
         s.cork();
         if (preamble !== null) c.write(preamble);
         c.write(head);
         this.writeFramed(tail);
+        this.bodyWritten(c);
         s.uncork();
       }
       this.armAfterWrite();
@@ -182,7 +191,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
         }
         if (memory.length > 0) this.writeFramed(ex.body(memory));
         this.writeFramed(ex.end(this.bodyTrailers));
-        this.bodyEndWritten = true;
+        this.bodyWritten(c);
         break;
       }
       case BodyMode.Stream:
@@ -198,7 +207,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
           if (this.replay !== null) for (const chunk of this.replay) this.writeFramed(ex.body(chunk));
           if (this.bodyComplete) {
             this.writeFramed(ex.end(this.bodyTrailers));
-            this.bodyEndWritten = true;
+            this.bodyWritten(c);
           } else {
             resume = this.bodyPaused;
           }
@@ -235,6 +244,14 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
 
   onUpstreamError(c: UpstreamConnection, err: NodeJS.ErrnoException | null): void {
     if (c !== this.conn || !this.attemptLive) return;
+    if (err !== null && LanternError.is(err)) {
+      // The transport's own answer (a script that cannot be run: 403, 404, 500): nothing was
+      // sent, and the member is not to blame.
+      this.backend.logMember(this.member!, `${err.message} for ${this.req.method} ${this.req.target}`);
+      this.giveUpAttempt();
+      this.finishWithError(err.code);
+      return;
+    }
     const detail = err?.code ?? err?.message ?? 'connection closed';
     if (this.finalHead && (!this.bodyEndWritten || c.writeFailed) && !this.responseDone) {
       // The backend answered before it took the whole request body, then closed: an app that

@@ -45,7 +45,7 @@ export abstract class RequestBodyRelay extends ProxyRequestState {
         if (this.conn !== c || this.exchange !== ex || !this.attemptLive || this.done) return;
         if (piece === null) {
           this.writeFramed(ex.end(this.bodyTrailers));
-          this.bodyEndWritten = true;
+          this.bodyWritten(c);
           this.spoolStep = null;
           this.armAfterWrite();
           return;
@@ -110,7 +110,7 @@ export abstract class RequestBodyRelay extends ProxyRequestState {
     } else {
       this.writeFramed(framed);
     }
-    this.bodyEndWritten = true;
+    this.bodyWritten(c);
     this.armAfterWrite();
   }
 

@@ -80,6 +80,12 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
       this.discardResponse = true;
       return;
     }
+    if (h.localRedirect !== null && !b.options.localRedirect) {
+      // Not served locally: the client is sent there (lighttpd without cgi.local-redir).
+      h.status = 302;
+      h.reason = 'Found';
+      h.localRedirect = null;
+    }
     if (h.localRedirect !== null) {
       // RFC 3875 §6.2.2: a CGI-style `Location: /local` without Status is served by the server
       // itself, as if the client had asked for it (lighttpd's local redirect).

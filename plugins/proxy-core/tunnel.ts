@@ -1,11 +1,13 @@
 // The byte tunnel an Upgrade becomes after the backend's 101 (RFC 9110 §7.8; checklist G5): both
 // directions relayed with back-pressure, bytes the client pipelined after its handshake first,
 // half-close relayed (a FIN one way ends that direction only), closed after an idle time.
-import type { Socket } from 'node:net';
 import type { SocketReader } from '../../core/socket-reader.js';
+import type { TransportStream } from './types.js';
 
-/** One side of the tunnel: a socket and the reader its bytes arrive through. */
-export interface TunnelEnd { socket: Socket; reader: SocketReader }
+type Socket = TransportStream;
+
+/** One side of the tunnel: a socket (or a process's pipes) and the reader its bytes arrive through. */
+export interface TunnelEnd { socket: TransportStream; reader: SocketReader }
 
 export class Tunnel {
   readonly client: Socket;

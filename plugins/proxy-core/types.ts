@@ -9,10 +9,15 @@ import type { Request } from '../../core/request.js';
 // ---------------------------------------------------------------------------------------------
 // Addresses, members, backends
 
-/** Where a member listens: `host:port`, `[v6]:port`, `unix:/path`. */
+/**
+ * Where a member listens: `host:port`, `[v6]:port`, `unix:/path`; or `exec:<program>`, a process
+ * started per request (CGI): the program run with the script as its argument, or, with no
+ * program (`exec:`), the script itself.
+ */
 export type MemberAddress =
   | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'unix'; path: string };
+  | { kind: 'unix'; path: string }
+  | { kind: 'exec'; program: string };
 
 /** A member's health as failover sees it (lighttpd gw_backend: up / disabled / probing). */
 export type MemberState = 'up' | 'disabled' | 'probing';
@@ -206,4 +211,68 @@ export interface ProtocolOptions {
   maxResponseHeadBytes: number;
   /** Extra protocol-specific values from the config. */
   [key: string]: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transports (what carries a protocol's bytes; chosen by proxy-core from the member's address)
+
+/**
+ * One connection's byte pipe as proxy-core drives it: the part of net.Socket it uses. A socket
+ * is one (TCP, unix); a child process's stdin and stdout are another (exec: members); TLS a third.
+ * Events: 'connect' (ready for bytes), 'end' (the peer's output ended), 'error' (Error),
+ * 'close' (gone, after any error), 'drain' (writable again), 'write-error' (a failed write that
+ * leaves the read side open: the peer closed its input; pipes only). Bytes read go to the
+ * `onData` callback given to open(), never through 'data' events.
+ */
+export interface TransportStream {
+  write(data: Buffer | string, encoding?: BufferEncoding): boolean;
+  /** Close the write side (after these bytes): the peer reads EOF. */
+  end(): unknown;
+  end(data: Buffer): unknown;
+  cork(): void;
+  uncork(): void;
+  /** Stop / start reading (back-pressure from a slow client). */
+  pause(): unknown;
+  resume(): unknown;
+  destroy(err?: Error): unknown;
+  readonly writableNeedDrain: boolean;
+  /** Bytes accepted by write() and not yet taken by the peer. */
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  readonly readableEnded: boolean;
+  readonly writable: boolean;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/** What a transport is told when proxy-core opens a connection. */
+export interface TransportOpenContext {
+  readonly address: MemberAddress;
+  /**
+   * The request the connection is opened for, when the transport is per request (a process gets
+   * its environment from it); null for a pooled socket.
+   */
+  readonly request: UpstreamRequest | null;
+  /** Where the peer's bytes go. */
+  readonly onData: (chunk: Buffer) => void;
+  /** A line for the error log (a script's stderr). */
+  log(message: string): void;
+}
+
+export interface TransportDefinition {
+  /** `socket`, `exec`, ... */
+  name: string;
+  /**
+   * One request per connection, and the request body ends when the write side closes (a CGI
+   * script reads stdin to EOF). proxy-core then builds the request's environment before it
+   * opens the connection, and never pools it.
+   */
+  perRequest: boolean;
+  /**
+   * A failure says something about the member (a socket's peer), so it counts toward disabling
+   * it. False for a process per request: one failing script never takes the others down.
+   */
+  blamesMember: boolean;
+  open(ctx: TransportOpenContext): TransportStream;
 }

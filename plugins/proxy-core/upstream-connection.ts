@@ -12,6 +12,8 @@ import { SocketReader } from '../../core/socket-reader.js';
 import { turnNowMs } from '../../core/turn.js';
 import { batchWrite, flushBatched, type BatchedWriter } from '../../core/write-batch.js';
 import type { Member } from './member.js';
+import { execTransport } from './process-transport.js';
+import type { TransportDefinition, TransportStream, UpstreamRequest } from './types.js';
 
 /** What the connection is waiting for; decides the timeout and what a timeout means. */
 export enum Phase {
@@ -58,7 +60,10 @@ export type ConnectionState = 'connecting' | 'busy' | 'idle' | 'closed' | 'detac
 
 export class UpstreamConnection implements BatchedWriter {
   readonly member: Member;
-  readonly socket: net.Socket;
+  /** The byte pipe: a socket (tcp, unix members), or a process's stdin/stdout (exec: members). */
+  readonly socket: TransportStream;
+  /** The transport when it is not a plain socket (exec:), else null. */
+  readonly transport: TransportDefinition | null;
   /** The backend's bytes, read without a stream per read (core/socket-reader.ts). */
   readonly reader: SocketReader;
   state: ConnectionState = 'connecting';
@@ -87,7 +92,11 @@ export class UpstreamConnection implements BatchedWriter {
   /** A write failed: nothing more is written; what the backend sent before it closed is still read. */
   writeFailed = false;
 
-  constructor(member: Member, owner: UpstreamOwner) {
+  /**
+   * `request`: the request this connection is opened for, which a per-request transport (a
+   * process) takes its environment from; null for a pooled socket.
+   */
+  constructor(member: Member, owner: UpstreamOwner, request: UpstreamRequest | null = null) {
     this.member = member;
     this.owner = owner;
     const a = member.address;
@@ -99,13 +108,42 @@ export class UpstreamConnection implements BatchedWriter {
       else this.destroy();
     });
     this.reader = reader;
-    // allowHalfOpen: a backend's FIN ends a close-delimited body; our side is closed by us.
-    this.socket = a.kind === 'unix'
-      ? net.connect({ path: a.path, allowHalfOpen: true, onread: reader.onread })
-      : net.connect({ host: a.host, port: a.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
     this.onTimer = () => this.timerFired();
-    this.setPhase(Phase.Connect);
-    const s = this.socket;
+    this.transport = a.kind === 'exec' ? execTransport : null;
+    if (a.kind === 'exec') {
+      this.socket = execTransport.open({
+        address: a,
+        request,
+        onData: (chunk) => reader.sink(chunk),
+        log: (message) => member.backend.logMember(member, message),
+      });
+      this.setPhase(Phase.Connect);
+      // The process closed its stdin before taking the whole body: its answer is still read.
+      this.socket.on('write-error', (e: NodeJS.ErrnoException) => {
+        if (this.writeFailed) return;
+        if (this.owner !== null && this.state === 'busy' && this.owner.onUpstreamWriteError(this, e)) this.writeFailed = true;
+        else this.destroy();
+      });
+    } else {
+      // allowHalfOpen: a backend's FIN ends a close-delimited body; our side is closed by us.
+      this.socket = a.kind === 'unix'
+        ? net.connect({ path: a.path, allowHalfOpen: true, onread: reader.onread })
+        : net.connect({ host: a.host, port: a.port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
+      this.setPhase(Phase.Connect);
+      this.catchWriteErrors(this.socket as net.Socket);
+    }
+    this.listen(this.socket);
+    this.clientDrained = () => { this.owner?.onClientDrain(this); };
+  }
+
+  /**
+   * A failed write makes Node destroy the socket, and with it the response bytes already in
+   * the kernel's receive queue (an app that answers without reading the body, then closes:
+   * the kernel resets, our next write fails). lighttpd and nginx still read that answer.
+   * So a write error only stops the writing, when the owner says so; reading goes on until
+   * the read side ends (a read error still destroys the socket).
+   */
+  private catchWriteErrors(s: net.Socket): void {
     // A failed write makes Node destroy the socket, and with it the response bytes already in
     // the kernel's receive queue (an app that answers without reading the body, then closes:
     // the kernel resets, our next write fails). lighttpd and nginx still read that answer.
@@ -135,6 +173,11 @@ export class UpstreamConnection implements BatchedWriter {
       }
       return destroySocket.call(s, err);
     };
+  }
+
+  /** The transport's events go to the owner (bound once per connection). */
+  private listen(s: TransportStream): void {
+    const member = this.member;
     s.on('connect', () => {
       if (this.state !== 'connecting') return;
       this.state = 'busy';
@@ -162,7 +205,6 @@ export class UpstreamConnection implements BatchedWriter {
       this.touch();
       this.owner?.onUpstreamDrain(this);
     });
-    this.clientDrained = () => { this.owner?.onClientDrain(this); };
   }
 
   /**
@@ -241,6 +283,17 @@ export class UpstreamConnection implements BatchedWriter {
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
+  /**
+   * The whole request body was written. A per-request transport (a process) closes the write
+   * side now: a CGI script reads its input to EOF. A socket stays open for the response and the
+   * next request.
+   */
+  requestWritten(): void {
+    if (this.transport === null || !this.transport.perRequest || this.writeFailed) return;
+    flushBatched(this);
+    this.socket.end();
+  }
+
   /** Whether a pooled connection can still be used (E5: never a half-closed one). */
   get usable(): boolean {
     const s = this.socket;
@@ -264,7 +317,7 @@ export class UpstreamConnection implements BatchedWriter {
   }
 
   /** Hand the socket to a tunnel (which replaces the reader's sink): our handlers go, the member forgets the connection. */
-  detach(): { socket: net.Socket; reader: SocketReader } {
+  detach(): { socket: TransportStream; reader: SocketReader } {
     const s = this.socket;
     flushBatched(this);
     this.state = 'detached';

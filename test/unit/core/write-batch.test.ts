@@ -11,7 +11,7 @@ import { once, withTimeout } from '../../helpers/wait.js';
 const W = suite('write-batch');
 
 /** A connected pair: `writer` wraps the client side, `received(n)` resolves with the first n bytes the server side read. */
-async function pair(): Promise<{ writer: BatchedWriter; received: (n: number) => Promise<string>; close: () => void }> {
+async function pair(): Promise<{ writer: BatchedWriter<net.Socket>; received: (n: number) => Promise<string>; close: () => void }> {
   let data = '';
   let waiting: { n: number; resolve: (s: string) => void } | null = null;
   const srv = net.createServer((s) => {
@@ -30,7 +30,7 @@ async function pair(): Promise<{ writer: BatchedWriter; received: (n: number) =>
   const received = (n: number) => withTimeout(new Promise<string>((resolve) => {
     if (data.length >= n) resolve(data.slice(0, n)); else waiting = { n, resolve };
   }), 3000, `${n} bytes at the server`);
-  const writer: BatchedWriter = { socket, held: null, heldMore: null, heldBytes: 0 };
+  const writer: BatchedWriter<net.Socket> = { socket, held: null, heldMore: null, heldBytes: 0 };
   return { writer, received, close: () => { socket.destroy(); srv.close(); } };
 }
 
@@ -95,7 +95,7 @@ W('a socket whose peer is not reading is never held: the write answers with its 
   socket.on('error', () => {});
   try {
     await once(socket, 'connect', 2000);
-    const w: BatchedWriter = { socket, held: null, heldMore: null, heldBytes: 0 };
+    const w: BatchedWriter<net.Socket> = { socket, held: null, heldMore: null, heldBytes: 0 };
     // More than the kernel's buffers take: Node keeps the rest queued in the socket.
     socket.write(Buffer.alloc(32 * 1024 * 1024));
     assert.ok(socket.writableLength > 0, 'the socket is backed up');
