@@ -37,8 +37,14 @@ export class GatewayExchange implements Exchange {
   constructor(
     private readonly up: UpstreamRequest,
     private readonly options: ProtocolOptions,
-    /** encodeScgiHead or encodeUwsgiPacket. */
+    /** encodeScgiHead or encodeUwsgiPacket (CGI: nothing, the environment is the process's). */
     private readonly encodeHead: (env: EnvList) => Buffer,
+    /**
+     * The error for a response with no valid head (bad fields, or the stream ended first); the
+     * CGI protocol's is LT_ERR_SCRIPT_FAILED (500, as lighttpd's mod_cgi). Default: the
+     * backend's errors (502).
+     */
+    private readonly headErrorCode: ErrorCode | null = null,
   ) {}
 
   head(): Buffer { return this.encodeHead(this.up.env); }
@@ -143,7 +149,8 @@ export class GatewayExchange implements Exchange {
   reusable(): boolean { return false; }
 
   private fail(sink: ResponseSink, code: ErrorCode, detail: string): void {
+    const headError = this.state === State.Head ? this.headErrorCode : null;
     this.state = State.Failed;
-    sink.error(code, detail);
+    sink.error(headError ?? code, detail);
   }
 }
