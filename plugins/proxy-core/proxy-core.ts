@@ -12,6 +12,7 @@ import {
   type ProxyHooks, type ProxySnapshot,
 } from './api.js';
 import { Backend } from './backend.js';
+import { stopAllProcesses } from './process-transport.js';
 import { ProxyRequest } from './proxy-request.js';
 import { SpawnedBackends, SPAWNED_BY_PRIMARY_ENV } from './spawned-backends.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
@@ -210,10 +211,11 @@ export class ProxyCore implements ProxyCoreApi {
     for (const t of this.tunnels) t.tick(nowMs);
   }
 
-  /** Shutdown: close pools and tunnels, stop the spawned backends (G10). */
+  /** Shutdown: close pools and tunnels, stop the spawned backends and the CGI processes (G10). */
   async close(): Promise<void> {
     for (const b of this.byName.values()) b.destroy();
     for (const t of this.tunnels) t.destroy();
-    await this.spawned.stop();
+    // CGI scripts still running (exec: members): TERM, then KILL; reaped before the exit.
+    await Promise.all([this.spawned.stop(), stopAllProcesses()]);
   }
 }
