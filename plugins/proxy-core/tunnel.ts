@@ -35,6 +35,9 @@ export class Tunnel {
     if (clientBuffered !== null && clientBuffered.length > 0) upstream.write(clientBuffered);
     this.relay(clientEnd, upstream);
     this.relay(upstreamEnd, client);
+    // A FIN that came before the tunnel (the client half-closed right after its handshake and
+    // data) is relayed now: its 'end' was emitted already.
+    if (client.readableEnded && !upstream.destroyed) upstream.end();
     client.resume();
     upstream.resume();
   }
