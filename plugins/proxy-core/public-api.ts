@@ -1,10 +1,11 @@
 // `lantern/proxy-core`: what a protocol or balancer plugin written outside this repository
-// imports (package.json "exports"): the protocol, balancer and member contracts, the API other
+// imports (package.json "exports"): the protocol, balancer, transport and member contracts, the API other
 // plugins reach proxy-core through, the response-head parser and its one validated constructor,
 // and the error codes. Covered by the plugin API version (`lantern/plugin`).
 export type {
   Balancer, BalancerDefinition, BalancerOptions, Exchange, ExchangeContext, FailureCounters, MemberAddress,
-  MemberState, MemberView, ProtocolDefinition, ProtocolOptions, ProtocolOptionSpec, ResponseSink, UpstreamRequest,
+  MemberState, MemberView, ProtocolDefinition, ProtocolOptions, ProtocolOptionSpec, ResponseSink, TransportDefinition,
+  TransportOpenContext, TransportStream, UpstreamRequest,
 } from './types.js';
 export type {
   BackendHandle, BackendOptions, BackendSnapshot, BackendSpec, ForwardOptions, MemberSnapshot, ProxyCoreApi,

@@ -11,7 +11,7 @@ const T = suite('plugin options documented');
 const PAGES: Record<string, string> = {
   accesslog: 'modules.md', 'demo-app': 'modules.md', dirlisting: 'modules.md', indexfile: 'modules.md',
   proxy: 'modules.md', staticfile: 'modules.md', status: 'modules.md', 'proxy-core': 'proxy-core.md',
-  fastcgi: 'cgi-family.md', scgi: 'cgi-family.md',
+  fastcgi: 'cgi-family.md', scgi: 'cgi-family.md', cgi: 'cgi.md',
 };
 
 for (const [id, page] of Object.entries(PAGES)) {
