@@ -12,6 +12,17 @@ T('literal addresses', () => {
   assert.equal(parseMemberEntry('/run/app.sock'), { kind: 'address', address: { kind: 'unix', path: '/run/app.sock' }, key: 'unix:/run/app.sock' });
 });
 
+T('exec: members: a program per request (CGI), or the script itself', () => {
+  assert.equal(parseMemberEntry('exec:/usr/bin/perl'), { kind: 'address', address: { kind: 'exec', program: '/usr/bin/perl' }, key: 'exec:/usr/bin/perl' });
+  assert.equal(parseMemberEntry('exec:'), { kind: 'address', address: { kind: 'exec', program: '' }, key: 'exec:' });
+  for (const text of ['exec:perl', 'exec:./x', 'exec:/a\0b']) {
+    const r = parseMemberEntry(text);
+    assert.ok('error' in r, text);
+    assert.match((r as { error: string }).error, /absolute program path/, text);
+  }
+  assert.is(hostFieldFor({ kind: 'exec', program: '' }), 'localhost');
+});
+
 T('hostnames are lowercased and kept for resolution', () => {
   assert.equal(parseMemberEntry('App.Example.org:9000'), { kind: 'hostname', host: 'app.example.org', port: 9000, key: 'app.example.org:9000' });
   assert.equal(parseMemberEntry('localhost:1'), { kind: 'hostname', host: 'localhost', port: 1, key: 'localhost:1' });
