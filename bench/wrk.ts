@@ -19,6 +19,28 @@ export function runWrk(url: string, opts: { threads: number; connections: number
   });
 }
 
+/** wrk's summary with the timeouts apart (`errors`: non-2xx + connect, read and write errors) and the request count. */
+export interface WrkCounts extends WrkResult { timeouts: number; requests: number }
+
+/**
+ * `wrk -t1 -cN -dS --latency --timeout T url`: a response slower than T counts as a timeout, not
+ * as a latency, and is reported apart from the other errors (the gateway cases' p99 goals).
+ */
+export function runWrkCounted(url: string, opts: { connections: number; durationSec: number; timeoutSec: number }): Promise<WrkCounts> {
+  const args = ['-t1', `-c${opts.connections}`, `-d${opts.durationSec}s`, '--latency', '--timeout', `${opts.timeoutSec}s`, url];
+  return new Promise((resolve, reject) => {
+    execFile('wrk', args, { timeout: (opts.durationSec + 30) * 1000 }, (err, stdout) => {
+      if (err) { reject(new Error(`wrk failed: ${err.message.split('\n')[0]}`)); return; }
+      const base = parseWrk(stdout);
+      const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+      const [connect, read, write, timeouts] = sock ? sock.slice(1, 5).map(Number) : [0, 0, 0, 0];
+      const requests = Number(/(\d+) requests in /.exec(stdout)?.[1] ?? 0);
+      resolve({ ...base, errors: non2xx + connect + read + write, timeouts, requests });
+    });
+  });
+}
+
 function toMs(v: string, unit: string): number {
   const n = Number(v);
   if (unit === 'us') return n / 1000;

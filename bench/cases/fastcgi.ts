@@ -8,17 +8,17 @@
 // medians over rounds, timeouts and errors sums, ratios to nginx taken in the same round.
 // Goals (the issue): lantern >= 1.0x nginx at -c4 and at -c50; at -c50 a p99 <= 6 ms and no wrk
 // timeouts. lighttpd's ratios are reported.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../processes.js';
-import { median, parseWrk, type WrkResult } from '../wrk.js';
+import { median, runWrkCounted, type WrkCounts } from '../wrk.js';
 import { ROOT, writeFastcgiConf, writeNginxConf } from './fixtures.js';
 import { launch, stop, type Launch } from './launch.js';
 import { findLighttpd, findPhpCgi, PHP_FCGI_CHILDREN, startPhpPool, stopPhpPool } from './php-fcgi.js';
 import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
 import { probe } from './targets.js';
-import type { LoadOptions } from './wrk-rounds.js';
+import { roundOrder, type LoadOptions } from './wrk-rounds.js';
 
 export const FASTCGI_FRONT_ENDS = ['lantern', 'nginx', 'lighttpd'] as const;
 type FrontEnd = (typeof FASTCGI_FRONT_ENDS)[number];
@@ -36,7 +36,7 @@ const SCRIPT_SOURCE = '<?php echo "hello\\n";\n';
 const SCRIPT_OUTPUT = 'hello\n';
 
 /** wrk's summary with the timeouts apart: `errors` here is non-2xx + connect, read and write errors. */
-export interface FcgiResult extends WrkResult { timeouts: number }
+export type FcgiResult = WrkCounts;
 type Series = Array<FcgiResult | undefined>;
 
 interface Tools { php: string; nginx?: string; lighttpd?: string }
@@ -45,17 +45,7 @@ interface Tools { php: string; nginx?: string; lighttpd?: string }
 interface Measurement { result?: FcgiResult; failure?: string; notes: string[] }
 
 function runWrkFcgi(port: number, connections: number, durationSec: number): Promise<FcgiResult> {
-  const args = ['-t1', `-c${connections}`, `-d${durationSec}s`, '--latency', '--timeout', `${WRK_TIMEOUT_SEC}s`, `http://127.0.0.1:${port}/${SCRIPT}`];
-  return new Promise((resolve, reject) => {
-    execFile('wrk', args, { timeout: (durationSec + 30) * 1000 }, (err, stdout) => {
-      if (err) { reject(new Error(`wrk failed: ${err.message.split('\n')[0]}`)); return; }
-      const base = parseWrk(stdout);
-      const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-      const [connect, read, write, timeouts] = sock ? sock.slice(1, 5).map(Number) : [0, 0, 0, 0];
-      resolve({ ...base, errors: non2xx + connect + read + write, timeouts });
-    });
-  });
+  return runWrkCounted(`http://127.0.0.1:${port}/${SCRIPT}`, { connections, durationSec, timeoutSec: WRK_TIMEOUT_SEC });
 }
 
 function versionOf(cmd: string | undefined, args: string[]): string {
@@ -112,12 +102,6 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, tools
     if (stopped.killed) notes.push(`php-cgi: ${stopped.killed} process(es) needed SIGKILL after ${fe} -c${connections}`);
     if (stopped.left.length) notes.push(`php-cgi: process(es) ${stopped.left.join(', ')} still alive after SIGKILL (${fe} -c${connections})`);
   }
-}
-
-/** Round r's visiting order: the list rotated by r - 1. */
-function roundOrder<T>(xs: readonly T[], round: number): T[] {
-  const k = (round - 1) % Math.max(xs.length, 1);
-  return [...xs.slice(k), ...xs.slice(0, k)];
 }
 
 const key = (fe: FrontEnd, c: number) => `${fe} -c${c}`;

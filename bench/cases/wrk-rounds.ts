@@ -14,7 +14,7 @@ export interface LoadOptions {
 export type RoundResults = Map<string, Array<WrkResult | undefined>>;
 
 /** Round r's visiting order: the list rotated by r - 1 (for two targets: forward, reverse, ...). */
-function roundOrder<T>(xs: T[], round: number): T[] {
+export function roundOrder<T>(xs: readonly T[], round: number): T[] {
   const k = (round - 1) % Math.max(xs.length, 1);
   return [...xs.slice(k), ...xs.slice(0, k)];
 }
