@@ -11,11 +11,16 @@
 //   fastcgi   a one-line PHP hello from php-cgi (4 children) through lantern, nginx and lighttpd
 //             1.4, a fresh php-cgi and front end per measurement, wrk -c4 and -c50 (its own
 //             connection counts: --connections does not apply); ratios to nginx
+//   cgi       a perl hello script as a CGI process per request through lantern and lighttpd 1.4
+//             mod_cgi (no nginx: it has no CGI), a fresh front end per measurement, wrk -c4 and
+//             -c16 (--connections does not apply), CPU per request of front end and script, and
+//             Node's spawn() cost next to sh's; ratios to lighttpd
 // Flags: --case <name>[,<name>] (repeatable), --rounds N (3), --duration S (10), --connections N
 // (50), --quick (3 s runs), --no-docs (do not write docs/performance.md). Only 127.0.0.1 is used.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runCgi } from './cases/cgi.js';
 import { runFastcgi } from './cases/fastcgi.js';
 import { makeBenchDir, ROOT } from './cases/fixtures.js';
 import { runHundredMib } from './cases/large-body.js';
@@ -25,7 +30,7 @@ import { runStatic13 } from './cases/static13.js';
 import { findNginx, HELLO_ONLY, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
 import type { LoadOptions } from './cases/wrk-rounds.js';
 
-const CASES = ['static13', 'hello', '1m', '100m', 'fastcgi'] as const;
+const CASES = ['static13', 'hello', '1m', '100m', 'fastcgi', 'cgi'] as const;
 const PROXY_CASES: readonly CaseName[] = ['hello', '1m', '100m'];
 type CaseName = (typeof CASES)[number];
 
@@ -117,6 +122,7 @@ async function main(): Promise<void> {
     if (cases.includes('static13')) report(withoutTempDir(await runStatic13(dir, load), dir), reports);
     if (cases.some((c) => PROXY_CASES.includes(c))) await runProxyCases(dir, reports);
     if (cases.includes('fastcgi')) report(withoutTempDir(await runFastcgi(dir, findNginx(), load), dir), reports);
+    if (cases.includes('cgi')) report(withoutTempDir(await runCgi(dir, load), dir), reports);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

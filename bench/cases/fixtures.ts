@@ -92,3 +92,18 @@ export function writeFastcgiConf(dir: string, name: 'lantern-fastcgi' | 'lighttp
     `fastcgi.server = ( ".php" => ( ( "socket" => "${socket}", "check-local" => "disable" ) ) )`,
   ]);
 }
+
+/**
+ * Case cgi: `.pl` files run by /usr/bin/perl over lighttpd 1.4's mod_cgi, the way a user writes
+ * it; lantern and lighttpd 1.4 are each given this same file (`name` tells them apart).
+ */
+export function writeCgiConf(dir: string, name: 'lantern-cgi' | 'lighttpd-cgi', port: number, perl: string): string {
+  return writeLanternConf(dir, name, [
+    'server.modules = ( "mod_cgi" )',
+    `server.port = ${port}`,
+    'server.bind = "127.0.0.1"',
+    `server.document-root = "${dir}"`,
+    'server.max-keep-alive-requests = 100000',
+    `cgi.assign = ( ".pl" => "${perl}" )`,
+  ]);
+}

@@ -20,7 +20,7 @@ const FIGURES_HEADING = '## Current figures';
 /** Each case's block starts with this (its title: `case <name>: ...`). */
 const CASE_HEADING = '### case ';
 /** Blocks in this order; other cases follow in the order they were first written. */
-const CASE_ORDER = ['static13', 'hello', '1m', '100m', 'fastcgi'];
+const CASE_ORDER = ['static13', 'hello', '1m', '100m', 'fastcgi', 'cgi'];
 const DOC_INTRO = `# Performance
 
 Measured with \`npm run bench\` (bench/run.ts). Each case below shows its latest run, with the
