@@ -60,6 +60,9 @@ export const ERRORS = {
   LT_ERR_PLUGIN_THREW: t(500, 'handler', 'never', false, 'a plugin failed while handling the request'),
   LT_ERR_INTERNAL: t(500, 'handler', 'never', false, 'Internal Server Error'),
   LT_ERR_UNAVAILABLE: t(503, 'handler', 'never', false, 'Service Unavailable'),
+  // A protocol's local answer to a well-formed request its backend cannot take (a path that is no
+  // memcached key): 400, and the client connection stays open.
+  LT_ERR_NOT_FOR_BACKEND: t(400, 'handler', 'never', false, 'the request cannot be sent to this backend'),
   // backends (checklist D, E) — used by proxy-core
   LT_ERR_BACKEND_REFUSED: t(502, 'backend', 'always', false, 'backend refused the connection'),
   LT_ERR_BACKEND_CONNECT_TIMEOUT: t(504, 'backend', 'always', false, 'backend connect timeout'),

@@ -1,12 +1,13 @@
 // lantern-proxy-backend-memcached: the "memcached" protocol for lantern's proxy-core, as nginx's
 // ngx_http_memcached_module. Each request is answered from memcached: the key is the protocol
 // option `keyPrefix` followed by the request path (decoded, without the query); `get <key>\r\n`
-// goes up, a `VALUE` reply is answered 200 with the value as the body, a miss (`END`) 404.
+// goes up, a `VALUE` reply is answered 200 with the value as the body, a miss (`END`) 404, or,
+// with the option `fallThrough`, goes on to the next handler (another backend, the static file).
 // Connections are kept alive: one `get` per exchange, reusable after the `END` line.
 //
 // A third-party plugin: it imports only `lantern/plugin` and `lantern/proxy-core`.
 import { definePlugin } from 'lantern/plugin';
-import { makeResponseHead } from 'lantern/proxy-core';
+import { LanternError, makeResponseHead } from 'lantern/proxy-core';
 
 /** @typedef {import('lantern/proxy-core').Exchange} Exchange */
 /** @typedef {import('lantern/proxy-core').ExchangeContext} ExchangeContext */
@@ -22,8 +23,8 @@ export const MAX_KEY_BYTES = 250;
 const MAX_LINE_BYTES = 1024;
 const CRLF = Buffer.from('\r\n');
 const END_LINE = Buffer.from('\r\nEND\r\n');
-/** What is sent for a request that is answered locally (bad key, method): a round trip that
- *  changes nothing, so that the answer goes through the sink (see README, "Local answers"). */
+/** What is sent for a method memcached does not serve: a round trip that changes nothing, so
+ *  that the 405 with its Allow field goes through the sink (see README, "Local answers"). */
 const NOOP = 'version\r\n';
 
 /**
@@ -78,6 +79,7 @@ class MemcachedExchange {
   constructor(up, opts) {
     this.up = up;
     this.contentType = /** @type {string} */ (opts.contentType);
+    this.fallThrough = opts.fallThrough === true;
     this.isHead = up.method === 'HEAD';
     /** Bytes of an unfinished line / tail. */
     this.pending = Buffer.alloc(0);
@@ -92,7 +94,9 @@ class MemcachedExchange {
       this.local = { status: 405, headers: ['Allow', 'GET, HEAD'] };
     } else {
       this.key = keyFor(up.target, /** @type {string} */ (opts.keyPrefix));
-      if (this.key === null) this.local = { status: 400, headers: [] };
+      // Nothing is sent: proxy-core answers 400 (the client's connection stays open), keeps the
+      // memcached connection pooled and blames nobody.
+      if (this.key === null) throw new LanternError('LT_ERR_NOT_FOR_BACKEND', 'the path is not a valid memcached key');
     }
     if (this.local !== null) this.state = State.LOCAL;
   }
@@ -172,6 +176,8 @@ class MemcachedExchange {
   replyLine(line, sink) {
     if (line === 'END') {
       this.state = State.DONE;
+      // A miss: the handlers after this backend get the request (nginx: error_page 404 = @fallback).
+      if (this.fallThrough) { sink.fallThrough(); return true; }
       sink.head(makeResponseHead(404, ['Content-Type', 'text/html', 'Content-Length', String(NOT_FOUND.length)], { requestMethod: this.up.method }));
       if (!this.isHead) sink.data(NOT_FOUND);
       sink.end();
@@ -198,7 +204,7 @@ class MemcachedExchange {
   /** @param {ResponseSink} sink */
   answerLocal(sink) {
     const local = /** @type {{ status: number, headers: string[] }} */ (this.local);
-    const body = Buffer.from(`${local.status === 400 ? 'Bad Request: the path is not a valid memcached key' : 'Method Not Allowed'}\n`);
+    const body = Buffer.from('Method Not Allowed\n');
     sink.head(makeResponseHead(local.status, [...local.headers, 'Content-Type', 'text/plain', 'Content-Length', String(body.length)], { requestMethod: this.up.method }));
     if (!this.isHead) sink.data(body);
     this.state = State.DONE;
@@ -236,6 +242,7 @@ export const memcachedProtocol = {
   options: {
     keyPrefix: { type: 'string', default: '', doc: 'Put before the request path to make the key (nginx: memcached_key "$prefix$uri"). Default: "" (the path alone).' },
     contentType: { type: 'string', default: 'application/octet-stream', doc: 'Content-Type of a value (memcached stores none; nginx uses default_type). Default: "application/octet-stream".' },
+    fallThrough: { type: 'boolean', default: false, doc: 'On a miss, the request goes on to the handlers after this backend (a proxy.server, FastCGI or the static file in the same config scope), as nginx\'s memcached_pass with error_page 404 = @fallback. Default: false (a miss is 404).' },
   },
   createExchange(up, options) {
     return new MemcachedExchange(up, options);

@@ -6,6 +6,7 @@ import { definePlugin } from '../../core/plugin.js';
 import { ConfigBackends } from './config-backends.js';
 import { PROXY_CORE_OPTIONS } from './config-keys.js';
 import { ProxyCore } from './proxy-core.js';
+import { backendPassed } from './proxy-request-state.js';
 
 export type {
   BackendHandle, BackendOptions, BackendSnapshot, BackendSpec, ForwardOptions, MemberSnapshot, ProxyCoreApi,
@@ -79,7 +80,8 @@ export default definePlugin({
     if (fromConfig.used) {
       ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: PROXY_CORE_STAGE }, (req) => {
         const backend = fromConfig.forRequest(req);
-        if (backend === null) return undefined;
+        // A backend that fell through for this request leaves it to the next handler.
+        if (backend === null || backendPassed(req, backend)) return undefined;
         core.forward(req, backend);
         return true;
       });

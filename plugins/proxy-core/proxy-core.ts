@@ -14,6 +14,7 @@ import {
 import { Backend } from './backend.js';
 import { stopAllProcesses } from './process-transport.js';
 import { ProxyRequest } from './proxy-request.js';
+import { backendPassed } from './proxy-request-state.js';
 import { SpawnedBackends, SPAWNED_BY_PRIMARY_ENV } from './spawned-backends.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import type { BalancerDefinition, ProtocolDefinition, ProtocolOptions, UpstreamRequest } from './types.js';
@@ -176,6 +177,11 @@ export class ProxyCore implements ProxyCoreApi {
     const b = handle instanceof Backend ? handle : this.byName.get(handle.name);
     if (b === undefined || b.removed || b.protocolDef === null) {
       req.sendError(503, 'LT_ERR_BACKEND_ALL_DOWN');
+      return;
+    }
+    if (backendPassed(req, b)) {
+      // It had no answer for this request already (fallThrough) and nothing else took it.
+      req.sendError(404, 'LT_ERR_NOT_FOUND');
       return;
     }
     const up = buildUpstreamRequest(req, b, opts?.target ?? this.forwardedTarget(req, b), b.protocolDef.usesEnv);

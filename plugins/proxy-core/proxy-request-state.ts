@@ -18,6 +18,25 @@ import type { ProxyUpstreamRequest } from './upstream-request.js';
 import { Phase, type UpstreamConnection } from './upstream-connection.js';
 import type { Exchange, MemberView } from './types.js';
 
+/** req.pluginData key: the backends that fell through for this request (ResponseSink.fallThrough). */
+const PASSED_KEY = 'proxy-core:passed';
+
+/** The backends that had no answer for `req` and let it go on (created on first use). */
+export function passedBackends(req: Request): Set<object> {
+  let set = req.pluginData.get(PASSED_KEY) as Set<object> | undefined;
+  if (set === undefined) {
+    set = new Set();
+    req.pluginData.set(PASSED_KEY, set);
+  }
+  return set;
+}
+
+/** Whether `backend` fell through for `req` already: it is skipped for the rest of the request. */
+export function backendPassed(req: Request, backend: object): boolean {
+  const set = req.pluginData.get(PASSED_KEY) as Set<object> | undefined;
+  return set !== undefined && set.has(backend);
+}
+
 export const EMPTY = Buffer.alloc(0);
 export const NO_TRAILERS: HeaderList = [];
 const NONE_TRIED: ReadonlySet<MemberView> = new Set();
@@ -85,7 +104,7 @@ export abstract class ProxyRequestState {
   protected discardResponse = false;
   protected tunnel: Tunnel | null = null;
   /** After the response: the request goes on (authorizer 200) or restarts at a local URL (CGI Location). */
-  protected continuation: 'authorized' | 'redirect' | null = null;
+  protected continuation: 'authorized' | 'redirect' | 'fall-through' | null = null;
   /** Response bytes waiting for a client slower than the backend (server.stream-response-body 0, 1). */
   protected backlog: ResponseBacklog | null = null;
   protected redirectTarget = '';

@@ -9,7 +9,7 @@ import { equalsLower } from '../../core/http1/field-lines.js';
 import { checkResponseHead, isValidatedHead } from '../../core/http1/response-head.js';
 import { formatResponseHead } from '../../core/http1/response-writer.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
-import { EMPTY } from './proxy-request-state.js';
+import { BodyMode, EMPTY, passedBackends } from './proxy-request-state.js';
 import { RequestBodyRelay } from './request-body-relay.js';
 import { stripHopByHop, xSendfilePath } from './response-fields.js';
 import type { UpstreamConnection } from './upstream-connection.js';
@@ -155,6 +155,17 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     this.attemptFailed(code, detail);
   }
 
+  fallThrough(): void {
+    if (!this.attemptLive || this.tunnel !== null || this.finalHead) return;
+    this.member!.recordSuccess();
+    this.finalHead = true;
+    this.replay = null;
+    this.replayLost = true;
+    this.discardResponse = true;
+    this.responseDone = true;
+    this.continuation = 'fall-through';
+  }
+
   capacity(maxConnections: number): void {
     if (this.attemptLive) this.member!.setCapacity(maxConnections);
   }
@@ -198,6 +209,17 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     if (this.continuation === 'authorized') {
       if (this.opts?.onAuthorized) this.opts.onAuthorized(req);
       else pipeline.restart(req, req.target, { keepPluginData: true });
+      return;
+    }
+    if (this.continuation === 'fall-through') {
+      // The backend had no answer: the handlers after it get the request (never this backend again).
+      if (this.bodyMode !== BodyMode.None) {
+        this.core.log(`backend "${this.backend.name}": no answer for ${req.method} ${req.target}, whose body it took: 404`);
+        req.sendError(404, 'LT_ERR_NOT_FOUND');
+        return;
+      }
+      passedBackends(req).add(this.backend);
+      pipeline.restart(req, req.target, { keepPluginData: true });
       return;
     }
     // A local redirect is a GET of the new URL (HEAD stays HEAD); the body was the script's.

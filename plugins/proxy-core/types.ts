@@ -123,6 +123,15 @@ export interface ResponseSink {
   end(trailers?: HeaderList): void;
   /** The backend's bytes are invalid (D1-D5, LT_ERR_BACKEND_BAD_RESPONSE) or the exchange cannot complete. */
   error(code: ErrorCode, detail: string): void;
+  /**
+   * The backend has no answer for this request (a cache miss): instead of a head, the exchange
+   * is over (the connection pooled when reusable() says so) and the request goes on to the
+   * handlers after this backend, as if it were not configured for it: a `proxy.server`,
+   * FastCGI or the static file in the same config scope (nginx's memcached miss handed to an
+   * `error_page 404 = @fallback`). The backend is skipped for the rest of the request; a request
+   * whose body was already taken cannot go on and is answered 404.
+   */
+  fallThrough(): void;
   /** A protocol's side channel (FastCGI STDERR): logged, never sent to the client (G8). */
   log?(message: string): void;
   /**

@@ -46,6 +46,7 @@ class Sink implements ResponseSink {
   data(c: Buffer): void { this.chunks.push(Buffer.from(c)); }
   end(t?: HeaderList): void { this.ended++; this.trailers = t; }
   error(code: ErrorCode, detail: string): void { this.errors.push([code, detail]); }
+  fallThrough(): void { throw new Error('this protocol never falls through'); }
   log(message: string): void { this.logs.push(message); }
 }
 

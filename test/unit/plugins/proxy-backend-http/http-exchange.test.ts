@@ -30,6 +30,7 @@ class Sink implements ResponseSink {
   data(c: Buffer): void { this.body += c.toString('latin1'); }
   end(t?: HeaderList): void { this.ended = true; this.trailers = t; }
   error(code: ErrorCode, detail: string): void { this.errors.push([code, detail]); }
+  fallThrough(): void { throw new Error('this protocol never falls through'); }
 }
 
 /** Feed `bytes` one piece per element (split anywhere). */

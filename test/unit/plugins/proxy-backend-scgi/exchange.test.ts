@@ -33,6 +33,7 @@ class Sink implements ResponseSink {
   data(c: Buffer): void { this.body += c.toString('latin1'); }
   end(t?: HeaderList): void { this.ended++; this.trailers = t; }
   error(code: ErrorCode, detail: string): void { this.errors.push([code, detail]); }
+  fallThrough(): void { throw new Error('this protocol never falls through'); }
 }
 
 /** Feeds the pieces, then the backend's FIN when `fin`. */
