@@ -221,12 +221,20 @@ D('by path to its TypeScript source: values, misses, HEAD, local answers, errors
   });
   const site = path.join(dir, 'by-path');
   fs.mkdirSync(path.join(site, 'www'), { recursive: true });
+  // Another plugin rewrites one target into a path a client could not send (not UTF-8 decoded).
+  fs.writeFileSync(path.join(site, 'rewrite.mjs'), `export default {
+  id: 'rewrite', requires: ['proxy-core'],
+  create(ctx) {
+    ctx.server.host.api('proxy-core').hooks.upstreamRequest.tap('rewrite', (up) => { if (up.target === '/rewrite-me') up.target = '/%FF'; });
+  },
+};
+`);
   const rel = path.relative(site, path.join(project, 'src', 'index.ts'));
   const { proc, port } = await startSite(site, 'lighttpd.conf', (p) => [
     `server.port = ${p}`,
     'server.bind = "127.0.0.1"',
     `server.document-root = "${site}/www"`,
-    `server.modules = ( "mod_proxy_core", "${rel}" )`,
+    `server.modules = ( "mod_proxy_core", "${rel}", "./rewrite.mjs" )`,
     `proxy-core.backends = ( "127.0.0.1:${redis.port}" )`,
     'proxy-core.protocol = "redis"',
     '',
@@ -257,8 +265,8 @@ D('by path to its TypeScript source: values, misses, HEAD, local answers, errors
     const before = redis.connections;
     r = await get(port, '/hello', 'DELETE');
     assert.is(r.status, 405, 'a method Redis GET cannot serve: answered by lantern');
-    r = await get(port, '/%FF');
-    assert.is(r.status, 400, 'a path that is not UTF-8');
+    r = await get(port, '/rewrite-me');
+    assert.is(r.status, 400, 'a target rewritten to one that is not UTF-8: not for this backend');
     assert.is(redis.connections, before, 'local answers open no connection to Redis');
 
     r = await get(port, '/list');
@@ -277,13 +285,13 @@ D('by path to its TypeScript source: values, misses, HEAD, local answers, errors
     const client = await connectRaw(port);
     try {
       const opened = redis.connections;
-      for (const [target, status] of [['/hello', 200], ['/missing', 404], ['/big', 200], ['/hello', 405], ['/bin', 200]] as const) {
+      for (const [target, status] of [['/hello', 200], ['/missing', 404], ['/big', 200], ['/hello', 405], ['/rewrite-me', 400], ['/bin', 200]] as const) {
         await client.write(`${status === 405 ? 'DELETE' : 'GET'} ${target} HTTP/1.1\r\nHost: a\r\n\r\n`);
         const res = await client.readResponse(10_000);
         assert.is(res.status, status, target);
       }
       assert.not.ok(client.closed);
-      assert.ok(redis.connections - opened <= 1, `${redis.connections - opened} new Redis connections for 5 requests`);
+      assert.ok(redis.connections - opened <= 1, `${redis.connections - opened} new Redis connections for 6 requests`);
     } finally {
       client.destroy();
     }
@@ -293,20 +301,31 @@ D('by path to its TypeScript source: values, misses, HEAD, local answers, errors
   }
 });
 
-D('by package name, with each of the page\'s configs: key prefix, database and content type', async () => {
-  const redis = await startFakeRedis({
-    0: { 'page:/cache/home': v('database 0') },
-    2: { 'page:/cache/home': v('<h1>home</h1>') },
-  });
+let installedSite = '';
+
+/** A site folder with lantern and the built plugin in its node_modules, as `npm install` puts them. */
+function siteWithPackage(): string {
+  if (installedSite !== '') return installedSite;
+  assert.ok(fs.existsSync(path.join(project, 'dist', 'index.js')), 'the plugin was built by the first test');
   const site = path.join(dir, 'by-name');
-  fs.mkdirSync(path.join(site, 'www'), { recursive: true });
+  fs.mkdirSync(path.join(site, 'www', 'cache'), { recursive: true });
+  fs.writeFileSync(path.join(site, 'www', 'cache', 'on-disk.txt'), 'from the document root\n');
   linkLantern(site);
-  // The package as `npm install` of its tarball puts it: package.json and the built files.
+  // The package as an install of its tarball puts it: package.json and the built files.
   const installed = path.join(site, 'node_modules', 'lantern-proxy-backend-redis');
   fs.mkdirSync(installed);
   fs.copyFileSync(path.join(project, 'package.json'), path.join(installed, 'package.json'));
   fs.cpSync(path.join(project, 'dist'), path.join(installed, 'dist'), { recursive: true });
-  assert.ok(fs.existsSync(path.join(installed, 'dist', 'index.js')), 'the plugin was built by the test before');
+  installedSite = site;
+  return site;
+}
+
+D('by package name, with each of the page\'s configs: key prefix, database, content type, fall-through', async () => {
+  const redis = await startFakeRedis({
+    0: { 'page:/cache/home': v('database 0') },
+    2: { 'page:/cache/home': v('<h1>home</h1>') },
+  });
+  const site = siteWithPackage();
   const backend = (text: string) => text.replaceAll('127.0.0.1:6379', `127.0.0.1:${redis.port}`);
   const configs: Array<[string, (port: number) => string]> = [
     ['lighttpd.conf', (p) => `server.port = ${p}\nserver.bind = "127.0.0.1"\nserver.document-root = "${site}/www"\n${backend(page.lighttpdConf())}`],
@@ -317,10 +336,15 @@ D('by package name, with each of the page\'s configs: key prefix, database and c
     for (const [file, config] of configs) {
       const { proc, port } = await startSite(site, file, config);
       try {
-        const r = await get(port, '/cache/home');
+        let r = await get(port, '/cache/home');
         assert.is(r.status, 200, file);
         assert.is(r.header('content-type'), 'text/html; charset=utf-8', file);
         assert.is(r.body.toString(), '<h1>home</h1>', `${file}: the value of database 2, under the prefixed key`);
+        r = await get(port, '/cache/on-disk.txt');
+        assert.is(r.status, 200, `${file}: a missing key falls through to the static file`);
+        assert.is(r.body.toString(), 'from the document root\n');
+        r = await get(port, '/cache/nowhere');
+        assert.is(r.status, 404, `${file}: missing in Redis and on disk`);
       } finally {
         await proc.stop('SIGTERM');
       }
@@ -331,8 +355,7 @@ D('by package name, with each of the page\'s configs: key prefix, database and c
 });
 
 D('lantern -tt refuses a protocol option of the wrong type, naming the line', async () => {
-  const site = path.join(dir, 'by-name');
-  const conf = path.join(site, 'bad.conf');
+  const conf = path.join(siteWithPackage(), 'bad.conf');
   fs.writeFileSync(conf, page.lighttpdConf().replace('"database" => 2', '"database" => "2"'));
   const proc = spawnLantern(['-tt', '-f', conf], { cwd: dir });
   const exit = await proc.waitExit(30_000);
