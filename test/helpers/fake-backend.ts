@@ -13,6 +13,7 @@
 import net from 'node:net';
 import { ByteLog, parseRequestAt, type RawRequest } from './http-bytes.js';
 import { startFakeServer, type FakeHost } from './fake-server.js';
+import { refusingPort } from './ports.js';
 
 export type FakeRequest = RawRequest;
 
@@ -249,17 +250,13 @@ async function startFakeBackend(script: FakeScript = {}): Promise<FakeBackend> {
   return backend;
 }
 
-/** A port on 127.0.0.1 where nothing listens: bound to port 0, then closed. */
+/**
+ * A port on 127.0.0.1 where nothing listens, held until the test process exits (refusingPort in
+ * ports.ts): a port bound and closed again could be given to any later port-0 bind meanwhile,
+ * such as a fake backend of this or a parallel test file, and the "down" member would answer.
+ */
 export async function refusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return (await refusingPort()).port;
 }
 
 /** `fakeBackend(script)`, with `fakeBackend.refusedPort()` and the `fakeBackend.pause` marker. */

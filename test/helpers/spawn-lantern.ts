@@ -1,6 +1,11 @@
 // Test helper: runs bin/lantern as a child process (LANTERN_FROM_SOURCE=1, so the TypeScript
 // sources are what runs), waits until it listens, collects its output and stops it by signal.
 //
+// Ports: a test whose subject is not lantern's own bind hands lantern a ListeningSocket
+// (test/helpers/ports.ts) by socket activation, so the port is lantern's from before it starts
+// (startLanternProcess with the socket as target). A test of the bind itself uses
+// startLanternBinding, which tries again with new ports when another process took one first.
+//
 // Every wait has a hard timeout. Each test kills what it spawned in a `finally` with `kill()`;
 // as a safety net every child still alive when the test process exits is SIGKILLed too.
 import { spawn, execFileSync, type ChildProcess, type StdioOptions } from 'node:child_process';
@@ -10,7 +15,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Stream } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { ListeningSocket } from './ports.js';
 import { TimeoutError, withTimeout } from './wait.js';
+
+/** Moved to ./ports.js (with its window explained); re-exported for the tests that import it from here. */
+export { freePort } from './ports.js';
 
 /** The repository root (two folders above test/helpers/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,8 +32,13 @@ export const START_TIMEOUT_MS = 30_000;
 export interface SpawnLanternOptions {
   /** Working directory of the child (tests use a fresh temp dir). */
   cwd: string;
-  /** Added to process.env; LANTERN_FROM_SOURCE=1 is always set. */
+  /** Added to process.env; LANTERN_FROM_SOURCE=1 is set, unless `bin` is given. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The launcher to run, default this checkout's bin/lantern, from its TypeScript sources.
+   * Another one (an installed package's) runs as it would for a user: without LANTERN_FROM_SOURCE.
+   */
+  bin?: string;
   /**
    * Run through this command instead of `node` directly; `bin/lantern` and the args follow it.
    * E.g. a wrapper that sets up socket activation and then execs the rest.
@@ -34,6 +48,13 @@ export interface SpawnLanternOptions {
   stdin?: 'ignore' | 'pipe' | Stream | number;
   /** Extra file descriptors from 3 up (e.g. a listening socket for LISTEN_FDS). */
   extraFds?: Array<number | net.Server | net.Socket>;
+  /**
+   * Listening sockets handed over by socket activation (sd_listen_fds(3)): on fds 3, 4... in this
+   * order, with LISTEN_FDS = their count and LISTEN_PID = "parent:<this pid>" (lighttpd's form;
+   * the child is node itself, so its parent is this process). This process's copies are closed
+   * once the child has them. Not with `wrapper` (the parent would be the wrapper) or `extraFds`.
+   */
+  sockets?: ListeningSocket[];
 }
 
 export interface ExitStatus {
@@ -91,18 +112,6 @@ function killTree(pid: number | undefined): void {
   for (const p of tree) { try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ } }
 }
 
-/** A port that was free a moment ago on `host` (bind port 0, read it, close). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const addr = server.address() as net.AddressInfo;
-      server.close(() => resolve(addr.port));
-    });
-  });
-}
-
 /** A fresh temp directory; `files` (relative path → content) are written into it. */
 export function makeTempDir(prefix: string, files: Record<string, string | Buffer> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lantern-${prefix}-`));
@@ -120,14 +129,23 @@ export function removeDir(dir: string | undefined): void {
 
 /** Starts `bin/lantern args...`; resolves at once (use waitListening / waitOutput to wait). */
 export function spawnLantern(args: string[], opts: SpawnLanternOptions): LanternProcess {
-  const extra = opts.extraFds ?? [];
-  const stdio = [opts.stdin ?? 'ignore', 'pipe', 'pipe', ...extra] as StdioOptions;
-  const argv = [...(opts.wrapper ?? []), process.execPath, LANTERN_BIN, ...args];
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: opts.cwd,
-    env: { ...process.env, DEBUG: '', ...opts.env, LANTERN_FROM_SOURCE: '1' },
-    stdio,
-  });
+  const sockets = opts.sockets ?? [];
+  let child: ChildProcess;
+  try {
+    if (sockets.length > 0 && (opts.wrapper !== undefined || (opts.extraFds ?? []).length > 0)) {
+      throw new Error('spawnLantern: `sockets` cannot be combined with `wrapper` or `extraFds`');
+    }
+    const extra = sockets.length > 0 ? sockets.map((s) => s.fd) : opts.extraFds ?? [];
+    const stdio = [opts.stdin ?? 'ignore', 'pipe', 'pipe', ...extra] as StdioOptions;
+    const activation = sockets.length > 0 ? { LISTEN_FDS: String(sockets.length), LISTEN_PID: `parent:${process.pid}` } : {};
+    const argv = [...(opts.wrapper ?? []), process.execPath, opts.bin ?? LANTERN_BIN, ...args];
+    const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: '', ...opts.env, ...activation, LANTERN_FROM_SOURCE: '1' };
+    if (opts.bin !== undefined) delete env.LANTERN_FROM_SOURCE;
+    child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env, stdio });
+  } finally {
+    // spawn() returns once the child has its copies (or failed): from here on only it accepts.
+    for (const s of sockets) s.close();
+  }
   live.add(child);
   let stdout = '';
   let stderr = '';
@@ -190,20 +208,97 @@ export function spawnLantern(args: string[], opts: SpawnLanternOptions): Lantern
 /** Target of waitListening: a TCP address or a unix socket path. */
 export type ListenTarget = { port: number; host?: string } | { path: string };
 
+/** How often the waits below look again at state that emits no event we could wait on. */
+const POLL_MS = 25;
+
 /**
- * Polls a connect to `target` until it is accepted (a listening socket emits no event we could
- * wait on from outside); rejects if the child exits first or after `ms`.
+ * Waits until lantern itself listens on `target`, for an address lantern binds (for a socket it
+ * inherits, use waitAccepting). A listening socket emits no event we could wait on from outside,
+ * so this polls: on TCP until /proc/net/tcp{,6} shows a listening socket on the port that is one of
+ * the fds of lantern or its descendants (workers). Merely connecting is not proof: another process
+ * that took the port would accept too. On a unix socket (a path in the test's own directory, which
+ * nobody else binds) until a connect is accepted. Rejects if lantern exits first or after `ms`.
  */
 export async function waitListening(proc: LanternProcess, target: ListenTarget, ms = START_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (proc.status) throw new Error(`lantern exited (${JSON.stringify(proc.status)}) before listening\n--- stderr ---\n${proc.stderr}`);
-    if (await canConnect(target)) return;
+    if (proc.status) throw new Error(`lantern exited (${JSON.stringify(proc.status)}) before listening on ${JSON.stringify(target)}\n--- stderr ---\n${proc.stderr}`);
+    const owned = 'path' in target ? null : listensOn(proc.pid, target.port);
+    if (owned ?? (await canConnect(target))) return;
     if (Date.now() >= deadline) {
       throw new TimeoutError(`timed out after ${ms} ms waiting for lantern to listen on ${JSON.stringify(target)}\n--- stderr ---\n${proc.stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/**
+ * Whether `pid` or a descendant has a socket listening on TCP `port` (any address); null where
+ * /proc/net/tcp cannot be read (not Linux).
+ */
+function listensOn(pid: number, port: number): boolean | null {
+  const inodes = new Set<string>();
+  let readable = false;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try { text = fs.readFileSync(table, 'latin1'); } catch { continue; }
+    readable = true;
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st ... inode: "0100007F:1F90 00000000:0000 0A ..."; 0A is LISTEN.
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && parseInt(cols[1]?.split(':')[1] ?? '', 16) === port && cols[9]) inodes.add(cols[9]);
+    }
+  }
+  if (!readable) return null;
+  if (inodes.size === 0) return false;
+  for (const p of processTree(pid)) {
+    let fds: string[];
+    try { fds = fs.readdirSync(`/proc/${p}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${p}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return true;
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  return false;
+}
+
+/**
+ * Waits until lantern accepts on a socket it inherited (SpawnLanternOptions.sockets): connecting
+ * proves nothing there, the kernel completes a connect to a listening socket at once and queues
+ * it. So this connects once and half-closes: lantern closes a connection that ended without a
+ * request, and its FIN can only come once lantern (or one of its workers) accepted. A reset
+ * means the socket was closed unaccepted (lantern exited). Rejects on lantern's exit or after `ms`.
+ */
+export function waitAccepting(proc: LanternProcess, target: ListeningSocket | { port: number; host?: string }, ms = START_TIMEOUT_MS): Promise<void> {
+  const where = `${target.host ?? '127.0.0.1'}:${target.port}`;
+  const failure = (why: string) => new Error(`lantern ${why} before accepting on ${where}\n--- stderr ---\n${proc.stderr}`);
+  return new Promise<void>((resolve, reject) => {
+    const probe = net.connect({ port: target.port, host: target.host ?? '127.0.0.1' });
+    let settled = false;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      probe.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => finish(new TimeoutError(`timed out after ${ms} ms waiting for lantern to accept on ${where}\n--- stderr ---\n${proc.stderr}`)), ms);
+    probe.once('connect', () => probe.end());
+    // Flowing, so that 'end' comes (lantern sends nothing before its FIN).
+    probe.resume();
+    probe.once('end', () => finish());
+    probe.once('error', (err: Error) => {
+      // The socket was closed unaccepted: lantern is exiting; say how it ended, if it does soon.
+      withTimeout(proc.exited, 5000, 'lantern to exit').then(
+        (status) => finish(failure(`exited (${JSON.stringify(status)})`)),
+        () => finish(failure(`reset the connection (${err.message})`)),
+      );
+    });
+    void proc.exited.then((status) => finish(failure(`exited (${JSON.stringify(status)})`)));
+  });
 }
 
 export function canConnect(target: ListenTarget, ms = 1000): Promise<boolean> {
@@ -216,15 +311,78 @@ export function canConnect(target: ListenTarget, ms = 1000): Promise<boolean> {
   });
 }
 
-/** Spawns lantern and waits until it listens on `target`; kills it if that fails. */
-export async function startLanternProcess(args: string[], target: ListenTarget, opts: SpawnLanternOptions): Promise<LanternProcess> {
-  const proc = spawnLantern(args, opts);
+/**
+ * Spawns lantern and waits until it serves `target`; kills it if that fails. A ListeningSocket
+ * target is handed over by socket activation (added to `opts.sockets` when not there) and waited
+ * for with waitAccepting; any other target is one lantern binds, waited for with waitListening.
+ */
+export async function startLanternProcess(args: string[], target: ListenTarget | ListeningSocket, opts: SpawnLanternOptions): Promise<LanternProcess> {
+  const inherited = target instanceof ListeningSocket;
+  const sockets = opts.sockets ?? [];
+  const proc = spawnLantern(args, inherited && !sockets.includes(target) ? { ...opts, sockets: [target, ...sockets] } : opts);
   try {
-    await waitListening(proc, target);
+    if (inherited) await waitAccepting(proc, target);
+    else await waitListening(proc, target);
     return proc;
   } catch (err) {
     proc.kill();
     throw err;
+  }
+}
+
+/** How many times startLanternBinding starts lantern before it gives up. */
+const BIND_ATTEMPTS = 3;
+
+/**
+ * What startLanternBinding's `configure` returns: lantern's arguments, and the sockets it
+ * inherits besides the ports it binds (made anew for each attempt: a spawn hands them over).
+ */
+export type BindingLaunch = string[] | { args: string[]; sockets: ListeningSocket[] };
+
+/**
+ * Starts lantern for a test of lantern's own bind (server.bind/server.port, $SERVER["socket"]),
+ * which a handed-over socket would bypass. `configure(ports)` gets `count` ports that were free
+ * on `host` a moment ago (port 0, closed again), writes the config and returns what to launch.
+ * Another process may bind one of them before lantern does: then lantern exits with EADDRINUSE
+ * and the start is tried again with new ports (up to BIND_ATTEMPTS starts). Resolves once lantern
+ * itself listens on every port (waitListening).
+ */
+export async function startLanternBinding(
+  count: number,
+  configure: (ports: number[]) => BindingLaunch | Promise<BindingLaunch>,
+  opts: Omit<SpawnLanternOptions, 'sockets'> & { host?: string },
+): Promise<{ proc: LanternProcess; ports: number[] }> {
+  const host = opts.host ?? '127.0.0.1';
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    // One at a time, each still bound while the next is picked, so the ports differ.
+    const held: net.Server[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const server = net.createServer();
+        held.push(server);
+        await withTimeout(new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port: 0, exclusive: true }, () => resolve());
+        }), 5000, `a free port on ${host}`);
+        ports.push((server.address() as net.AddressInfo).port);
+      }
+    } finally {
+      await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
+    const launch = await configure(ports);
+    const proc = Array.isArray(launch)
+      ? spawnLantern(launch, opts)
+      : spawnLantern(launch.args, { ...opts, sockets: launch.sockets });
+    try {
+      for (const port of ports) await waitListening(proc, { port, host });
+      return { proc, ports };
+    } catch (err) {
+      proc.kill();
+      await withTimeout(proc.exited, 5000, `lantern (pid ${proc.pid}) to exit`);
+      if (attempt >= BIND_ATTEMPTS || !/EADDRINUSE/.test(proc.stderr)) throw err;
+      // Another process took a port between the pick and lantern's bind: new ports.
+    }
   }
 }
 

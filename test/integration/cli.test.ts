@@ -8,9 +8,10 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../../config/load.js';
 import { Server } from '../../core/server.js';
 import { VERSION } from '../../core/version.js';
+import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import {
-  freePort, makeTempDir, REPO_ROOT, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternProcess, STACK_LINE,
+  makeTempDir, REPO_ROOT, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternBinding, startLanternProcess, STACK_LINE,
   writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
@@ -180,9 +181,10 @@ $HTTP["host"] == "docs.example" {
 });
 
 Cli('unknown keys warn (file:line and key) but the server starts and serves', async () => {
-  const port = await freePort();
+  const socket = await ListeningSocket.open();
+  const port = socket.port;
   const file = write('u.conf', `${serving(port)}\nfrobnicate.level = 3\n`);
-  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
   try {
     assert.match(proc.stderr, new RegExp(`${escapeRe(file)}:7: unknown config key "frobnicate\\.level"`), proc.stderr);
     const res = await get(port, '/a.txt');
@@ -199,11 +201,14 @@ for (const [ext, text] of [
   ['yaml', (port: number) => `server:\n  bind: 127.0.0.1\n  port: ${port}\n  document-root: ${dir}/www\nmimetype.assign:\n  .txt: text/x-native\n`],
 ] as const) {
   Cli(`-f with a native .${ext} config serves`, async () => {
-    const port = await freePort();
-    const file = write(`lantern.config.${ext}`, text(port));
-    const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+    // lantern binds the native config's own address (no handed-over socket): that is tested too.
+    const file = path.join(dir, `lantern.config.${ext}`);
+    const { proc, ports: [port] } = await startLanternBinding(1, ([p]) => {
+      write(`lantern.config.${ext}`, text(p!));
+      return ['-D', '-f', file];
+    }, { cwd: dir });
     try {
-      const res = await get(port, '/a.txt');
+      const res = await get(port!, '/a.txt');
       assert.is(res.status, 200);
       assert.is(res.header('content-type'), 'text/x-native');
       assert.is(res.body.toString(), 'hello\n');
@@ -249,11 +254,13 @@ Cli('without -f: -t and -p use the embedded default in an empty directory', asyn
 });
 
 Cli('without -f, a lantern.config.json in the working directory is found and served', async () => {
-  const port = await freePort();
-  write('lantern.config.json', JSON.stringify({ server: { bind: '127.0.0.1', port, 'document-root': `${dir}/www` } }));
-  const proc = await startLanternProcess(['-D'], { port }, { cwd: dir });
+  // lantern binds the found file's own address (no handed-over socket): that is tested too.
+  const { proc, ports: [port] } = await startLanternBinding(1, ([p]) => {
+    write('lantern.config.json', JSON.stringify({ server: { bind: '127.0.0.1', port: p, 'document-root': `${dir}/www` } }));
+    return ['-D'];
+  }, { cwd: dir });
   try {
-    const res = await get(port, '/a.txt');
+    const res = await get(port!, '/a.txt');
     assert.is(res.status, 200);
     assert.is(res.body.toString(), 'hello\n');
   } finally {
@@ -279,9 +286,9 @@ Cli('-f with a missing file or a bad native config: non-zero exit naming the fil
 });
 
 Cli('-i 1 stops by itself after a second without connections, exit 0', async () => {
-  const port = await freePort();
-  const file = write('i.conf', serving(port));
-  const proc = await startLanternProcess(['-D', '-i', '1', '-f', file], { port }, { cwd: dir });
+  const socket = await ListeningSocket.open();
+  const file = write('i.conf', serving(socket.port));
+  const proc = await startLanternProcess(['-D', '-i', '1', '-f', file], socket, { cwd: dir });
   try {
     const started = Date.now();
     const status = await proc.waitExit(10_000);
@@ -293,9 +300,10 @@ Cli('-i 1 stops by itself after a second without connections, exit 0', async () 
 });
 
 Cli('-i counts open connections as activity', async () => {
-  const port = await freePort();
+  const socket = await ListeningSocket.open();
+  const port = socket.port;
   const file = write('i2.conf', serving(port));
-  const proc = await startLanternProcess(['-D', '-i', '1', '-f', file], { port }, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-i', '1', '-f', file], socket, { cwd: dir });
   const client = net.connect({ port, host: '127.0.0.1' });
   try {
     await once(client, 'connect', 5000);
@@ -355,11 +363,11 @@ Cli('-1 without a socket on stdin: a message, exit 1, no stack trace', async () 
 });
 
 Cli('server.pid-file is written at start and removed on SIGTERM', async () => {
-  const port = await freePort();
+  const socket = await ListeningSocket.open();
   const pidFile = path.join(dir, 'run', 'lantern.pid');
   fs.mkdirSync(path.dirname(pidFile));
-  const file = write('pid.conf', serving(port, `server.pid-file = "${pidFile}"`));
-  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+  const file = write('pid.conf', serving(socket.port, `server.pid-file = "${pidFile}"`));
+  const proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
   try {
     await waitFor(() => fs.existsSync(pidFile), 5000, 10, 'the pid file');
     assert.is(fs.readFileSync(pidFile, 'utf8'), `${proc.pid}\n`);

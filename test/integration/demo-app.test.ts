@@ -4,7 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
 import { rawExchange } from '../helpers/raw-client.js';
-import { freePort, makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
+import { freePort } from '../helpers/ports.js';
+import { makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
 import { alive, rejects, waitFor } from '../helpers/wait.js';
 
 const D = suite('demo-app');

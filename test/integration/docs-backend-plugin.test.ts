@@ -10,8 +10,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ListeningSocket } from '../helpers/ports.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { freePort, makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { linkLantern, typeCheck } from '../helpers/third-party.js';
 import { withTimeout } from '../helpers/wait.js';
 
@@ -197,13 +198,16 @@ async function get(port: number, target: string, method = 'GET'): Promise<RawRes
   return r.responses[0]!;
 }
 
-/** lantern (from its sources) with `config` written to `file` in `site`, listening on a fresh port. */
+/**
+ * lantern (from its sources) with `config` written to `file` in `site`, on a socket it inherits
+ * (test/helpers/ports.ts): the port is lantern's from before it starts.
+ */
 async function startSite(site: string, file: string, config: (port: number) => string): Promise<{ proc: LanternProcess; port: number }> {
-  const port = await freePort();
-  fs.writeFileSync(path.join(site, file), config(port));
+  const socket = await ListeningSocket.open();
+  fs.writeFileSync(path.join(site, file), config(socket.port));
   // The working directory is elsewhere: paths and packages are found from the config file.
-  const proc = await startLanternProcess(['-D', '-f', path.join(site, file)], { port }, { cwd: dir });
-  return { proc, port };
+  const proc = await startLanternProcess(['-D', '-f', path.join(site, file)], socket, { cwd: dir });
+  return { proc, port: socket.port };
 }
 
 D('by path to its TypeScript source: values, misses, HEAD, local answers, errors, keep-alive', async () => {

@@ -4,16 +4,17 @@
 // lantern runs as a process and the plugin is loaded by package name and by a path relative to
 // the config file (copies of the example, as `npm install` of its tarball makes them). A real memcached serves the values (skipped when it is not installed); a
 // fake one checks that a malformed reply is a 502.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { linkLantern } from '../helpers/third-party.js';
+import { startMemcached, type Memcached } from '../helpers/memcached.js';
+import { ListeningSocket } from '../helpers/ports.js';
 import { connectRaw, rawExchange } from '../helpers/raw-client.js';
-import { canConnect, freePort, makeTempDir, REPO_ROOT, removeDir, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
-import { skipUnless, waitFor, which, withTimeout } from '../helpers/wait.js';
+import { makeTempDir, REPO_ROOT, removeDir, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { skipUnless, which, withTimeout } from '../helpers/wait.js';
 
 const M = suite('example: lantern-proxy-backend-memcached');
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'proxy-backend-memcached');
@@ -21,7 +22,7 @@ const MEMCACHED = which('memcached');
 const real = skipUnless(M, MEMCACHED !== null, 'memcached not installed');
 
 const dirs: string[] = [];
-let memcached: ChildProcess | null = null;
+let memcached: Memcached | null = null;
 let mcPort = 0;
 /** One raw client connection to memcached, for `set` and `stats`. */
 let mc: Awaited<ReturnType<typeof connectRaw>> | null = null;
@@ -34,11 +35,8 @@ for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 7 + (i >> 8)) & 0xff;
 
 M.before(async () => {
   if (MEMCACHED === null) return;
-  mcPort = await freePort();
-  const args = ['-l', '127.0.0.1', '-p', String(mcPort), '-U', '0', '-m', '16'];
-  if (process.getuid?.() === 0) args.push('-u', 'root');
-  memcached = spawn(MEMCACHED, args, { stdio: 'ignore' });
-  await waitFor(() => canConnect({ port: mcPort }, 500), 10_000, 25, `memcached to listen on 127.0.0.1:${mcPort}`);
+  memcached = await startMemcached(MEMCACHED, ['-m', '16']);
+  mcPort = memcached.port;
   mc = await connectRaw(mcPort);
   await set('/hello', TEXT);
   await set('/bin/data', BINARY);
@@ -50,11 +48,7 @@ M.before(async () => {
 
 M.after(async () => {
   mc?.destroy();
-  if (memcached !== null && memcached.exitCode === null) {
-    const exited = new Promise((resolve) => memcached!.once('exit', resolve));
-    memcached.kill('SIGKILL');
-    await withTimeout(exited, 5000, 'memcached to exit');
-  }
+  await memcached?.stop();
   for (const d of dirs) removeDir(d);
 });
 
@@ -88,7 +82,9 @@ async function startSite(module: string, backendPort: number, extra = ''): Promi
     fs.mkdirSync(where, { recursive: true });
     for (const f of ['package.json', 'index.js', 'README.md']) fs.copyFileSync(path.join(EXAMPLE, f), path.join(where, f));
   }
-  const port = await freePort();
+  // A socket lantern inherits: the port is its own from before it starts (test/helpers/ports.ts).
+  const socket = await ListeningSocket.open();
+  const port = socket.port;
   const conf = path.join(site, 'lighttpd.conf');
   fs.writeFileSync(conf, [
     `server.port = ${port}`,
@@ -102,7 +98,7 @@ async function startSite(module: string, backendPort: number, extra = ''): Promi
     '',
   ].join('\n'));
   // The working directory is elsewhere: the package and the path are found from the config file.
-  const proc = await startLanternProcess(['-D', '-f', conf], { port }, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
   return { proc, port };
 }
 

@@ -12,9 +12,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ListeningSocket } from '../helpers/ports.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import {
-  canConnect, childPids, freePort, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
+  canConnect, childPids, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which, withTimeout } from '../helpers/wait.js';
@@ -155,7 +156,9 @@ interface Setup {
 
 /** Writes `<dir>/lighttpd.conf` (docroot `<dir>/www`, error log `<dir>/error.log`) and starts lantern on it. */
 async function startWith(dir: string, body: string, args: string[] = []): Promise<{ proc: LanternProcess; port: number; errorLog: string }> {
-  const port = await freePort();
+  // A socket lantern inherits: the port is its own from before it starts (test/helpers/ports.ts).
+  const socket = await ListeningSocket.open();
+  const port = socket.port;
   const errorLog = path.join(dir, 'error.log');
   const file = path.join(dir, 'lighttpd.conf');
   fs.writeFileSync(file, `server.port = ${port}
@@ -164,7 +167,7 @@ server.document-root = "${dir}/www"
 server.errorlog = "${errorLog}"
 ${body}
 `);
-  const proc = await startLanternProcess(['-D', '-f', file, ...args], { port }, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-f', file, ...args], socket, { cwd: dir });
   return { proc, port, errorLog };
 }
 

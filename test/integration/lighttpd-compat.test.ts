@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import {
-  freePort, makeTempDir, REPO_ROOT, removeDir, runLantern, startLanternProcess, type LanternProcess,
+  makeTempDir, REPO_ROOT, removeDir, runLantern, startLanternProcess, type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -26,8 +27,11 @@ Compat.before(async () => {
   srcdir = makeTempDir('compat');
   fs.cpSync(path.join(FIXTURE, 'servers'), path.join(srcdir, 'tmp', 'servers'), { recursive: true });
   fs.mkdirSync(path.join(srcdir, 'tmp', 'logs'));
-  port = await freePort();
-  proc = await startLanternProcess(['-D', '-f', CONF], { port }, { cwd: srcdir, env: { SRCDIR: srcdir, PORT: String(port) } });
+  // As lighttpd's tests/LightyTest.pm does: the listening socket is made first and inherited
+  // (LISTEN_FDS), so the port is lantern's from before it starts.
+  const socket = await ListeningSocket.open();
+  port = socket.port;
+  proc = await startLanternProcess(['-D', '-f', CONF], socket, { cwd: srcdir, env: { SRCDIR: srcdir, PORT: String(port) } });
 });
 
 Compat.after(async () => {

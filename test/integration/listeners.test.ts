@@ -6,10 +6,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ListeningSocket, refusingPort } from '../helpers/ports.js';
 import { rawExchange, type RawExchangeOptions } from '../helpers/raw-client.js';
 import {
-  canConnect, freePort, makeTempDir, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternProcess, STACK_LINE, waitListening,
-  writeProbePlugin, type LanternProcess,
+  canConnect, makeTempDir, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternBinding, startLanternProcess, STACK_LINE,
+  waitAccepting, writeProbePlugin, type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { once, skipUnless, which } from '../helpers/wait.js';
 
@@ -54,40 +55,37 @@ async function fetchBody(target: Omit<RawExchangeOptions, 'send'>, urlPath = '/a
   return res!.body.toString();
 }
 
+// The tests of server.bind/server.port and $SERVER["socket"] let lantern bind for itself
+// (startLanternBinding: new ports if another process takes one first); the socket activation
+// tests hand it sockets that are bound before it starts.
+
 Listeners('IPv4: server.bind = "127.0.0.1" serves there and nowhere else', async () => {
-  const port = await freePort();
-  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}`);
-  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+  const { proc, ports: [port] } = await startLanternBinding(1, ([p]) => ['-D', '-f', writeConf(`server.bind = "127.0.0.1"\nserver.port = ${p}\n${base()}`)], { cwd: dir });
   try {
-    assert.is(await fetchBody({ port }), 'main\n');
+    assert.is(await fetchBody({ port: port! }), 'main\n');
     // 127.0.0.2 is loopback too on Linux: a wildcard bind would accept there.
-    assert.not.ok(await canConnect({ port, host: '127.0.0.2' }), 'not bound to every address');
+    assert.not.ok(await canConnect({ port: port!, host: '127.0.0.2' }), 'not bound to every address');
   } finally {
     proc.kill();
   }
 });
 
 ipv6('IPv6: server.bind = "::1" serves on [::1]', async () => {
-  const port = await freePort('::1');
-  const file = writeConf(`server.bind = "::1"\nserver.port = ${port}\n${base()}`);
-  const proc = await startLanternProcess(['-D', '-f', file], { port, host: '::1' }, { cwd: dir });
+  const { proc, ports: [port] } = await startLanternBinding(1, ([p]) => ['-D', '-f', writeConf(`server.bind = "::1"\nserver.port = ${p}\n${base()}`)], { cwd: dir, host: '::1' });
   try {
-    assert.is(await fetchBody({ port, host: '::1' }), 'main\n');
-    assert.not.ok(await canConnect({ port, host: '127.0.0.1' }), 'IPv6 only');
+    assert.is(await fetchBody({ port: port!, host: '::1' }), 'main\n');
+    assert.not.ok(await canConnect({ port: port!, host: '127.0.0.1' }), 'IPv6 only');
   } finally {
     proc.kill();
   }
 });
 
 ipv6('IPv6: server.bind = "[::1]" (bracketed) and $SERVER["socket"] == "[::1]:port" are accepted', async () => {
-  const [port, port2] = [await freePort('::1'), await freePort('::1')];
-  const file = writeConf(`server.bind = "[::1]"\nserver.port = ${port}\n${base()}
-$SERVER["socket"] == "[::1]:${port2}" { server.document-root = "${dir}/other" }\n`);
-  const proc = await startLanternProcess(['-D', '-f', file], { port, host: '::1' }, { cwd: dir });
+  const { proc, ports: [port, port2] } = await startLanternBinding(2, ([p, p2]) => ['-D', '-f', writeConf(`server.bind = "[::1]"\nserver.port = ${p}\n${base()}
+$SERVER["socket"] == "[::1]:${p2}" { server.document-root = "${dir}/other" }\n`)], { cwd: dir, host: '::1' });
   try {
-    await waitListening(proc, { port: port2, host: '::1' });
-    assert.is(await fetchBody({ port, host: '::1' }), 'main\n');
-    assert.is(await fetchBody({ port: port2, host: '::1' }), 'other\n');
+    assert.is(await fetchBody({ port: port!, host: '::1' }), 'main\n');
+    assert.is(await fetchBody({ port: port2!, host: '::1' }), 'other\n');
   } finally {
     proc.kill();
   }
@@ -163,17 +161,14 @@ Listeners('unix socket with server.max-worker = 2: both workers share it, no wor
 });
 
 Listeners('$SERVER["socket"] opens a second listener; its block applies only there', async () => {
-  const [port, port2] = [await freePort(), await freePort()];
-  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}
-$SERVER["socket"] == "127.0.0.1:${port2}" {
+  const { proc, ports: [port, port2] } = await startLanternBinding(2, ([p, p2]) => ['-D', '-f', writeConf(`server.bind = "127.0.0.1"\nserver.port = ${p}\n${base()}
+$SERVER["socket"] == "127.0.0.1:${p2}" {
   server.document-root = "${dir}/other"
 }
-`);
-  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
+`)], { cwd: dir });
   try {
-    await waitListening(proc, { port: port2 });
-    assert.is(await fetchBody({ port }), 'main\n');
-    assert.is(await fetchBody({ port: port2 }), 'other\n');
+    assert.is(await fetchBody({ port: port! }), 'main\n');
+    assert.is(await fetchBody({ port: port2! }), 'other\n');
   } finally {
     proc.kill();
   }
@@ -237,10 +232,15 @@ os.environ["LISTEN_PID"] = str(os.getpid() + (1 if mode == "wrong" else 0))
 os.execvp(cmd[0], cmd)
 `;
 
-function activated(args: string[], port: number, mode: 'exec' | 'parent' | 'wrong'): LanternProcess {
+/** The command line that runs lantern under ACTIVATE_PY (SpawnLanternOptions.wrapper). */
+function activationWrapper(port: number, mode: 'exec' | 'parent' | 'wrong'): string[] {
   const script = path.join(dir, 'activate.py');
   fs.writeFileSync(script, ACTIVATE_PY);
-  return spawnLantern(args, { cwd: dir, wrapper: [python!, script, String(port), mode] });
+  return [python!, script, String(port), mode];
+}
+
+function activated(args: string[], port: number, mode: 'exec' | 'parent' | 'wrong'): LanternProcess {
+  return spawnLantern(args, { cwd: dir, wrapper: activationWrapper(port, mode) });
 }
 
 async function inheritedPort(proc: LanternProcess): Promise<number> {
@@ -248,35 +248,41 @@ async function inheritedPort(proc: LanternProcess): Promise<number> {
 }
 
 withPython('socket activation: serves on the inherited fd 3, binds nothing else when server.bind is unset', async () => {
-  const configPort = await freePort();
-  const file = writeConf(`server.port = ${configPort}\n${base()}`);
+  // Held by this process, so nobody else listens there; a lantern binding it would fail (EADDRINUSE).
+  const configPort = await refusingPort();
+  const file = writeConf(`server.port = ${configPort.port}\n${base()}`);
   const proc = activated(['-D', '-f', file], 0, 'exec');
   try {
     const port = await inheritedPort(proc);
-    await waitListening(proc, { port });
+    await waitAccepting(proc, { port });
     assert.is(await fetchBody({ port }), 'main\n');
     // lighttpd: with socket activation and no server.bind there is no extra "*:port" listener.
-    assert.not.ok(await canConnect({ port: configPort }), 'the config port is not bound');
+    assert.not.ok(await canConnect({ port: configPort.port }), 'the config port is not bound');
     assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
   } finally {
     proc.kill();
+    configPort.close();
   }
 });
 
-withPython('socket activation: a configured address equal to the inherited one uses the fd (no EADDRINUSE)', async () => {
-  const port = await freePort();
-  const other = await freePort();
-  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}
-$SERVER["socket"] == "127.0.0.1:${other}" { server.document-root = "${dir}/other" }
+Listeners('socket activation: a configured address equal to the inherited one uses the fd (no EADDRINUSE)', async () => {
+  // The inherited socket is bound before lantern starts, so the config can name its port; `other`
+  // is one lantern binds itself (startLanternBinding). LISTEN_PID is "parent:<this pid>".
+  let port = 0;
+  const { proc, ports: [other] } = await startLanternBinding(1, async ([o]) => {
+    const socket = await ListeningSocket.open();
+    port = socket.port;
+    const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${port}\n${base()}
+$SERVER["socket"] == "127.0.0.1:${o}" { server.document-root = "${dir}/other" }
 $SERVER["socket"] == "127.0.0.1:${port}" { server.document-root = "${dir}/other" }
 `);
-  const proc = activated(['-D', '-f', file], port, 'exec');
+    return { args: ['-D', '-f', file], sockets: [socket] };
+  }, { cwd: dir });
   try {
-    assert.is(await inheritedPort(proc), port);
-    await waitListening(proc, { port: other });
+    await waitAccepting(proc, { port });
     // The inherited socket carries its configured name, so its $SERVER["socket"] block applies.
     assert.is(await fetchBody({ port }), 'other\n');
-    assert.is(await fetchBody({ port: other }), 'other\n');
+    assert.is(await fetchBody({ port: other! }), 'other\n');
     assert.not.match(proc.stderr, /EADDRINUSE/);
   } finally {
     proc.kill();
@@ -284,26 +290,29 @@ $SERVER["socket"] == "127.0.0.1:${port}" { server.document-root = "${dir}/other"
 });
 
 withPython('socket activation: LISTEN_PID = "parent:<ppid>" (lighttpd\'s extension) is accepted', async () => {
-  const file = writeConf(`server.port = ${await freePort()}\n${base()}`);
+  // A port nobody may listen on: lantern binds nothing but the inherited socket here.
+  const configPort = await refusingPort();
+  const file = writeConf(`server.port = ${configPort.port}\n${base()}`);
   const proc = activated(['-D', '-f', file], 0, 'parent');
   try {
     const port = await inheritedPort(proc);
-    await waitListening(proc, { port });
+    await waitAccepting(proc, { port });
     assert.is(await fetchBody({ port }), 'main\n');
     assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
   } finally {
     proc.kill();
+    configPort.close();
   }
 });
 
 withPython('socket activation: a LISTEN_PID that is not ours is ignored (sd_listen_fds(3))', async () => {
-  const configPort = await freePort();
-  const file = writeConf(`server.bind = "127.0.0.1"\nserver.port = ${configPort}\n${base()}`);
-  const proc = activated(['-D', '-f', file], 0, 'wrong');
+  // lantern binds the config's address itself (startLanternBinding), as the inherited fd is not its.
+  const { proc, ports: [configPort] } = await startLanternBinding(1, ([cp]) => {
+    return ['-D', '-f', writeConf(`server.bind = "127.0.0.1"\nserver.port = ${cp}\n${base()}`)];
+  }, { cwd: dir, wrapper: activationWrapper(0, 'wrong') });
   try {
     const port = await inheritedPort(proc);
-    await waitListening(proc, { port: configPort });
-    assert.is(await fetchBody({ port: configPort }), 'main\n');
+    assert.is(await fetchBody({ port: configPort! }), 'main\n');
     // Nobody accepts on the inherited socket: a connect is queued by the kernel but never
     // answered, so the request must time out instead of being served.
     const r = await rawExchange({ port, send: 'GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n', timeoutMs: 1500 });
@@ -314,15 +323,18 @@ withPython('socket activation: a LISTEN_PID that is not ours is ignored (sd_list
 });
 
 withPython('socket activation with server.max-worker = 2: the workers serve the inherited socket', async () => {
-  const file = writeConf(`server.max-worker = 2\nserver.port = ${await freePort()}\n${base()}`);
+  // A port nobody may listen on: lantern binds nothing but the inherited socket here.
+  const configPort = await refusingPort();
+  const file = writeConf(`server.max-worker = 2\nserver.port = ${configPort.port}\n${base()}`);
   const proc = activated(['-D', '-f', file], 0, 'exec');
   try {
     const port = await inheritedPort(proc);
-    await waitListening(proc, { port });
+    await waitAccepting(proc, { port });
     for (let i = 0; i < 6; i++) assert.is(await fetchBody({ port }), 'main\n');
     assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
   } finally {
     proc.kill();
+    configPort.close();
   }
 });
 

@@ -2,14 +2,16 @@
 // both tarballs into a fresh project, start the installed `lantern` on a config that loads the
 // plugin by package name and by path, get requests through it to a real memcached, and type-check
 // the installed plugin against the installed package's .d.ts. Skipped without memcached.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startMemcached, type Memcached } from '../helpers/memcached.js';
+import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange } from '../helpers/raw-client.js';
-import { canConnect, freePort, makeTempDir, REPO_ROOT, removeDir } from '../helpers/spawn-lantern.js';
+import { makeTempDir, REPO_ROOT, removeDir, startLanternProcess } from '../helpers/spawn-lantern.js';
 import { typeCheck } from '../helpers/third-party.js';
 import { skipUnless, which } from '../helpers/wait.js';
 
@@ -18,8 +20,11 @@ const MEMCACHED = which('memcached');
 const test = skipUnless(N, MEMCACHED !== null, 'memcached not installed');
 
 let dir = '';
-let memcached: ChildProcess | null = null;
-N.after(() => { memcached?.kill('SIGKILL'); removeDir(dir); });
+let memcached: Memcached | null = null;
+N.after(async () => {
+  await memcached?.stop();
+  removeDir(dir);
+});
 
 const npm = (args: string[], cwd: string): string =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
@@ -48,16 +53,16 @@ test('installed from tarballs: the plugin loads by package name and by path, ser
   npm(['install', '--prefer-offline', '--no-save', path.join(packs, lanternTgz), path.join(packs, pluginTgz)], site);
   assert.ok(fs.existsSync(path.join(site, 'node_modules', 'lantern', 'dist', 'core', 'plugin-api.d.ts')), 'the tarball carries dist/ with its .d.ts');
 
-  const mport = await freePort();
-  memcached = spawn(MEMCACHED!, ['-l', '127.0.0.1', '-p', String(mport), '-U', '0', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try { await memcachedSet(mport, '/hello', 'from memcached'); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
-  }
+  memcached = await startMemcached(MEMCACHED!);
+  const mport = memcached.port;
+  await memcachedSet(mport, '/hello', 'from memcached');
   // The same plugin copied next to the config, to load it by path.
   fs.cpSync(path.join(site, 'node_modules', 'lantern-proxy-backend-memcached'), path.join(site, 'plugins', 'memcached'), { recursive: true });
   const bin = path.join(site, 'node_modules', '.bin', 'lantern');
   for (const module of ['lantern-proxy-backend-memcached', './plugins/memcached']) {
-    const port = await freePort();
+    // A socket the installed lantern inherits: its port is lantern's from before it starts.
+    const socket = await ListeningSocket.open();
+    const port = socket.port;
     const conf = path.join(site, 'lighttpd.conf');
     fs.writeFileSync(conf, `server.port = ${port}
 server.bind = "127.0.0.1"
@@ -68,26 +73,16 @@ proxy-core.protocol = "memcached"
 proxy-core.balancer = "round-robin"
 `);
     // The installed command, from the project: without LANTERN_FROM_SOURCE it runs the tarball's dist/.
-    const env = { ...process.env };
-    delete env.LANTERN_FROM_SOURCE;
-    let stderr = '';
-    const proc = spawn(process.execPath, [bin, '-D', '-f', conf], { cwd: site, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.on('data', (d) => { stderr += String(d); });
+    const proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: site, bin });
     try {
-      const until = Date.now() + 30_000;
-      while (!(await canConnect({ port }, 500))) {
-        if (proc.exitCode !== null || Date.now() > until) assert.unreachable(`the installed lantern did not listen (${module}): ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
       const get = async (t: string) => (await rawExchange({ port, send: `GET ${t} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 })).responses[0]!;
       const hit = await get('/hello');
       assert.is(hit.status, 200, `${module}: a hit`);
       assert.is(hit.body.toString(), 'from memcached');
       assert.is((await get('/missing')).status, 404, `${module}: a miss`);
-      assert.not.match(stderr, /tsx|Cannot find/, 'it ran from dist/ with what the tarball carries');
+      assert.not.match(proc.stderr, /tsx|Cannot find/, 'it ran from dist/ with what the tarball carries');
     } finally {
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+      await proc.stop('SIGTERM').catch(() => proc.kill());
     }
   }
 

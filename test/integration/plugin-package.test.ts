@@ -11,7 +11,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange } from '../helpers/raw-client.js';
 import { linkLantern, typeCheck } from '../helpers/third-party.js';
-import { freePort, makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess } from '../helpers/spawn-lantern.js';
+import { freePort, ListeningSocket } from '../helpers/ports.js';
+import { makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess } from '../helpers/spawn-lantern.js';
 
 const P = suite('plugin API as a package');
 const dirs: string[] = [];
@@ -67,10 +68,11 @@ P('the build emits the entry points package.json exports', () => {
 P('a plugin by a path relative to its config file, and one by package name, importing only lantern/plugin and lantern/proxy-core', async () => {
   const { dir, conf } = project();
   for (const [module, answer] of [['./plugins/by-path', 'by-path api 1\n'], ['lantern-plugin-by-name', 'lantern-plugin-by-name api 1\n']] as const) {
-    const port = await freePort();
+    const socket = await ListeningSocket.open();
+    const port = socket.port;
     fs.writeFileSync(conf, `server.port = ${port}\nserver.bind = "127.0.0.1"\nserver.document-root = "${path.dirname(conf)}/www"\nserver.modules = ( "${module}" )\n`);
     // The working directory is elsewhere: the path and the package are found from the config file.
-    const proc = await startLanternProcess(['-D', '-f', conf], { port }, { cwd: dir });
+    const proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
     try {
       assert.is(await body(port, '/x'), answer);
     } finally {
@@ -82,6 +84,7 @@ P('a plugin by a path relative to its config file, and one by package name, impo
 P('a plugin written for another plugin API version is refused, naming both versions and the line', async () => {
   const { dir, conf } = project();
   fs.writeFileSync(path.join(path.dirname(conf), 'plugins', 'by-path', 'index.mjs'), pluginSource('by-path', 99));
+  // Any port: lantern must refuse the plugin before it listens.
   fs.writeFileSync(conf, `server.port = ${await freePort()}\nserver.document-root = "${path.dirname(conf)}/www"\nserver.modules = ( "./plugins/by-path" )\n`);
   const proc = spawnLantern(['-D', '-f', conf], { cwd: dir });
   const exit = await proc.waitExit(30_000);
@@ -150,14 +153,15 @@ export default definePlugin({
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const bport = (server.address() as net.AddressInfo).port;
-  const port = await freePort();
+  const socket = await ListeningSocket.open();
+  const port = socket.port;
   fs.writeFileSync(conf, `server.port = ${port}\nserver.bind = "127.0.0.1"\nserver.document-root = "${site}/www"
 server.modules = ( "mod_proxy_core", "./plugins/proto" )
 proxy-core.backends = ( "127.0.0.1:${bport}" )
 proxy-core.protocol = "line"
 proxy-core.balancer = "round-robin"
 `);
-  const proc = await startLanternProcess(['-D', '-f', conf], { port }, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
   try {
     const send = (t: string) => rawExchange({ port, send: `GET ${t} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
     assert.is((await send('/a')).responses[0]!.body.toString(), 'ok:GET /a');

@@ -12,8 +12,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { ListeningSocket, refusingPort } from '../helpers/ports.js';
 import {
-  canConnect, freePort, makeTempDir, REPO_ROOT, removeDir, startLanternProcess, type LanternProcess, type ListenTarget,
+  canConnect, makeTempDir, REPO_ROOT, removeDir, startLanternProcess, type LanternProcess, type ListenTarget,
 } from '../helpers/spawn-lantern.js';
 import { skipUnless, TimeoutError, waitFor, which, withTimeout } from '../helpers/wait.js';
 
@@ -145,12 +146,13 @@ let uwsgi: Uwsgi | null = null;
 let sockets: UwsgiSockets | null = null;
 const lanterns = new Map<string, { proc: LanternProcess; port: number }>();
 
+/** A lantern on a socket it inherits: its port is lantern's before it starts (test/helpers/ports.ts). */
 async function startLantern(name: string, confLines: string): Promise<{ proc: LanternProcess; port: number }> {
-  const port = await freePort();
+  const socket = await ListeningSocket.open();
   const file = path.join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.conf`);
-  fs.writeFileSync(file, `server.bind = "127.0.0.1"\nserver.port = ${port}\nserver.document-root = "${dir}/www"\n${confLines}`);
-  const proc = await startLanternProcess(['-D', '-f', file], { port }, { cwd: dir });
-  return { proc, port };
+  fs.writeFileSync(file, `server.bind = "127.0.0.1"\nserver.port = ${socket.port}\nserver.document-root = "${dir}/www"\n${confLines}`);
+  const proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
+  return { proc, port: socket.port };
 }
 
 ScgiUwsgi.before(async () => {
@@ -349,24 +351,30 @@ async function withOwnLanterns(configs: Array<[string, string]>, fn: (started: A
 }
 
 test('a backend that is down: 502/503 at once, for both protocols and both forms', async () => {
-  const deadPort = await freePort();
+  // Held for the whole test: a port that was merely closed could be bound by anyone meanwhile.
+  const dead = await refusingPort();
+  const deadPort = dead.port;
   const deadSock = path.join(dir, 'nobody.sock');
-  await withOwnLanterns([
-    ['down scgi 1.4', scgiServer(deadPort)],
-    ['down uwsgi 1.4', scgiServer(deadPort, ', "proto" => "uwsgi"')],
-    ['down scgi 1.5', proxyCore(`127.0.0.1:${deadPort}`, 'scgi')],
-    ['down uwsgi 1.5', proxyCore(`unix:${deadSock}`, 'uwsgi')],
-  ], async (started) => {
-    for (const [name, port] of started) {
-      const t0 = Date.now();
-      const r = await rawExchange({ port, send: 'GET /app/hello HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n', expectResponses: 1, timeoutMs: 5000 });
-      const ms = Date.now() - t0;
-      assert.ok(!r.timedOut, `${name}: an answer within 5 s, not a hang`);
-      const status = r.responses[0]?.status;
-      assert.ok(status === 502 || status === 503, `${name}: 502 or 503, got ${status}: ${JSON.stringify(r.raw.toString('latin1', 0, 200))}`);
-      assert.ok(ms < 3000, `${name}: answered in ${ms} ms`);
-    }
-  });
+  try {
+    await withOwnLanterns([
+      ['down scgi 1.4', scgiServer(deadPort)],
+      ['down uwsgi 1.4', scgiServer(deadPort, ', "proto" => "uwsgi"')],
+      ['down scgi 1.5', proxyCore(`127.0.0.1:${deadPort}`, 'scgi')],
+      ['down uwsgi 1.5', proxyCore(`unix:${deadSock}`, 'uwsgi')],
+    ], async (started) => {
+      for (const [name, port] of started) {
+        const t0 = Date.now();
+        const r = await rawExchange({ port, send: 'GET /app/hello HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n', expectResponses: 1, timeoutMs: 5000 });
+        const ms = Date.now() - t0;
+        assert.ok(!r.timedOut, `${name}: an answer within 5 s, not a hang`);
+        const status = r.responses[0]?.status;
+        assert.ok(status === 502 || status === 503, `${name}: 502 or 503, got ${status}: ${JSON.stringify(r.raw.toString('latin1', 0, 200))}`);
+        assert.ok(ms < 3000, `${name}: answered in ${ms} ms`);
+      }
+    });
+  } finally {
+    dead.close();
+  }
 });
 
 test('an app that answers before reading a 1 MB upload: its answer is passed on, the backend stays in use', async () => {

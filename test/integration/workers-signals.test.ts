@@ -7,8 +7,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange } from '../helpers/raw-client.js';
+import { ListeningSocket } from '../helpers/ports.js';
 import {
-  canConnect, childPids, freePort, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
+  canConnect, childPids, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
 import { alive, once, waitFor, withTimeout } from '../helpers/wait.js';
@@ -26,8 +27,10 @@ WorkersSignals.before.each(() => {
 });
 WorkersSignals.after.each(() => { removeDir(dir); });
 
+/** lantern on a socket it inherits (test/helpers/ports.ts), so the port is its own from the start. */
 async function start(extra: string, args: string[] = []): Promise<{ proc: LanternProcess; port: number }> {
-  const port = await freePort();
+  const socket = await ListeningSocket.open();
+  const port = socket.port;
   const file = path.join(dir, 'lighttpd.conf');
   fs.writeFileSync(file, `server.bind = "127.0.0.1"
 server.port = ${port}
@@ -35,7 +38,7 @@ server.document-root = "${dir}/www"
 mimetype.assign = ( ".txt" => "text/plain", ".bin" => "application/octet-stream" )
 ${extra}
 `);
-  const proc = await startLanternProcess(['-D', '-f', file, ...args], { port }, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-f', file, ...args], socket, { cwd: dir });
   return { proc, port };
 }
 
