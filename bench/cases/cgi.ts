@@ -7,13 +7,15 @@
 // its reaped children (the scripts) read from /proc around the measured run; then the front end's
 // scripts waited for, the front end stopped, and no script process left checked. Front ends are
 // interleaved within a round (order rotated each round); req/s and p99 are medians over rounds,
-// ratios lantern / lighttpd taken in the same round. Each round also times the process start on
-// its own (bench/peers/spawn-cost.mjs): the script run by sh, and by Node's child_process.spawn
-// as lantern runs it, one at a time.
+// ratios lantern / lighttpd taken in the same round. lantern runs with bench/peers/spawn-timer.mjs
+// preloaded, which adds up the time its event loop spends inside child_process.spawn(). Each
+// round also times the process start on its own (bench/peers/spawn-cost.mjs): the script run by
+// sh, and by Node's child_process.spawn as lantern runs it, one at a time.
 // Goal (the issue): lantern >= 1.0x lighttpd req/s at -c4 and at -c16.
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../processes.js';
 import { median, runWrkCounted, type WrkCounts } from '../wrk.js';
 import { childrenOf, cpuTimes, processesRunning, waitUntilNone, type CpuTimes } from './cgi-processes.js';
@@ -50,6 +52,9 @@ interface CgiResult extends WrkCounts {
   frontCpuMsPerRequest: number;
   scriptCpuMsPerRequest: number;
   rssBytes: number;
+  /** lantern only (NaN for lighttpd): mean time inside spawn() per call, and its share of the run's wall time. */
+  spawnMsPerCall: number;
+  spawnShareOfWall: number;
 }
 type Series = Array<CgiResult | undefined>;
 
@@ -67,11 +72,32 @@ function versionOf(cmd: string, args: string[]): string {
   return `${out.stdout ?? ''}${out.stderr ?? ''}`.split('\n').find((l) => l.trim())?.replace(/\s*- a light.*$/, '').trim() ?? 'unknown';
 }
 
+/** What bench/peers/spawn-timer.mjs wrote on one SIGUSR2: totals since lantern started. */
+interface SpawnTotals { spawns: number; insideUs: number; atUs: number }
+
+const spawnStatsFile = (dir: string, port: number) => path.join(dir, `lantern-spawn-stats-${port}.jsonl`);
+
 async function startFrontEnd(fe: FrontEnd, dir: string, port: number, lighttpd: string | undefined): Promise<Launch> {
   const conf = writeCgiConf(dir, `${fe}-cgi`, port, PERL);
-  if (fe === 'lantern') return launch(process.execPath, [path.join(ROOT, 'bin/lantern'), '-D', '-f', conf], port);
+  if (fe === 'lantern') {
+    const timer = pathToFileURL(path.join(BENCH_DIR, 'peers/spawn-timer.mjs')).href;
+    const env = { ...process.env, LANTERN_BENCH_SPAWN_STATS: spawnStatsFile(dir, port) };
+    return launch(process.execPath, ['--import', timer, path.join(ROOT, 'bin/lantern'), '-D', '-f', conf], port, { env });
+  }
   if (!lighttpd) return { ok: false, reason: 'skipped: lighttpd is missing (apt-get install lighttpd)' };
   return launch(lighttpd, ['-D', '-f', conf], port);
+}
+
+/** Ask lantern's spawn timer for its totals (SIGUSR2) and wait, 2 s at most, for its line number `line`. */
+async function spawnTotals(pid: number, file: string, line: number): Promise<SpawnTotals | undefined> {
+  try { process.kill(pid, 'SIGUSR2'); } catch { return undefined; }
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+    if (lines.length >= line) return JSON.parse(lines[line - 1]) as SpawnTotals;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Wait until the front end has no child left (running or unreaped), bounded; the pids left. */
@@ -102,12 +128,19 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, light
       await runWrkCounted(url, { connections, durationSec: opts.warmupSec, timeoutSec: WRK_TIMEOUT_SEC });
       await scriptsDone(front.pid);
       const before = cpuTimes(front.pid);
+      const statsFile = spawnStatsFile(dir, port);
+      const spawnsBefore = fe === 'lantern' ? await spawnTotals(front.pid, statsFile, 1) : undefined;
       const r = await runWrkCounted(url, { connections, durationSec: opts.durationSec, timeoutSec: WRK_TIMEOUT_SEC });
+      const spawnsAfter = fe === 'lantern' ? await spawnTotals(front.pid, statsFile, 2) : undefined;
+      const spawn = spawnsBefore && spawnsAfter && spawnsAfter.spawns > spawnsBefore.spawns
+        ? { perCall: (spawnsAfter.insideUs - spawnsBefore.insideUs) / 1000 / (spawnsAfter.spawns - spawnsBefore.spawns), share: (spawnsAfter.insideUs - spawnsBefore.insideUs) / (spawnsAfter.atUs - spawnsBefore.atUs) }
+        : { perCall: NaN, share: NaN };
+      if (fe === 'lantern' && !Number.isFinite(spawn.perCall)) notes.push(`lantern -c${connections}: no spawn-timer totals (bench/peers/spawn-timer.mjs)`);
       const unreaped = await scriptsDone(front.pid);
       if (unreaped.length) notes.push(`${fe} -c${connections}: ${unreaped.length} script process(es) still running or unreaped ${SCRIPTS_DONE_WAIT_MS / 1000} s after wrk stopped`);
       const after = cpuTimes(front.pid);
       const cpu = before && after ? perRequestMs(before, after, r.requests) : { front: NaN, script: NaN };
-      m = { result: { ...r, frontCpuMsPerRequest: cpu.front, scriptCpuMsPerRequest: cpu.script, rssBytes: readRssBytes(front.pid) }, notes };
+      m = { result: { ...r, frontCpuMsPerRequest: cpu.front, scriptCpuMsPerRequest: cpu.script, rssBytes: readRssBytes(front.pid), spawnMsPerCall: spawn.perCall, spawnShareOfWall: spawn.share }, notes };
     }
   } catch (err) {
     m = { failure: (err as Error).message, notes };
@@ -142,7 +175,7 @@ function spawnCost(script: string): Promise<SpawnCost | { failure: string }> {
 
 const key = (fe: FrontEnd, c: number) => `${fe} -c${c}`;
 const measured = (rs: Series): CgiResult[] => rs.filter((r): r is CgiResult => r !== undefined);
-const medianField = (rs: Series, f: 'frontCpuMsPerRequest' | 'scriptCpuMsPerRequest' | 'rssBytes') => {
+const medianField = (rs: Series, f: 'frontCpuMsPerRequest' | 'scriptCpuMsPerRequest' | 'rssBytes' | 'spawnMsPerCall' | 'spawnShareOfWall') => {
   const xs = measured(rs).map((r) => r[f]).filter(Number.isFinite);
   return xs.length ? median(xs) : NaN;
 };
@@ -173,7 +206,8 @@ export async function runCgi(dir: string, opts: LoadOptions): Promise<CaseReport
         for (const n of m.notes) note(round, n);
         const r = m.result;
         const label = `cgi round ${round} -c${String(c).padEnd(2)} ${fe.padEnd(width)}`;
-        if (r) process.stdout.write(`${label} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU/req front ${fmt(r.frontCpuMsPerRequest, 2)} ms script ${fmt(r.scriptCpuMsPerRequest, 2)} ms  timeouts ${r.timeouts}  errors ${r.errors}\n`);
+        const inSpawn = Number.isFinite(r?.spawnMsPerCall) ? `  in spawn() ${fmt(r!.spawnMsPerCall, 2)} ms per call, ${fmt(r!.spawnShareOfWall * 100, 0)} % of wall` : '';
+        if (r) process.stdout.write(`${label} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU/req front ${fmt(r.frontCpuMsPerRequest, 2)} ms script ${fmt(r.scriptCpuMsPerRequest, 2)} ms  timeouts ${r.timeouts}  errors ${r.errors}${inSpawn}\n`);
         else process.stdout.write(`${label} ${m.failure}\n`);
       }
     }
@@ -226,6 +260,11 @@ function spawnNotes(spawns: SpawnCost[], results: Map<string, Series>): string[]
       + `of which ${ms(median(spawns.map((s) => s.node.syncUs)))} ms inside spawn(), where the event loop is blocked (libuv ${process.versions.uv} forks the whole Node process and waits for the exec); `
       + `the probe's RSS ${fmt(median(spawns.map((s) => s.rssBytes)) / 2 ** 20, 0)} MB, lantern's after a -c${CGI_CONNECTIONS[CGI_CONNECTIONS.length - 1]} run ${fmt(lanternRss / 2 ** 20, 0)} MB (fork copies the page tables: a bigger parent forks slower)`,
   ];
+  const inSpawn = CGI_CONNECTIONS.map((c) => {
+    const rs = results.get(key('lantern', c))!;
+    return `${fmt(medianField(rs, 'spawnMsPerCall'), 2)} ms per call, ${fmt(medianField(rs, 'spawnShareOfWall') * 100, 0)} % of the run's wall time at -c${c}`;
+  });
+  out.push(`lantern's event loop inside spawn() during the measured runs (bench/peers/spawn-timer.mjs preloaded into lantern; medians over rounds): ${inSpawn.join('; ')}`);
   for (const c of CGI_CONNECTIONS) {
     const share = (fe: FrontEnd) => {
       const rs = results.get(key(fe, c))!;

@@ -31,16 +31,20 @@ function connects(port: number): Promise<boolean> {
   });
 }
 
+/** How long a target may take to listen (15 s), and its environment (the bench's own). */
+export interface LaunchOptions { timeoutMs?: number; env?: NodeJS.ProcessEnv }
+
 /**
  * Spawn `cmd args` and wait until 127.0.0.1:`port` accepts a connection, the child exits, or
  * `timeoutMs` passes (then the child is killed). stderr is always drained (a full pipe would
  * block the child) and its first 8 KiB kept for the failure message.
  */
-export async function launch(cmd: string, args: string[], port: number, timeoutMs = 15000): Promise<Launch> {
+export async function launch(cmd: string, args: string[], port: number, opts: LaunchOptions = {}): Promise<Launch> {
+  const timeoutMs = opts.timeoutMs ?? 15000;
   let stderr = '';
   let child: ChildProcess;
   try {
-    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
   } catch (err) {
     return { ok: false, reason: `failed to start: ${(err as Error).message}` };
   }
