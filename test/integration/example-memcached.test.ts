@@ -70,12 +70,13 @@ async function totalConnections(): Promise<number> {
  * A project dir: site/node_modules/{lantern, lantern-proxy-backend-memcached} as links, a
  * config naming `module` and the memcached backend at `port`. Returns the running lantern.
  */
-async function startSite(module: string, backendPort: number, extra = ''): Promise<{ proc: LanternProcess; port: number }> {
+async function startSite(module: string, backendPort: number, extra = '', files: Record<string, string> = {}): Promise<{ proc: LanternProcess; port: number }> {
   const dir = makeTempDir('memcached-site');
   dirs.push(dir);
   const site = path.join(dir, 'site');
   linkLantern(site);
   fs.mkdirSync(path.join(site, 'www'));
+  for (const [rel, content] of Object.entries(files)) fs.writeFileSync(path.join(site, 'www', rel), content);
   // The plugin is copied, as installing its packed tarball would: Node resolves a linked
   // package's imports from its real location (examples/), where no `lantern` is installed.
   for (const where of [path.join(site, 'node_modules', 'lantern-proxy-backend-memcached'), path.join(site, 'plugins', 'memcached')]) {
@@ -193,6 +194,33 @@ real('by a path relative to the config file, with protocol options', async () =>
     assert.is(r.body.toString(), 'with a prefix');
     r = await get(port, '/hello');
     assert.is(r.status, 404, 'the prefix is part of the key');
+  } finally {
+    await proc.stop('SIGTERM');
+  }
+});
+
+real('fallThrough: a miss goes on to the next handler (the static file), a hit is memcached\'s, over one memcached connection', async () => {
+  const { proc, port } = await startSite(
+    'lantern-proxy-backend-memcached', mcPort,
+    'proxy-core.protocol-options = ( "fallThrough" => "enable", "contentType" => "text/html" )',
+    { 'hello': 'the file, not memcached\n', 'only-on-disk.html': 'from the disk\n' },
+  );
+  try {
+    const before = await totalConnections();
+    let r = await get(port, '/hello');
+    assert.is(r.status, 200);
+    assert.ok(r.body.equals(TEXT), 'a hit is served from memcached, not from the file of the same name');
+    r = await get(port, '/only-on-disk.html');
+    assert.is(r.status, 200, 'a miss falls through to the static file');
+    assert.is(r.body.toString(), 'from the disk\n');
+    r = await get(port, '/neither');
+    assert.is(r.status, 404, 'a miss with no file behind it: the static file module answers 404');
+    r = await get(port, '/only-on-disk.html', 'HEAD');
+    assert.is(r.status, 200);
+    r = await get(port, '/hello');
+    assert.ok(r.body.equals(TEXT), 'the pooled connection still serves hits');
+    const after = await totalConnections();
+    assert.ok(after - before <= 2, `memcached saw ${after - before} new connections (a miss keeps the connection pooled)`);
   } finally {
     await proc.stop('SIGTERM');
   }
