@@ -87,10 +87,17 @@ export type ErrorCode = keyof typeof ERRORS;
 export class LanternError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, detail?: string) {
+  /**
+   * Fields the answer carries (name, value, name, value...): those that belong to an error
+   * response (Allow with a 405, WWW-Authenticate with a 401, Retry-After with a 503,
+   * Content-Range with a 416); others are dropped with the body they would describe.
+   */
+  readonly headers: readonly string[];
+  constructor(code: ErrorCode, detail?: string, opts?: { headers?: readonly string[] }) {
     super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
     this.code = code;
     this.status = ERRORS[code].status;
+    this.headers = opts?.headers ?? [];
   }
   get spec(): ErrorSpec { return ERRORS[this.code]; }
 

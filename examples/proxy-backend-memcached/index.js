@@ -23,9 +23,6 @@ export const MAX_KEY_BYTES = 250;
 const MAX_LINE_BYTES = 1024;
 const CRLF = Buffer.from('\r\n');
 const END_LINE = Buffer.from('\r\nEND\r\n');
-/** What is sent for a method memcached does not serve: a round trip that changes nothing, so
- *  that the 405 with its Allow field goes through the sink (see README, "Local answers"). */
-const NOOP = 'version\r\n';
 
 /**
  * The key for a request target: the path, percent-decoded to bytes (as nginx's $uri), without
@@ -66,8 +63,6 @@ const State = {
   TAIL: 2,
   /** The reply is complete. */
   DONE: 3,
-  /** A local answer: waiting for the VERSION line of the no-op. */
-  LOCAL: 4,
 };
 
 /** @implements {Exchange} */
@@ -86,23 +81,20 @@ class MemcachedExchange {
     this.state = State.LINE;
     this.remaining = 0;
     this.clean = true;
-    /** @type {{ status: number, headers: string[] } | null} */
-    this.local = null;
-    /** @type {Buffer | null} */
-    this.key = null;
+    // Requests memcached cannot take are answered here, before anything is sent: proxy-core
+    // answers with the error's status (and the fields it carries), keeps the memcached
+    // connection pooled and blames nobody.
     if (up.method !== 'GET' && up.method !== 'HEAD') {
-      this.local = { status: 405, headers: ['Allow', 'GET, HEAD'] };
-    } else {
-      this.key = keyFor(up.target, /** @type {string} */ (opts.keyPrefix));
-      // Nothing is sent: proxy-core answers 400 (the client's connection stays open), keeps the
-      // memcached connection pooled and blames nobody.
-      if (this.key === null) throw new LanternError('LT_ERR_NOT_FOR_BACKEND', 'the path is not a valid memcached key');
+      throw new LanternError('LT_ERR_METHOD_NOT_ALLOWED', `memcached serves GET and HEAD, not ${up.method}`, { headers: ['Allow', 'GET, HEAD'] });
     }
-    if (this.local !== null) this.state = State.LOCAL;
+    const key = keyFor(up.target, /** @type {string} */ (opts.keyPrefix));
+    // 400, and the client's connection stays open.
+    if (key === null) throw new LanternError('LT_ERR_NOT_FOR_BACKEND', 'the path is not a valid memcached key');
+    /** @type {Buffer} */
+    this.key = key;
   }
 
   head() {
-    if (this.key === null) return NOOP;
     return Buffer.concat([Buffer.from('get '), this.key, CRLF]);
   }
 
@@ -120,7 +112,6 @@ class MemcachedExchange {
     this.pending = Buffer.alloc(0);
     while (buf.length > 0) {
       switch (this.state) {
-        case State.LOCAL:
         case State.LINE: {
           const eol = buf.indexOf(CRLF);
           if (eol < 0) {
@@ -130,11 +121,6 @@ class MemcachedExchange {
           }
           const line = buf.subarray(0, eol).toString('latin1');
           buf = buf.subarray(eol + 2);
-          if (this.state === State.LOCAL) {
-            if (!line.startsWith('VERSION ')) { this.fail(sink, `unexpected reply ${JSON.stringify(line.slice(0, 80))}`); return; }
-            this.answerLocal(sink);
-            break;
-          }
           if (!this.replyLine(line, sink)) return;
           break;
         }
@@ -189,7 +175,7 @@ class MemcachedExchange {
       this.fail(sink, `unexpected reply ${JSON.stringify(line.slice(0, 80))}`);
       return false;
     }
-    if (this.key !== null && m[1] !== this.key.toString('latin1')) {
+    if (m[1] !== this.key.toString('latin1')) {
       this.fail(sink, `reply for another key ${JSON.stringify(m[1].slice(0, 80))}`);
       return false;
     }
@@ -199,16 +185,6 @@ class MemcachedExchange {
     this.remaining = length;
     this.state = length > 0 ? State.DATA : State.TAIL;
     return true;
-  }
-
-  /** @param {ResponseSink} sink */
-  answerLocal(sink) {
-    const local = /** @type {{ status: number, headers: string[] }} */ (this.local);
-    const body = Buffer.from('Method Not Allowed\n');
-    sink.head(makeResponseHead(local.status, [...local.headers, 'Content-Type', 'text/plain', 'Content-Length', String(body.length)], { requestMethod: this.up.method }));
-    if (!this.isHead) sink.data(body);
-    this.state = State.DONE;
-    sink.end();
   }
 
   /**

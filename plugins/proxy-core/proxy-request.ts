@@ -127,7 +127,6 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     const b = this.backend;
     const up = this.up;
     const fresh = c.requests === 0;
-    c.requests++;
     if (up.hostFromMember) up.headers[1] = this.member!.hostField;
     let ex: Exchange;
     let head: Buffer | string;
@@ -141,12 +140,13 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
         // The protocol answers the request itself (one it cannot carry: a key memcached cannot
         // take, a method it does not serve): nothing was sent, so the connection stays pooled
         // and the member did nothing wrong.
+        // Still fresh: its preamble goes with the next exchange's head.
         const m = this.member!;
         this.attemptLive = false;
         this.conn = null;
         m.endAttempt();
         m.release(c, true);
-        this.finishWithError(err.code);
+        this.answerLocally(err);
         return;
       }
       this.core.log(`backend "${b.name}": the protocol refused the request: ${(err as Error).message}`);
@@ -155,6 +155,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
       return;
     }
     this.exchange = ex;
+    c.requests++;
     const s = c.socket;
     const preamble = fresh ? b.preamble : null;
     if (this.bodyMode === BodyMode.None) {
@@ -230,13 +231,46 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
   onUpstreamData(c: UpstreamConnection, chunk: Buffer): void {
     if (c !== this.conn || !this.attemptLive) { c.destroy(); return; }
     this.responseBytes += chunk.length;
-    this.exchange!.receive(chunk, this);
+    try {
+      this.exchange!.receive(chunk, this);
+    } catch (err) {
+      this.protocolThrew(err);
+      return;
+    }
     this.afterReceive(c);
+  }
+
+  /**
+   * The protocol threw while decoding the backend's bytes. A LanternError is its answer (with its
+   * status, unless the response has begun); anything else is a bug in the protocol, logged with
+   * its stack and answered 502. The connection is closed; the member is not blamed.
+   */
+  private protocolThrew(err: unknown): void {
+    if (!this.attemptLive) return;
+    this.giveUpAttempt();
+    if (LanternError.is(err)) { this.answerLocally(err); return; }
+    this.core.log(`backend "${this.backend.name}": protocol "${this.backend.protocolDef!.name}" failed on the response to ${this.req.method} ${this.req.target}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    this.finishWithError('LT_ERR_BACKEND_BAD_RESPONSE');
+  }
+
+  /** A protocol's or transport's own answer: its status and the fields it carries. */
+  private answerLocally(err: LanternError): void {
+    // A LanternError of another copy of lantern may predate `headers`.
+    const h = (err.headers as readonly string[] | undefined) ?? [];
+    if (h.length > 0 && !this.req.headSent) for (let i = 0; i + 1 < h.length; i += 2) this.req.responseHeaders.push(h[i]!, h[i + 1]!);
+    this.finishWithError(err.code);
   }
 
   onUpstreamEnd(c: UpstreamConnection): void {
     if (c !== this.conn || !this.attemptLive) return;
-    if (!this.responseDone) this.exchange!.receiveEnd(this);
+    if (!this.responseDone) {
+      try {
+        this.exchange!.receiveEnd(this);
+      } catch (err) {
+        this.protocolThrew(err);
+        return;
+      }
+    }
     if (c !== this.conn || !this.attemptLive) return;
     if (this.responseDone) this.completeAttempt();
     else this.attemptFailed('LT_ERR_BACKEND_RESET', 'backend closed the connection');
@@ -249,7 +283,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
       // sent, and the member is not to blame.
       this.backend.logMember(this.member!, `${err.message} for ${this.req.method} ${this.req.target}`);
       this.giveUpAttempt();
-      this.finishWithError(err.code);
+      this.answerLocally(err);
       return;
     }
     const detail = err?.code ?? err?.message ?? 'connection closed';
