@@ -13,6 +13,7 @@ import { rawExchange } from '../helpers/raw-client.js';
 import { linkLantern, typeCheck } from '../helpers/third-party.js';
 import { freePort, ListeningSocket } from '../helpers/ports.js';
 import { makeTempDir, REPO_ROOT, removeDir, spawnLantern, startLanternProcess } from '../helpers/spawn-lantern.js';
+import { waitFor } from '../helpers/wait.js';
 
 const P = suite('plugin API as a package');
 const dirs: string[] = [];
@@ -118,11 +119,11 @@ export type E = Exchange;
   assert.match(typeCheck(site, ['plugin.ts']), /plugin\.ts\(\d+,\d+\): error TS2322/, 'a number for the id is a type error');
 });
 
-P('a protocol that answers a request itself (LanternError from head()): its status, nothing sent, the connection kept', async () => {
+P('a protocol that answers a request itself (LanternError from head(), with fields; from receive()), or throws: its status, nothing sent, the connection kept, the preamble still first', async () => {
   const { dir, conf } = project();
   const site = path.dirname(conf);
   fs.mkdirSync(path.join(site, 'plugins', 'proto'), { recursive: true });
-  // A line protocol: "GET <target>\n" up, the backend's bytes as a 200 body until it closes a line.
+  // A line protocol: "HELLO\n" once per connection, then "GET <target>\n" up; each line back is a 200 body.
   fs.writeFileSync(path.join(site, 'plugins', 'proto', 'index.mjs'), `import { definePlugin, LanternError } from 'lantern/plugin';
 import { makeResponseHead } from 'lantern/proxy-core';
 export default definePlugin({
@@ -130,13 +131,19 @@ export default definePlugin({
   create(ctx) {
     ctx.server.host.api('proxy-core').registerProtocol({
       name: 'line', keepAlive: true, streamsUnknownLength: true, usesEnv: false,
+      preamble: () => Buffer.from('HELLO\\n'),
       createExchange: (up) => ({
         head() {
-          if (up.target.startsWith('/refused')) throw new LanternError('LT_ERR_BAD_REQUEST', 'not for this protocol');
+          if (up.target.startsWith('/refused')) throw new LanternError('LT_ERR_NOT_FOR_BACKEND', 'not for this protocol');
+          if (up.target.startsWith('/method')) throw new LanternError('LT_ERR_METHOD_NOT_ALLOWED', 'GET only', { headers: ['Allow', 'GET'] });
           return up.method + ' ' + up.target + '\\n';
         },
         body: (c) => c, end: () => null,
-        receive(data, sink) { sink.head(makeResponseHead(200, ['Content-Length', String(data.length)])); sink.data(data); sink.end(); },
+        receive(data, sink) {
+          if (up.target.startsWith('/throw')) throw new TypeError('a bug in the protocol');
+          if (up.target.startsWith('/gone')) throw new LanternError('LT_ERR_NOT_FOUND', 'the backend says gone');
+          sink.head(makeResponseHead(200, ['Content-Length', String(data.length)])); sink.data(data); sink.end();
+        },
         receiveEnd(sink) { sink.error('LT_ERR_BACKEND_RESET', 'closed'); },
         reusable: () => true,
       }),
@@ -144,11 +151,21 @@ export default definePlugin({
   },
 });
 `);
-  const lines: string[] = [];
+  let received = '';
   let connections = 0;
   const server = net.createServer((s) => {
     connections++;
-    s.on('data', (d) => { lines.push(d.toString()); s.write('ok:' + d.toString().trim()); });
+    let pending = '';
+    s.on('data', (d) => {
+      received += d.toString();
+      pending += d.toString();
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line !== 'HELLO') s.write('ok:' + line);
+      }
+    });
     s.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -163,13 +180,22 @@ proxy-core.balancer = "round-robin"
 `);
   const proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
   try {
-    const send = (t: string) => rawExchange({ port, send: `GET ${t} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
-    assert.is((await send('/a')).responses[0]!.body.toString(), 'ok:GET /a');
-    assert.is((await send('/refused/x')).responses[0]!.status, 400);
-    assert.is((await send('/b')).responses[0]!.body.toString(), 'ok:GET /b');
-    assert.equal(lines, ['GET /a\n', 'GET /b\n'], 'nothing went up for the refused request');
+    const send = async (t: string) => (await rawExchange({ port, send: `GET ${t} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 })).responses[0]!;
+    // The first request on the new connection is answered locally: the connection stays fresh.
+    assert.is((await send('/refused/x')).status, 400);
+    assert.is((await send('/a')).body.toString(), 'ok:GET /a');
+    const m = await send('/method');
+    assert.is(m.status, 405);
+    assert.is(m.header('allow'), 'GET', 'the fields the LanternError carries');
+    assert.is((await send('/b')).body.toString(), 'ok:GET /b');
+    assert.is(received, 'HELLO\nGET /a\nGET /b\n', 'the preamble first, nothing for the requests answered locally');
     assert.is(connections, 1, 'the connection stayed pooled');
     assert.not.match(proc.stderr, /refused the request/, 'not logged as a protocol failure');
+    // A protocol that throws while decoding: a LanternError is its answer, anything else a 502 with the stack logged.
+    assert.is((await send('/gone')).status, 404);
+    assert.is((await send('/throw')).status, 502);
+    await waitFor(() => /failed on the response to GET \/throw: TypeError: a bug in the protocol/.test(proc.stderr), 5000, 20, 'the protocol failure in the error log');
+    assert.is((await send('/c')).body.toString(), 'ok:GET /c', 'still serving after a protocol failure');
   } finally {
     await proc.stop('SIGTERM');
     server.close();
