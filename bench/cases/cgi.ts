@@ -202,7 +202,10 @@ export async function runCgi(dir: string, opts: LoadOptions): Promise<CaseReport
       for (const fe of roundOrder(CGI_FRONT_ENDS, round)) {
         const m = await measureOnce(fe, c, dir, lighttpd, opts);
         results.get(key(fe, c))!.push(m.result);
-        if (m.failure) failures.set(key(fe, c), m.failure);
+        if (m.failure) {
+          failures.set(key(fe, c), m.failure);
+          notes.push(`round ${round}: ${fe} -c${c} not measured: ${m.failure}`);
+        }
         for (const n of m.notes) note(round, n);
         const r = m.result;
         const label = `cgi round ${round} -c${String(c).padEnd(2)} ${fe.padEnd(width)}`;
