@@ -269,6 +269,7 @@ D('by path to its TypeScript source: values, misses, HEAD, local answers, errors
     const before = redis.connections;
     r = await get(port, '/hello', 'DELETE');
     assert.is(r.status, 405, 'a method Redis GET cannot serve: answered by lantern');
+    assert.is(r.header('allow'), 'GET, HEAD', 'with the Allow field its LanternError carries');
     r = await get(port, '/rewrite-me');
     assert.is(r.status, 400, 'a target rewritten to one that is not UTF-8: not for this backend');
     assert.is(redis.connections, before, 'local answers open no connection to Redis');
