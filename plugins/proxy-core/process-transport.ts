@@ -8,10 +8,10 @@
 // Ending a process: destroy() sends SIGTERM and, when it is still there after KILL_AFTER_MS,
 // SIGKILL (lighttpd: cgi_pid_kill(SIGTERM), then the server's kill on shutdown). Every child is
 // tracked until it is reaped, and stopAllProcesses() ends the rest at shutdown (checklist G10).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { LanternError } from '../../core/errors.js';
+import { launchProcess, stopLauncher, type LaunchedProcess } from './process-launcher.js';
 import type { TransportDefinition, TransportOpenContext, TransportStream, UpstreamRequest } from './types.js';
 
 /** After SIGTERM, how long a process has before SIGKILL. */
@@ -24,22 +24,6 @@ const live = new Set<ProcessStream>();
 
 /** How many exec: processes are running (status, tests). */
 export function liveProcessCount(): number { return live.size; }
-
-/**
- * The environment a process gets: the request's CGI environment. Values are byte strings
- * (latin1, one char per byte received); a process environment is passed by Node as UTF-8, so
- * bytes that are UTF-8 are passed as they came and a value that is not valid UTF-8 is passed
- * with U+FFFD in place of its bad bytes (the only loss: Node cannot pass arbitrary bytes).
- */
-function processEnv(up: UpstreamRequest): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of up.env) {
-    if (k.includes('=') || k.includes('\0')) continue;
-    // eslint-disable-next-line no-control-regex
-    env[k] = /[^\x00-\x7f]/.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
-  }
-  return env;
-}
 
 function envValue(up: UpstreamRequest, name: string): string {
   for (const [k, v] of up.env) if (k === name) return v;
@@ -57,7 +41,7 @@ function spawnError(err: NodeJS.ErrnoException, script: string, program: string)
 }
 
 export class ProcessStream extends EventEmitter implements TransportStream {
-  readonly child: ChildProcess;
+  readonly child: LaunchedProcess;
   readonly script: string;
   private exited = false;
   private killTimer: NodeJS.Timeout | null = null;
@@ -76,20 +60,34 @@ export class ProcessStream extends EventEmitter implements TransportStream {
     this.script = script;
     this.logLine = (m) => ctx.log(`${script}: ${m}`);
     const file = program === '' ? script : program;
-    const args = program === '' ? [] : [script];
     // The working directory is the script's (lighttpd mod_cgi: chdir to the script's directory).
-    this.child = spawn(file, args, {
-      cwd: path.dirname(script),
-      env: processEnv(up),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      windowsHide: true,
-    });
+    this.child = launchProcess({ file, argv: program === '' ? [script] : [program, script], cwd: path.dirname(script), env: up.env });
     live.add(this);
     const child = this.child;
-    const stdin = child.stdin!;
-    const stdout = child.stdout!;
-    const stderr = child.stderr!;
-    child.once('spawn', () => { if (!this.destroyed) this.emit('connect'); });
+    child.once('spawn', () => {
+      const stdin = child.stdin!;
+      const stdout = child.stdout!;
+      const stderr = child.stderr!;
+      stdout.on('data', (chunk: Buffer) => ctx.onData(chunk));
+      stdout.once('end', () => this.emit('end'));
+      stdout.on('error', (err) => this.emit('error', err));
+      // A script that exits or closes its stdin before taking the whole body: the rest is
+      // dropped and its answer is still read (lighttpd: FDEVENT_HUP on the pipe to the CGI).
+      stdin.on('error', (err: NodeJS.ErrnoException) => {
+        if (this.stdinFailed) return;
+        this.stdinFailed = true;
+        this.emit('write-error', err);
+      });
+      stdin.on('drain', () => this.emit('drain'));
+      stderr.setEncoding('utf8');
+      stderr.on('data', (text: string) => this.stderr(text));
+      stderr.on('error', () => { /* the process is gone: nothing more to log */ });
+      stdout.resume();
+      stderr.resume();
+      // Ended before it started (the client went away): it goes now.
+      if (this.destroyed) { this.closeStdio(); this.terminate(); return; }
+      this.emit('connect');
+    });
     child.once('error', (err: NodeJS.ErrnoException) => {
       // Only a failed start reaches here with no pid; a failed kill is ignored.
       if (child.pid === undefined) {
@@ -97,20 +95,6 @@ export class ProcessStream extends EventEmitter implements TransportStream {
         this.emit('error', spawnError(err, script, program));
       }
     });
-    stdout.on('data', (chunk: Buffer) => ctx.onData(chunk));
-    stdout.once('end', () => this.emit('end'));
-    stdout.on('error', (err) => this.emit('error', err));
-    // A script that exits or closes its stdin before taking the whole body: the rest is
-    // dropped and its answer is still read (lighttpd: FDEVENT_HUP on the pipe to the CGI).
-    stdin.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.stdinFailed) return;
-      this.stdinFailed = true;
-      this.emit('write-error', err);
-    });
-    stdin.on('drain', () => this.emit('drain'));
-    stderr.setEncoding('utf8');
-    stderr.on('data', (text: string) => this.stderr(text));
-    stderr.on('error', () => { /* the process is gone: nothing more to log */ });
     child.once('exit', (code, signal) => {
       this.exited = true;
       if (this.killTimer !== null) { clearTimeout(this.killTimer); this.killTimer = null; }
@@ -140,39 +124,42 @@ export class ProcessStream extends EventEmitter implements TransportStream {
   }
 
   write(data: Buffer | string, encoding?: BufferEncoding): boolean {
-    const stdin = this.child.stdin!;
-    if (this.stdinFailed || stdin.destroyed || stdin.writableEnded) return true;
+    const stdin = this.child.stdin;
+    if (stdin === null || this.stdinFailed || stdin.destroyed || stdin.writableEnded) return true;
     return typeof data === 'string' ? stdin.write(data, encoding ?? 'latin1') : stdin.write(data);
   }
 
   end(data?: Buffer): this {
-    const stdin = this.child.stdin!;
-    if (!this.stdinFailed && !stdin.destroyed && !stdin.writableEnded) {
+    const stdin = this.child.stdin;
+    if (stdin !== null && !this.stdinFailed && !stdin.destroyed && !stdin.writableEnded) {
       if (data === undefined) stdin.end();
       else stdin.end(data);
     }
     return this;
   }
 
-  cork(): void { this.child.stdin!.cork(); }
-  uncork(): void { this.child.stdin!.uncork(); }
-  pause(): this { this.child.stdout!.pause(); return this; }
-  resume(): this { this.child.stdout!.resume(); return this; }
+  cork(): void { this.child.stdin?.cork(); }
+  uncork(): void { this.child.stdin?.uncork(); }
+  pause(): this { this.child.stdout?.pause(); return this; }
+  resume(): this { this.child.stdout?.resume(); return this; }
 
-  get writableLength(): number { return this.child.stdin!.writableLength; }
-  get writableNeedDrain(): boolean { return !this.stdinFailed && this.child.stdin!.writableNeedDrain; }
-  get readableEnded(): boolean { return this.child.stdout!.readableEnded; }
-  get writable(): boolean { return !this.destroyed && !this.stdinFailed && this.child.stdin!.writable; }
+  get writableLength(): number { return this.child.stdin?.writableLength ?? 0; }
+  get writableNeedDrain(): boolean { return !this.stdinFailed && (this.child.stdin?.writableNeedDrain ?? false); }
+  get readableEnded(): boolean { return this.child.stdout?.readableEnded ?? false; }
+  get writable(): boolean { return !this.destroyed && !this.stdinFailed && (this.child.stdin?.writable ?? false); }
 
   /** End the process: SIGTERM now, SIGKILL if it is still there after KILL_AFTER_MS. Its pipes close at once. */
   destroy(): this {
     if (this.destroyed) return this;
     this.destroyed = true;
-    const child = this.child;
-    child.stdin!.destroy();
-    child.stdout!.destroy();
+    this.closeStdio();
     this.terminate();
     return this;
+  }
+
+  private closeStdio(): void {
+    this.child.stdin?.destroy();
+    this.child.stdout?.destroy();
   }
 
   /** SIGTERM, then SIGKILL after KILL_AFTER_MS (once). */
@@ -205,6 +192,7 @@ export async function stopAllProcesses(): Promise<void> {
     }));
   }
   await Promise.all(waits);
+  stopLauncher();
 }
 
 export const execTransport: TransportDefinition = {

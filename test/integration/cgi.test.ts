@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ListeningSocket } from '../helpers/ports.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { childPids, makeTempDir, removeDir, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { alive, skipUnless, waitFor, which, withTimeout } from '../helpers/wait.js';
 
 const C = suite('cgi');
@@ -45,6 +45,7 @@ sys.stdout.write("Status: 201 Created\\r\\nContent-Type: text/plain\\r\\n\\r\\n"
 sys.stdout.write(hashlib.sha256(data).hexdigest() + " " + str(len(data)) + " " + os.environ.get("CONTENT_LENGTH", "<unset>"))
 `,
   'www/nph-status.pl': PL('print "HTTP/1.1 202 Accepted\\r\\nX-Nph: yes\\r\\nContent-Type: text/plain\\r\\n\\r\\nnph body";'),
+  'www/bytes.pl': PL('print "Content-Type: text/plain\\r\\n\\r\\n", unpack("H*", $ENV{HTTP_X_BYTES} // "");'),
   'www/status.pl': PL('print "Status: 404 Not Here\\r\\nContent-Type: text/plain\\r\\n\\r\\nnot here";'),
   'www/no-head.pl': PL('print "this is not a header block at all\\n";'),
   'www/bad-field.pl': PL('print "Content-Type text/plain\\r\\n\\r\\nbody";'),
@@ -186,6 +187,17 @@ perl('G10: the RFC 3875 environment of a perl script (meta-variables, path info,
   // Nothing of lantern's own environment leaks in (lighttpd passes the CGI variables only).
   assert.is(env.has('LANTERN_FROM_SOURCE'), false, "lantern's own environment");
   assert.is(env.get('QUERY_STRING'), 'a=1&b=%41');
+});
+
+perl('header values reach the script as the bytes received, not re-encoded (one that is not UTF-8 too)', async () => {
+  const s = await ready();
+  const r = await request(s.port, 'GET /bytes.pl HTTP/1.1\r\nHost: cgi.test\r\nX-Bytes: caf\xe9 \xc3\xa9\r\nConnection: close\r\n\r\n');
+  assert.is(r.status, 200);
+  // Started with child_process.spawn() (LANTERN_CGI_SPAWN=direct, or no perl for the launcher),
+  // Node passes the environment as UTF-8: the lone 0xE9 would become U+FFFD (docs/cgi.md).
+  const sent = Buffer.from('caf\xe9 \xc3\xa9', 'latin1');
+  const expected = process.env.LANTERN_CGI_SPAWN === 'direct' ? Buffer.from(sent.toString('utf8'), 'utf8') : sent;
+  assert.is(r.body.toString(), expected.toString('hex'));
 });
 
 perl('G10: QUERY_STRING is set (empty) without a query', async () => {
@@ -376,9 +388,12 @@ perl('G10: no script process is left after SIGTERM', async () => {
     const pending = rawExchange({ port: s.port, send: 'GET /long.pl HTTP/1.1\r\nHost: cgi.test\r\n\r\n', expectResponses: 1, timeoutMs: 20_000 });
     const pid = await pidFile(s, 'long');
     assert.ok(alive(pid), 'the script runs');
+    // lantern's own children: the launcher that forks the scripts (perl), when perl is there.
+    const helpers = childPids(s.proc.pid);
     const code = await s.proc.stop('SIGTERM', 20_000);
     assert.is(code, 0, 'lantern exits 0');
     assert.is(alive(pid), false, `the script (pid ${pid}) is gone when lantern has exited`);
+    await waitFor(() => helpers.every((h) => !alive(h)), 5000, 20, `lantern's helper processes (${helpers}) to exit`);
     await pending;
   } finally {
     s.proc.kill();

@@ -1,0 +1,381 @@
+// Starting CGI processes off lantern's event loop. Node's child_process.spawn() forks the whole
+// Node process and waits for the child's exec inside the call: measured on the bench machine,
+// 7.7 ms per script with the event loop blocked, 70 % of a CGI run's wall time, and three times
+// lighttpd's CPU per request (docs/performance.md, case cgi). A small helper process does the
+// forking instead, as lighttpd (a small process) does it itself: a perl loop (perl-base is part
+// of every Debian system) that lantern starts once, on the first CGI request.
+//
+// How a script starts: lantern writes a frame to the helper's stdin (`<length>\n` then NUL-
+// separated fields: token, program, working directory, argument count, arguments, environment
+// `NAME=value`, all as bytes, so the environment reaches the script exactly as received); the
+// helper forks; the child connects three times to lantern's private unix socket (stdin, stdout,
+// stderr: "<token> <role>\n" first), puts them on fds 0-2, changes directory, sets the
+// environment and execs. The helper reports on its stdout `P <token> <pid>` once the exec
+// succeeded (a close-on-exec pipe tells it, as libuv does), `E <token> <errno>` when the fork,
+// connect, chdir or exec failed, and `X <pid> c<code>` / `X <pid> s<signal>` when it reaped a
+// child. lantern signals scripts itself (by pid, until their `X`).
+//
+// What a launch returns behaves as a ChildProcess for process-transport.ts (stdin, stdout and
+// stderr streams, pid, kill(), and the 'spawn', 'error', 'exit' and 'close' events), so the
+// exec: transport runs the same code over either; without perl, or when the helper cannot
+// start, scripts are started with child_process.spawn().
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * What a launch yields: the part of ChildProcess the exec: transport uses. The stdio streams are
+ * there from the 'spawn' event on (a ChildProcess has them at once).
+ */
+export interface LaunchedProcess extends EventEmitter {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+export interface LaunchSpec {
+  /** The program to execute (absolute path). */
+  file: string;
+  /** argv, argv[0] included. */
+  argv: string[];
+  cwd: string;
+  /** NAME, value pairs as byte strings (latin1: one char per byte). */
+  env: ReadonlyArray<readonly [string, string]>;
+}
+
+/** The helper, run by `perl -e`: see the header. Reads frames on stdin, reports on stdout. */
+const HELPER = String.raw`
+use strict; use warnings;
+use IO::Socket::UNIX; use IO::Select; use POSIX ();
+my $path = shift @ARGV;
+binmode STDIN; binmode STDOUT; $| = 1;
+my @reaped;
+$SIG{CHLD} = sub { while ((my $p = waitpid(-1, POSIX::WNOHANG())) > 0) { push @reaped, [$p, $?]; } };
+$SIG{PIPE} = 'IGNORE';
+sub report { for my $r (splice @reaped) { my ($p, $st) = @$r; print "X $p ", (($st & 127) ? 's' . ($st & 127) : 'c' . ($st >> 8)), "\n"; } }
+sub launch {
+  my ($token, $file, $cwd, $argc, @rest) = @_;
+  my @argv = splice(@rest, 0, $argc);
+  my ($er, $ew);
+  if (!pipe($er, $ew)) { print "E $token ", ($! + 0), "\n"; return; }
+  my $pid = fork();
+  if (!defined $pid) { print "E $token ", ($! + 0), "\n"; close $er; close $ew; return; }
+  if ($pid == 0) {
+    close $er;
+    $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
+    my $fail = sub { syswrite $ew, ($! + 0); POSIX::_exit(127); };
+    my @s;
+    for my $role (0, 1, 2) {
+      my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path) or $fail->();
+      syswrite($s, "$token $role\n") or $fail->();
+      push @s, $s;
+    }
+    for my $fd (0, 1, 2) { defined POSIX::dup2(fileno($s[$fd]), $fd) or $fail->(); }
+    close $_ for @s;
+    chdir $cwd or $fail->();
+    %ENV = ();
+    for my $kv (@rest) { my $eq = index($kv, '='); $ENV{substr($kv, 0, $eq)} = substr($kv, $eq + 1) if $eq > 0; }
+    { no warnings 'exec'; exec { $file } @argv; }
+    $fail->();
+  }
+  close $ew;
+  my $err = '';
+  while (1) { my $n = sysread($er, $err, 16, length $err); last if defined $n && $n == 0; next if !defined $n && $!{EINTR}; last if !defined $n; }
+  close $er;
+  if (length $err) { print "E $token $err\n"; } else { print "P $token $pid\n"; }
+}
+my $sel = IO::Select->new(\*STDIN);
+my $buf = '';
+while (1) {
+  report();
+  next unless $sel->can_read(1);
+  my $n = sysread(STDIN, $buf, 65536, length $buf);
+  if (!defined $n) { next if $!{EINTR}; last; }
+  last if $n == 0;
+  while (1) {
+    my $i = index($buf, "\n");
+    last if $i < 0;
+    my $len = substr($buf, 0, $i);
+    last if length($buf) < $i + 1 + $len;
+    my $payload = substr($buf, $i + 1, $len);
+    substr($buf, 0, $i + 1 + $len) = '';
+    launch(split(/\0/, $payload, -1));
+    report();
+  }
+}
+`;
+
+/** errno number → its name (ENOENT...), for the transport's answers. */
+const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
+
+/** A process started by the helper, shaped as a ChildProcess. */
+class HelperProcess extends EventEmitter implements LaunchedProcess {
+  pid: number | undefined = undefined;
+  stdin: net.Socket | null = null;
+  stdout: net.Socket | null = null;
+  stderr: net.Socket | null = null;
+  /** Sockets attached, those still open, and whether the helper reaped the process. */
+  private attached = 0;
+  private openSockets = 0;
+  private reaped = false;
+  private spawned = false;
+  private failed = false;
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.pid === undefined || this.reaped) return false;
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One of the child's three connections arrived. */
+  attach(role: number, socket: net.Socket): void {
+    if (role === 0) this.stdin = socket;
+    else if (role === 1) this.stdout = socket;
+    else this.stderr = socket;
+    this.attached++;
+    this.openSockets++;
+    // The script closed its side (it exited, or closed that fd): ours goes too, so the socket
+    // closes. What the script writes to its stdin is dropped.
+    socket.once('end', () => socket.end());
+    if (role === 0) socket.resume();
+    socket.once('close', () => {
+      this.openSockets--;
+      this.maybeClose();
+    });
+    this.maybeSpawned();
+  }
+
+  /** The helper says the exec succeeded. */
+  started(pid: number): void {
+    this.pid = pid;
+    this.maybeSpawned();
+  }
+
+  private maybeSpawned(): void {
+    if (this.spawned || this.failed || this.pid === undefined || this.stdin === null || this.stdout === null || this.stderr === null) return;
+    this.spawned = true;
+    this.emit('spawn');
+  }
+
+  /** The fork, a connect, the chdir or the exec failed (errno). */
+  fail(err: NodeJS.ErrnoException): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
+    this.emit('error', err);
+    this.reaped = true;
+    // As a ChildProcess whose spawn failed: 'close' follows the error (after its sockets closed).
+    this.maybeClose();
+  }
+
+  /** The helper reaped it. */
+  exited(how: string): void {
+    this.reaped = true;
+    const n = Number(how.slice(1));
+    if (how[0] === 's') this.emit('exit', null, signalName(n));
+    else this.emit('exit', n, null);
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (!this.reaped || this.openSockets > 0 || this.closed) return;
+    if (!this.failed && this.attached < 3) {
+      // Reaped before lantern accepted all its connections (a quick script: the helper's report
+      // can come first): they are in the socket's backlog. A child that died before it made them
+      // all never sends them: given up after a while.
+      this.lateTimer ??= setTimeout(() => {
+        const err = new Error('the process ended before it was connected') as NodeJS.ErrnoException;
+        err.code = 'ECONNRESET';
+        this.fail(err);
+      }, LATE_CONNECTION_MS).unref();
+      return;
+    }
+    if (this.lateTimer !== null) clearTimeout(this.lateTimer);
+    this.closed = true;
+    this.emit('close');
+  }
+
+  private lateTimer: NodeJS.Timeout | null = null;
+
+  private closed = false;
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  for (const [name, v] of Object.entries(os.constants.signals)) if (v === n) return name as NodeJS.Signals;
+  return null;
+}
+
+/** The helper and its socket; started on the first launch, again after it died. */
+class Launcher {
+  private helper: ChildProcess | null = null;
+  private server: net.Server | null = null;
+  private dir = '';
+  private sockPath = '';
+  private nextToken = 1;
+  private readonly byToken = new Map<number, HelperProcess>();
+  private readonly byPid = new Map<number, HelperProcess>();
+  /** Set when the helper could not be started: every launch then uses child_process.spawn(). */
+  unavailable: string | null = null;
+  private readonly perl: string | null = ['/usr/bin/perl', '/bin/perl'].find((p) => fs.existsSync(p)) ?? null;
+
+  launch(spec: LaunchSpec): LaunchedProcess {
+    if (this.perl === null || this.unavailable !== null || process.env.LANTERN_CGI_SPAWN === 'direct') return directSpawn(spec);
+    if (this.helper === null && !this.start()) return directSpawn(spec);
+    const token = this.nextToken++;
+    const p = new HelperProcess();
+    this.byToken.set(token, p);
+    p.once('close', () => {
+      this.byToken.delete(token);
+      if (p.pid !== undefined) this.byPid.delete(p.pid);
+    });
+    const fields: Buffer[] = [String(token), spec.file, spec.cwd, String(spec.argv.length), ...spec.argv]
+      .map((f) => Buffer.from(f, 'utf8'));
+    for (const [k, v] of spec.env) fields.push(Buffer.from(`${k}=${v}`, 'latin1'));
+    const payload = Buffer.concat(fields.flatMap((f, i) => (i === 0 ? [f] : [NUL, f])));
+    this.helper!.stdin!.write(Buffer.concat([Buffer.from(`${payload.length}\n`), payload]));
+    return p;
+  }
+
+  /** Start the helper and its socket; false (and the reason kept) when that cannot be done. */
+  private start(): boolean {
+    try {
+      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-cgi-'));
+      this.sockPath = path.join(this.dir, 's');
+      const server = net.createServer({ allowHalfOpen: true }, (s) => this.accepted(s));
+      server.on('error', () => { /* the socket file is private: a failed accept only loses that child */ });
+      server.listen(this.sockPath);
+      server.unref();
+      this.server = server;
+      const helper = spawn(this.perl!, ['-e', HELPER, this.sockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+      helper.unref();
+      (helper.stdin as net.Socket).unref?.();
+      (helper.stdout as net.Socket).unref?.();
+      this.helper = helper;
+      let buf = '';
+      helper.stdout!.setEncoding('latin1');
+      helper.stdout!.on('data', (text: string) => {
+        buf += text;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          this.report(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      });
+      helper.stdin!.on('error', () => { /* handled by 'exit' */ });
+      helper.once('error', (err) => this.helperGone(`cannot start ${this.perl}: ${err.message}`, true));
+      helper.once('exit', () => this.helperGone('the helper exited', false));
+      return true;
+    } catch (err) {
+      this.unavailable = (err as Error).message;
+      return false;
+    }
+  }
+
+  /** A child's connection: its first line says whose and which. */
+  private accepted(s: net.Socket): void {
+    let head = '';
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString('latin1');
+      const nl = head.indexOf('\n');
+      if (nl < 0) { if (head.length > 64) s.destroy(); return; }
+      s.off('data', onData);
+      s.pause();
+      const [tokenText, roleText] = head.slice(0, nl).split(' ');
+      const p = this.byToken.get(Number(tokenText));
+      const role = Number(roleText);
+      if (p === undefined || !(role >= 0 && role <= 2)) { s.destroy(); return; }
+      const rest = head.slice(nl + 1);
+      if (rest.length > 0) s.unshift(Buffer.from(rest, 'latin1'));
+      p.attach(role, s);
+    };
+    s.on('data', onData);
+    s.on('error', () => { /* reported through the stream's owner */ });
+  }
+
+  private report(line: string): void {
+    const [kind, a, b] = line.split(' ');
+    if (kind === 'P') {
+      const p = this.byToken.get(Number(a));
+      if (p === undefined) return;
+      const pid = Number(b);
+      this.byPid.set(pid, p);
+      p.started(pid);
+    } else if (kind === 'E') {
+      const p = this.byToken.get(Number(a));
+      if (p === undefined) return;
+      const errno = Number(b);
+      const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+      const err = new Error(`${code}`) as NodeJS.ErrnoException;
+      err.code = code;
+      err.errno = -errno;
+      p.fail(err);
+    } else if (kind === 'X') {
+      const p = this.byPid.get(Number(a));
+      p?.exited(b ?? 'c0');
+    }
+  }
+
+  private helperGone(why: string, cannotStart: boolean): void {
+    if (this.helper === null) return;
+    this.helper = null;
+    this.server?.close();
+    this.server = null;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (cannotStart) this.unavailable = why;
+    // Launches still waiting for their start fail; started processes are ended (nobody reaps them now).
+    for (const p of this.byToken.values()) {
+      if (p.pid === undefined) {
+        const err = new Error(why) as NodeJS.ErrnoException;
+        err.code = 'EAGAIN';
+        p.fail(err);
+      } else {
+        p.kill('SIGKILL');
+        p.exited('s9');
+      }
+    }
+  }
+
+  /** Shutdown: the helper goes once every script has been ended (process-transport.ts stops them first). */
+  stop(): void {
+    const h = this.helper;
+    if (h === null) return;
+    h.stdin!.end();
+  }
+}
+
+const NUL = Buffer.from([0]);
+/** How long a reaped process's connections may still be on their way. */
+const LATE_CONNECTION_MS = 2000;
+
+/** child_process.spawn(), with the environment as Node can pass it (UTF-8 strings). */
+function directSpawn(spec: LaunchSpec): ChildProcess {
+  const env: Record<string, string> = {};
+  for (const [k, v] of spec.env) {
+    if (k.includes('=') || k.includes('\0')) continue;
+    // eslint-disable-next-line no-control-regex
+    env[k] = /[^\x00-\x7f]/.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
+  }
+  return spawn(spec.file, spec.argv.slice(1), { argv0: spec.argv[0], cwd: spec.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+}
+
+const launcher = new Launcher();
+
+/** Start a CGI process (through the helper when it can). */
+export function launchProcess(spec: LaunchSpec): LaunchedProcess {
+  return launcher.launch(spec);
+}
+
+/** Shutdown, after every script ended: the helper exits. */
+export function stopLauncher(): void {
+  launcher.stop();
+}
