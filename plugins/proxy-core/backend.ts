@@ -3,6 +3,7 @@
 // Members come and go at runtime without losing a request: a removed member takes no new
 // requests and is forgotten once its in-flight ones are done.
 import dns from 'node:dns';
+import { booleanValue } from '../../core/options.js';
 import { parseIpInto, parseIpMask, ipMatches, type IpMask } from '../../config/ip-address.js';
 import type { Request } from '../../core/request.js';
 import { turnNowMs } from '../../core/turn.js';
@@ -46,9 +47,14 @@ const CORE_PROTOCOL_OPTIONS = new Set(['maxResponseHeadBytes']);
  */
 export function checkProtocolOptions(protocol: ProtocolDefinition, options: ProtocolOptions): void {
   const schema = protocol.options ?? {};
-  for (const [key, value] of Object.entries(options)) {
-    if (CORE_PROTOCOL_OPTIONS.has(key) || value === undefined) continue;
+  for (const [key, given] of Object.entries(options)) {
+    if (CORE_PROTOCOL_OPTIONS.has(key) || given === undefined) continue;
     const spec = schema[key];
+    // A config gives numbers and booleans as lighttpd writes them too: "2", "enable".
+    let value = given;
+    if (spec?.type === 'integer' && typeof value === 'string' && /^-?[0-9]{1,15}$/.test(value)) value = Number(value);
+    else if (spec?.type === 'boolean' && typeof value !== 'boolean') value = booleanValue(value) ?? value;
+    options[key] = value;
     if (!spec) {
       const known = Object.keys(schema);
       throw new Error(`protocol "${protocol.name}" has no option "${key}" (${known.length > 0 ? `its options: ${known.join(', ')}` : 'it takes none'})`);

@@ -361,11 +361,11 @@ D('by package name, with each of the page\'s configs: key prefix, database, cont
 
 D('lantern -tt refuses a protocol option of the wrong type, naming the line', async () => {
   const conf = path.join(siteWithPackage(), 'bad.conf');
-  fs.writeFileSync(conf, page.lighttpdConf().replace('"database" => 2', '"database" => "2"'));
+  fs.writeFileSync(conf, page.lighttpdConf().replace('"database" => 2', '"database" => "two"'));
   const proc = spawnLantern(['-tt', '-f', conf], { cwd: dir });
   const exit = await proc.waitExit(30_000);
   assert.is.not(exit.code, 0);
-  assert.match(proc.stderr, /bad\.conf:5: protocol "redis" option "database": expected an integer >= 0, got "2"/);
+  assert.match(proc.stderr, /bad\.conf:5: protocol "redis" option "database": expected an integer >= 0, got "two"/);
 });
 
 D.run();
