@@ -8,12 +8,13 @@
 // How a script starts: lantern writes a frame to the helper's stdin (`<length>\n` then NUL-
 // separated fields: token, program, working directory, argument count, arguments, environment
 // `NAME=value`, all as bytes, so the environment reaches the script exactly as received); the
-// helper forks; the child connects three times to lantern's private unix socket (stdin, stdout,
-// stderr: "<token> <role>\n" first), puts them on fds 0-2, changes directory, sets the
-// environment and execs. The helper reports on its stdout `P <token> <pid>` once the exec
-// succeeded (a close-on-exec pipe tells it, as libuv does), `E <token> <errno>` when the fork,
-// connect, chdir or exec failed, and `X <pid> c<code>` / `X <pid> s<signal>` when it reaped a
-// child. lantern signals scripts itself (by pid, until their `X`).
+// helper connects three times to lantern's private unix socket (stdin, stdout, stderr:
+// "<token> <role>\n" first), sets the environment and forks; the child puts the sockets on fds
+// 0-2, changes directory and execs, and nothing more (on this kind of VM each page a forked child
+// touches costs a copy and a TLB flush). The helper reports on its stdout `P <token> <pid>` once
+// the exec succeeded (a close-on-exec pipe tells it, as libuv does), `E <token> <errno>` when a
+// connect, the fork, the chdir or the exec failed, and `X <pid> c<code>` / `X <pid> s<signal>`
+// when it reaped a child. lantern signals scripts itself (by pid, until their `X`).
 //
 // What a launch returns behaves as a ChildProcess for process-transport.ts (stdin, stdout and
 // stderr streams, pid, kill(), and the 'spawn', 'error', 'exit' and 'close' events), so the
@@ -56,45 +57,75 @@ use IO::Socket::UNIX; use IO::Select; use POSIX ();
 my $path = shift @ARGV;
 binmode STDIN; binmode STDOUT; $| = 1;
 my @reaped;
+my %execs;
+my $sel = IO::Select->new(\*STDIN);
 $SIG{CHLD} = sub { while ((my $p = waitpid(-1, POSIX::WNOHANG())) > 0) { push @reaped, [$p, $?]; } };
 $SIG{PIPE} = 'IGNORE';
-sub report { for my $r (splice @reaped) { my ($p, $st) = @$r; print "X $p ", (($st & 127) ? 's' . ($st & 127) : 'c' . ($st >> 8)), "\n"; } }
+# Pids whose exec is not reported yet: their exit waits, so that lantern knows the pid first.
+my %starting;
+sub report {
+  my @later;
+  for my $r (splice @reaped) {
+    my ($p, $st) = @$r;
+    if ($starting{$p}) { push @later, $r; next; }
+    print "X $p ", (($st & 127) ? 's' . ($st & 127) : 'c' . ($st >> 8)), "\n";
+  }
+  push @reaped, @later;
+}
 sub launch {
   my ($token, $file, $cwd, $argc, @rest) = @_;
   my @argv = splice(@rest, 0, $argc);
+  # Everything that can be done before the fork is: the child only moves its sockets onto
+  # fds 0-2, changes directory and execs (each page a forked child touches is copied).
+  my @s;
+  for my $role (0, 1, 2) {
+    my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path);
+    if (!$s || !syswrite($s, "$token $role\n")) { print "E $token ", ($! + 0), "\n"; return; }
+    push @s, $s;
+  }
+  my @fds = map { fileno($_) } @s;
   my ($er, $ew);
   if (!pipe($er, $ew)) { print "E $token ", ($! + 0), "\n"; return; }
+  local %ENV = ();
+  for my $kv (@rest) { my $eq = index($kv, '='); $ENV{substr($kv, 0, $eq)} = substr($kv, $eq + 1) if $eq > 0; }
   my $pid = fork();
   if (!defined $pid) { print "E $token ", ($! + 0), "\n"; close $er; close $ew; return; }
   if ($pid == 0) {
-    close $er;
     $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
-    my $fail = sub { syswrite $ew, ($! + 0); POSIX::_exit(127); };
-    my @s;
-    for my $role (0, 1, 2) {
-      my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path) or $fail->();
-      syswrite($s, "$token $role\n") or $fail->();
-      push @s, $s;
-    }
-    for my $fd (0, 1, 2) { defined POSIX::dup2(fileno($s[$fd]), $fd) or $fail->(); }
-    close $_ for @s;
-    chdir $cwd or $fail->();
-    %ENV = ();
-    for my $kv (@rest) { my $eq = index($kv, '='); $ENV{substr($kv, 0, $eq)} = substr($kv, $eq + 1) if $eq > 0; }
+    for my $fd (0, 1, 2) { defined POSIX::dup2($fds[$fd], $fd) or do { syswrite $ew, ($! + 0); POSIX::_exit(127); }; }
+    chdir $cwd or do { syswrite $ew, ($! + 0); POSIX::_exit(127); };
     { no warnings 'exec'; exec { $file } @argv; }
-    $fail->();
+    syswrite $ew, ($! + 0);
+    POSIX::_exit(127);
   }
   close $ew;
-  my $err = '';
-  while (1) { my $n = sysread($er, $err, 16, length $err); last if defined $n && $n == 0; next if !defined $n && $!{EINTR}; last if !defined $n; }
-  close $er;
-  if (length $err) { print "E $token $err\n"; } else { print "P $token $pid\n"; }
+  close $_ for @s;
+  # The exec is awaited in the main loop, with the other launches: none waits for another.
+  $execs{fileno($er)} = [$token, $pid, $er, ''];
+  $starting{$pid} = 1;
+  $sel->add($er);
 }
-my $sel = IO::Select->new(\*STDIN);
+# A launch's close-on-exec pipe is readable: EOF once the exec succeeded, an errno if it failed.
+sub exec_done {
+  my ($fh) = @_;
+  my $e = $execs{fileno($fh)};
+  my $n = sysread($fh, $e->[3], 16, length $e->[3]);
+  return if !defined $n && $!{EINTR};
+  return if defined $n && $n > 0;
+  $sel->remove($fh);
+  delete $execs{fileno($fh)};
+  close $fh;
+  if (length $e->[3]) { print "E $e->[0] $e->[3]\n"; } else { print "P $e->[0] $e->[1]\n"; }
+  delete $starting{$e->[1]};
+}
 my $buf = '';
 while (1) {
   report();
-  next unless $sel->can_read(1);
+  my @ready = $sel->can_read(1);
+  my $input = 0;
+  for my $fh (@ready) { if (fileno($fh) == 0) { $input = 1; } else { exec_done($fh); } }
+  report();
+  next unless $input;
   my $n = sysread(STDIN, $buf, 65536, length $buf);
   if (!defined $n) { next if $!{EINTR}; last; }
   last if $n == 0;
