@@ -100,7 +100,7 @@ $HTTP["url"] =^ "/noredir/" {
 `;
 }
 
-async function start(): Promise<Setup> {
+async function start(env: NodeJS.ProcessEnv = {}): Promise<Setup> {
   const dir = makeTempDir('cgi', SCRIPTS);
   dirs.push(dir);
   fs.chmodSync(path.join(dir, 'www/direct.cgi'), 0o755);
@@ -108,7 +108,7 @@ async function start(): Promise<Setup> {
   const socket = await ListeningSocket.open();
   const file = path.join(dir, 'lighttpd.conf');
   fs.writeFileSync(file, config(dir, socket.port));
-  const proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
+  const proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir, env });
   return { proc, port: socket.port, dir, errorLog: path.join(dir, 'error.log') };
 }
 
@@ -380,6 +380,32 @@ perl('G2: a client that resets ends its script (SIGTERM); a half-close does not,
   const propagated = await abandon(s, '/fin/abandoned.pl', 'abandoned3', (c) => { void c.end(); });
   await waitFor(() => !alive(propagated), 5000, 20, `with tcp-fin-propagate, the script of the client that half-closed (pid ${propagated}) to be ended`);
 });
+
+for (const mode of ['perl', 'direct'] as const) {
+  perl(`started ${mode === 'perl' ? 'by the perl helper' : 'by child_process.spawn()'} (LANTERN_CGI_SPAWN=${mode}): the same answers`, async () => {
+    const s = await start({ LANTERN_CGI_SPAWN: mode });
+    try {
+      const r = await get(s.port, '/env.pl/p?q=1');
+      assert.is(r.status, 200);
+      const env = envOf(r.body);
+      assert.is(env.get('PATH_INFO'), '/p');
+      assert.is(env.get('CWD'), path.join(s.dir, 'www'));
+      assert.is((await get(s.port, '/noexec.cgi')).status, 403);
+      assert.is((await get(s.port, '/x.bad')).status, 500);
+      assert.is((await get(s.port, '/silent.pl')).status, 500);
+      const ok = await get(s.port, '/direct.cgi?m');
+      assert.is(ok.body.toString(), 'direct m');
+      const bytes = await request(s.port, 'GET /bytes.pl HTTP/1.1\r\nHost: cgi.test\r\nX-Bytes: caf\xe9\r\nConnection: close\r\n\r\n');
+      // Node passes a process environment as UTF-8: without a helper the lone 0xE9 becomes U+FFFD.
+      assert.is(bytes.body.toString(), mode === 'perl' ? '636166e9' : '636166efbfbd');
+      const pid = await (async () => { const p = rawExchange({ port: s.port, send: 'GET /long.pl HTTP/1.1\r\nHost: cgi.test\r\n\r\n', expectResponses: 1, timeoutMs: 20_000 }); const n = await pidFile(s, 'long'); void p; return n; })();
+      assert.is(await s.proc.stop('SIGTERM', 20_000), 0);
+      assert.is(alive(pid), false, 'no script left after SIGTERM');
+    } finally {
+      s.proc.kill();
+    }
+  });
+}
 
 perl('G10: no script process is left after SIGTERM', async () => {
   // Its own lantern: this one is stopped.
