@@ -33,6 +33,24 @@ export function cpuTimes(pid: number): CpuTimes | undefined {
   return { ownSec: (s.utime + s.stime) / CLOCK_TICKS_PER_SEC, childrenSec: (s.cutime + s.cstime) / CLOCK_TICKS_PER_SEC };
 }
 
+/**
+ * CPU times of a front end that starts its scripts through a long-lived helper of its own
+ * (lantern's CGI launcher, a child that is not a script): the helper's own time counts as the
+ * front end's, the scripts it reaped as scripts. Without such a helper, cpuTimes(pid).
+ */
+export function frontEndCpuTimes(pid: number, script: string): CpuTimes | undefined {
+  const t = cpuTimes(pid);
+  if (!t) return undefined;
+  for (const child of childrenOf(pid)) {
+    let args: string[];
+    try { args = fs.readFileSync(`/proc/${child}/cmdline`, 'latin1').split('\0'); } catch { continue; }
+    if (args.includes(script)) continue;
+    const h = cpuTimes(child);
+    if (h) { t.ownSec += h.ownSec; t.childrenSec += h.childrenSec; }
+  }
+  return t;
+}
+
 /** The children of `pid`, zombies (exited, not yet reaped) included. */
 export function childrenOf(pid: number): number[] {
   return pids().filter((p) => readStat(p)?.ppid === pid).map(Number);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../processes.js';
 import { median, runWrkCounted, type WrkCounts } from '../wrk.js';
-import { childrenOf, cpuTimes, processesRunning, waitUntilNone, type CpuTimes } from './cgi-processes.js';
+import { childrenOf, frontEndCpuTimes, processesRunning, waitUntilNone, type CpuTimes } from './cgi-processes.js';
 import { BENCH_DIR, ROOT, writeCgiConf } from './fixtures.js';
 import { launch, stop, type Launch } from './launch.js';
 import { findLighttpd } from './php-fcgi.js';
@@ -100,9 +100,13 @@ async function spawnTotals(pid: number, file: string, line: number): Promise<Spa
   }
 }
 
-/** Wait until the front end has no child left (running or unreaped), bounded; the pids left. */
-function scriptsDone(pid: number): Promise<number[]> {
-  return waitUntilNone(() => childrenOf(pid), SCRIPTS_DONE_WAIT_MS);
+/**
+ * Wait until the front end has no script left (running or unreaped), bounded; the pids left.
+ * A child that is not a script (lantern's CGI launcher) is not waited for.
+ */
+function scriptsDone(pid: number, script: string): Promise<number[]> {
+  const isScript = (p: number) => { try { return fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0').includes(script); } catch { return false; } };
+  return waitUntilNone(() => [...childrenOf(pid).filter(isScript), ...processesRunning(script)], SCRIPTS_DONE_WAIT_MS);
 }
 
 function perRequestMs(before: CpuTimes, after: CpuTimes, requests: number): { front: number; script: number } {
@@ -126,8 +130,8 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, light
       m = { failure: `failed check: GET /${SCRIPT} answered ${answer.status} ${JSON.stringify(answer.body.slice(0, 60))}`, notes };
     } else {
       await runWrkCounted(url, { connections, durationSec: opts.warmupSec, timeoutSec: WRK_TIMEOUT_SEC });
-      await scriptsDone(front.pid);
-      const before = cpuTimes(front.pid);
+      await scriptsDone(front.pid, script);
+      const before = frontEndCpuTimes(front.pid, script);
       const statsFile = spawnStatsFile(dir, port);
       const spawnsBefore = fe === 'lantern' ? await spawnTotals(front.pid, statsFile, 1) : undefined;
       const r = await runWrkCounted(url, { connections, durationSec: opts.durationSec, timeoutSec: WRK_TIMEOUT_SEC });
@@ -135,10 +139,14 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, light
       const spawn = spawnsBefore && spawnsAfter && spawnsAfter.spawns > spawnsBefore.spawns
         ? { perCall: (spawnsAfter.insideUs - spawnsBefore.insideUs) / 1000 / (spawnsAfter.spawns - spawnsBefore.spawns), share: (spawnsAfter.insideUs - spawnsBefore.insideUs) / (spawnsAfter.atUs - spawnsBefore.atUs) }
         : { perCall: NaN, share: NaN };
-      if (fe === 'lantern' && !Number.isFinite(spawn.perCall)) notes.push(`lantern -c${connections}: no spawn-timer totals (bench/peers/spawn-timer.mjs)`);
-      const unreaped = await scriptsDone(front.pid);
+      if (fe === 'lantern' && !Number.isFinite(spawn.perCall)) {
+        notes.push(spawnsBefore && spawnsAfter
+          ? `lantern -c${connections}: no child_process.spawn() call during the run (its CGI launcher starts the scripts)`
+          : `lantern -c${connections}: no spawn-timer totals (bench/peers/spawn-timer.mjs)`);
+      }
+      const unreaped = await scriptsDone(front.pid, script);
       if (unreaped.length) notes.push(`${fe} -c${connections}: ${unreaped.length} script process(es) still running or unreaped ${SCRIPTS_DONE_WAIT_MS / 1000} s after wrk stopped`);
-      const after = cpuTimes(front.pid);
+      const after = frontEndCpuTimes(front.pid, script);
       const cpu = before && after ? perRequestMs(before, after, r.requests) : { front: NaN, script: NaN };
       m = { result: { ...r, frontCpuMsPerRequest: cpu.front, scriptCpuMsPerRequest: cpu.script, rssBytes: readRssBytes(front.pid), spawnMsPerCall: spawn.perCall, spawnShareOfWall: spawn.share }, notes };
     }
