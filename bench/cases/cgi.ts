@@ -25,7 +25,7 @@ import { findLighttpd } from './php-fcgi.js';
 import { readRssBytes } from './process-watch.js';
 import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
 import { probe } from './targets.js';
-import { medianOf, roundOrder, sameRoundRatio, type LoadOptions } from './wrk-rounds.js';
+import { gatewayKey, gatewayRounds, medianOf, sameRoundRatio, type LoadOptions } from './wrk-rounds.js';
 
 export const CGI_FRONT_ENDS = ['lantern', 'lighttpd'] as const;
 type FrontEnd = (typeof CGI_FRONT_ENDS)[number];
@@ -181,7 +181,7 @@ function spawnCost(script: string): Promise<SpawnCost | { failure: string }> {
   });
 }
 
-const key = (fe: FrontEnd, c: number) => `${fe} -c${c}`;
+const key = (fe: FrontEnd, c: number): string => gatewayKey(fe, c);
 const measured = (rs: Series): CgiResult[] => rs.filter((r): r is CgiResult => r !== undefined);
 const medianField = (rs: Series, f: 'frontCpuMsPerRequest' | 'scriptCpuMsPerRequest' | 'rssBytes' | 'spawnMsPerCall' | 'spawnShareOfWall') => {
   const xs = measured(rs).map((r) => r[f]).filter(Number.isFinite);
@@ -198,39 +198,25 @@ export async function runCgi(dir: string, opts: LoadOptions): Promise<CaseReport
   }
   const script = path.join(dir, SCRIPT);
   fs.writeFileSync(script, SCRIPT_SOURCE, { mode: 0o755 });
-  const results = new Map<string, Series>();
-  const failures = new Map<string, string>();
-  const notes: string[] = [];
   const spawns: SpawnCost[] = [];
-  const note = (round: number, n: string) => { process.stdout.write(`cgi round ${round} ${n}\n`); if (!notes.includes(n)) notes.push(n); };
-  for (const c of CGI_CONNECTIONS) for (const fe of CGI_FRONT_ENDS) results.set(key(fe, c), []);
-  const width = Math.max(...CGI_FRONT_ENDS.map((f) => f.length));
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const c of CGI_CONNECTIONS) {
-      for (const fe of roundOrder(CGI_FRONT_ENDS, round)) {
-        const m = await measureOnce(fe, c, dir, lighttpd, opts);
-        results.get(key(fe, c))!.push(m.result);
-        if (m.failure) {
-          failures.set(key(fe, c), m.failure);
-          notes.push(`round ${round}: ${fe} -c${c} not measured: ${m.failure}`);
-        }
-        for (const n of m.notes) note(round, n);
-        const r = m.result;
-        const label = `cgi round ${round} -c${String(c).padEnd(2)} ${fe.padEnd(width)}`;
-        const inSpawn = Number.isFinite(r?.spawnMsPerCall) ? `  in spawn() ${fmt(r!.spawnMsPerCall, 2)} ms per call, ${fmt(r!.spawnShareOfWall * 100, 0)} % of wall` : '';
-        if (r) process.stdout.write(`${label} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU/req front ${fmt(r.frontCpuMsPerRequest, 2)} ms script ${fmt(r.scriptCpuMsPerRequest, 2)} ms  timeouts ${r.timeouts}  errors ${r.errors}${inSpawn}\n`);
-        else process.stdout.write(`${label} ${m.failure}\n`);
+  const { results, failures, notes } = await gatewayRounds(
+    'cgi', CGI_FRONT_ENDS, CGI_CONNECTIONS, opts.rounds,
+    (fe, c) => measureOnce(fe, c, dir, lighttpd, opts),
+    (r) => {
+      const inSpawn = Number.isFinite(r.spawnMsPerCall) ? `  in spawn() ${fmt(r.spawnMsPerCall, 2)} ms per call, ${fmt(r.spawnShareOfWall * 100, 0)} % of wall` : '';
+      return `${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU/req front ${fmt(r.frontCpuMsPerRequest, 2)} ms script ${fmt(r.scriptCpuMsPerRequest, 2)} ms  timeouts ${r.timeouts}  errors ${r.errors}${inSpawn}`;
+    },
+    async (round, note) => {
+      const cost = await spawnCost(script);
+      if ('failure' in cost) note(cost.failure);
+      else {
+        spawns.push(cost);
+        const sh = 'failure' in cost.sh ? cost.sh.failure : `${(cost.sh.perRunUs / 1000).toFixed(2)} ms per run`;
+        process.stdout.write(`cgi round ${round} spawn cost: node spawn() ${(cost.node.syncUs / 1000).toFixed(2)} ms, spawn to close ${(cost.node.wallUs / 1000).toFixed(2)} ms (${cost.node.runs} runs); sh: ${sh}\n`);
       }
-    }
-    const cost = await spawnCost(script);
-    if ('failure' in cost) note(round, cost.failure);
-    else {
-      spawns.push(cost);
-      const sh = 'failure' in cost.sh ? cost.sh.failure : `${(cost.sh.perRunUs / 1000).toFixed(2)} ms per run`;
-      process.stdout.write(`cgi round ${round} spawn cost: node spawn() ${(cost.node.syncUs / 1000).toFixed(2)} ms, spawn to close ${(cost.node.wallUs / 1000).toFixed(2)} ms (${cost.node.runs} runs); sh: ${sh}\n`);
-    }
-    for (const n of await noScriptLeft(script, 'the spawn-cost probe')) note(round, n);
-  }
+      for (const n of await noScriptLeft(script, 'the spawn-cost probe')) note(n);
+    },
+  );
   const rows: string[][] = [];
   for (const c of CGI_CONNECTIONS) {
     const ref = results.get(key(REFERENCE, c))!;

@@ -18,7 +18,7 @@ import { launch, stop, type Launch } from './launch.js';
 import { findLighttpd, findPhpCgi, PHP_FCGI_CHILDREN, startPhpPool, stopPhpPool } from './php-fcgi.js';
 import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
 import { probe } from './targets.js';
-import { roundOrder, type LoadOptions } from './wrk-rounds.js';
+import { gatewayKey, gatewayRounds, type LoadOptions } from './wrk-rounds.js';
 
 export const FASTCGI_FRONT_ENDS = ['lantern', 'nginx', 'lighttpd'] as const;
 type FrontEnd = (typeof FASTCGI_FRONT_ENDS)[number];
@@ -104,7 +104,7 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, tools
   }
 }
 
-const key = (fe: FrontEnd, c: number) => `${fe} -c${c}`;
+const key = (fe: FrontEnd, c: number): string => gatewayKey(fe, c);
 
 function medianOf(rs: Series, field: 'rps' | 'p99Ms'): number {
   const xs = rs.filter((r): r is FcgiResult => r !== undefined).map((r) => r[field]);
@@ -132,25 +132,11 @@ export async function runFastcgi(dir: string, nginx: string | undefined, opts: L
     return { title, header, rows: [['all', '', 'skipped: php-cgi is missing (apt-get install php-cgi)', '', '', '', '']], notes: [] };
   }
   fs.writeFileSync(path.join(dir, SCRIPT), SCRIPT_SOURCE);
-  const results = new Map<string, Series>();
-  const failures = new Map<string, string>();
-  const notes: string[] = [];
-  for (const c of FASTCGI_CONNECTIONS) for (const fe of FASTCGI_FRONT_ENDS) results.set(key(fe, c), []);
-  const width = Math.max(...FASTCGI_FRONT_ENDS.map((f) => f.length));
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const c of FASTCGI_CONNECTIONS) {
-      for (const fe of roundOrder(FASTCGI_FRONT_ENDS, round)) {
-        const m = await measureOnce(fe, c, dir, tools, opts);
-        results.get(key(fe, c))!.push(m.result);
-        if (m.failure) failures.set(key(fe, c), m.failure);
-        for (const n of m.notes) { process.stdout.write(`fastcgi round ${round} ${n}\n`); if (!notes.includes(n)) notes.push(n); }
-        const r = m.result;
-        const label = `fastcgi round ${round} -c${String(c).padEnd(2)} ${fe.padEnd(width)}`;
-        if (r) process.stdout.write(`${label} ${r.rps.toFixed(0).padStart(8)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  timeouts ${r.timeouts}  errors ${r.errors}\n`);
-        else process.stdout.write(`${label} ${m.failure}\n`);
-      }
-    }
-  }
+  const { results, failures, notes } = await gatewayRounds(
+    'fastcgi', FASTCGI_FRONT_ENDS, FASTCGI_CONNECTIONS, opts.rounds,
+    (fe, c) => measureOnce(fe, c, dir, tools, opts),
+    (r) => `${r.rps.toFixed(0).padStart(8)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  timeouts ${r.timeouts}  errors ${r.errors}`,
+  );
   const rows: string[][] = [];
   for (const c of FASTCGI_CONNECTIONS) {
     const ref = results.get(key(REFERENCE, c))!;

@@ -86,3 +86,56 @@ export function bestPerRound(series: Array<Array<WrkResult | undefined>>, field:
   }
   return best;
 }
+
+/** One measurement of a gateway case (fastcgi, cgi): its result, or why it failed, and notes. */
+export interface GatewayMeasurement<R> { result?: R; failure?: string; notes: string[] }
+
+/** Per `<front end> -c<N>`, one entry per round; the last failure of each; every note once. */
+export interface GatewayRounds<R> {
+  results: Map<string, Array<R | undefined>>;
+  failures: Map<string, string>;
+  notes: string[];
+}
+
+/** The key of a front end at a connection count in GatewayRounds. */
+export const gatewayKey = (fe: string, connections: number): string => `${fe} -c${connections}`;
+
+/**
+ * The gateway cases' rounds: each front end at each connection count once a round, front ends in
+ * an order rotated each round, progress printed as `<case> round N ...` (`line` formats one
+ * result), notes kept once each. `afterRound` runs at the end of every round (it may note too).
+ */
+export async function gatewayRounds<F extends string, R>(
+  caseName: string,
+  frontEnds: readonly F[],
+  connections: readonly number[],
+  rounds: number,
+  measure: (fe: F, connections: number) => Promise<GatewayMeasurement<R>>,
+  line: (r: R) => string,
+  afterRound?: (round: number, note: (n: string) => void) => Promise<void>,
+): Promise<GatewayRounds<R>> {
+  const out: GatewayRounds<R> = { results: new Map(), failures: new Map(), notes: [] };
+  for (const c of connections) for (const fe of frontEnds) out.results.set(gatewayKey(fe, c), []);
+  const width = Math.max(...frontEnds.map((f) => f.length));
+  for (let round = 1; round <= rounds; round++) {
+    const note = (n: string): void => {
+      process.stdout.write(`${caseName} round ${round} ${n}\n`);
+      if (!out.notes.includes(n)) out.notes.push(n);
+    };
+    for (const c of connections) {
+      for (const fe of roundOrder(frontEnds, round)) {
+        const m = await measure(fe, c);
+        out.results.get(gatewayKey(fe, c))!.push(m.result);
+        if (m.failure) {
+          out.failures.set(gatewayKey(fe, c), m.failure);
+          out.notes.push(`round ${round}: ${fe} -c${c} not measured: ${m.failure}`);
+        }
+        for (const n of m.notes) note(n);
+        const label = `${caseName} round ${round} -c${String(c).padEnd(2)} ${fe.padEnd(width)}`;
+        process.stdout.write(`${label} ${m.result !== undefined ? line(m.result) : m.failure}\n`);
+      }
+    }
+    if (afterRound) await afterRound(round, note);
+  }
+  return out;
+}
