@@ -5,7 +5,8 @@ import { WORKER_COUNT_ENV } from '../../core/hooks.js';
 import { turnNowMs } from '../../core/turn.js';
 import type { MemberSnapshot } from './api.js';
 import type { Backend } from './backend.js';
-import type { FailureCounters, MemberAddress, MemberState, MemberView, UpstreamRequest } from './types.js';
+import { execTransport } from './process-transport.js';
+import type { FailureCounters, MemberAddress, MemberState, MemberView, TransportDefinition, UpstreamRequest } from './types.js';
 import { hostFieldFor } from './address.js';
 import { Phase, UpstreamConnection, type UpstreamOwner } from './upstream-connection.js';
 
@@ -68,14 +69,20 @@ export class Member implements MemberView {
   private removedWaiters: Array<() => void> | null = null;
 
   /**
-   * A process per request (exec:): a connection carries one request, opened with that request's
-   * environment, never pooled; a failing script is the script's failure, never the member's.
+   * What carries its connections when it is not a socket (exec: members: a process per request,
+   * process-transport.ts), else null.
+   */
+  readonly transport: TransportDefinition | null;
+  /**
+   * A connection carries one request, opened with that request's environment, never pooled (a
+   * process per request).
    */
   readonly perRequest: boolean;
 
   constructor(backend: Backend, key: string, address: MemberAddress, weight: number, hostname: string | null) {
     this.backend = backend;
-    this.perRequest = address.kind === 'exec';
+    this.transport = address.kind === 'exec' ? execTransport : null;
+    this.perRequest = this.transport?.perRequest ?? false;
     this.key = key;
     this.address = address;
     this.weight = weight;
@@ -243,7 +250,8 @@ export class Member implements MemberView {
     this.lastError = message;
     const now = Date.now();
     this.lastErrorAtMs = now;
-    if (this.perRequest) return;
+    // A failing script is that script's failure, never the member's.
+    if (this.transport !== null && !this.transport.blamesMember) return;
     if (kind === 'refused' || kind === 'connectTimeout') { this.backend.disable(this, message, false); return; }
     if (this.state === 'probing') { this.backend.disable(this, `its probe failed: ${message}`, true); return; }
     this.windowAt(turnNowMs());

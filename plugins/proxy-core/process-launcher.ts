@@ -239,6 +239,9 @@ class HelperProcess extends EventEmitter implements LaunchedProcess {
   private reaped = false;
   private spawned = false;
   private failed = false;
+  private closed = false;
+  /** Waits for the connections of a process reaped before all of them were accepted. */
+  private lateTimer: NodeJS.Timeout | null = null;
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
     if (this.pid === undefined || this.reaped) return false;
@@ -317,10 +320,6 @@ class HelperProcess extends EventEmitter implements LaunchedProcess {
     this.closed = true;
     this.emit('close');
   }
-
-  private lateTimer: NodeJS.Timeout | null = null;
-
-  private closed = false;
 }
 
 function signalName(n: number): NodeJS.Signals | null {

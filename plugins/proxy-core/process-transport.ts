@@ -22,8 +22,6 @@ const STDERR_LINE_MAX = 4096;
 /** Processes started and not yet reaped. */
 const live = new Set<ProcessStream>();
 
-/** How many exec: processes are running (status, tests). */
-export function liveProcessCount(): number { return live.size; }
 
 function envValue(up: UpstreamRequest, name: string): string {
   for (const [k, v] of up.env) if (k === name) return v;
@@ -176,9 +174,6 @@ export class ProcessStream extends EventEmitter implements TransportStream {
       }, KILL_AFTER_MS);
     }
   }
-
-  /** Whether the process has not been reaped yet. */
-  get running(): boolean { return !this.exited; }
 }
 
 /** Shutdown: end every process still running and wait until all are reaped (checklist G10). */

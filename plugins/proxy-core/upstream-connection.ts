@@ -12,7 +12,6 @@ import { SocketReader } from '../../core/socket-reader.js';
 import { turnNowMs } from '../../core/turn.js';
 import { batchWrite, flushBatched, type BatchedWriter } from '../../core/write-batch.js';
 import type { Member } from './member.js';
-import { execTransport } from './process-transport.js';
 import type { TransportDefinition, TransportStream, UpstreamRequest } from './types.js';
 
 /** What the connection is waiting for; decides the timeout and what a timeout means. */
@@ -109,9 +108,10 @@ export class UpstreamConnection implements BatchedWriter {
     });
     this.reader = reader;
     this.onTimer = () => this.timerFired();
-    this.transport = a.kind === 'exec' ? execTransport : null;
-    if (a.kind === 'exec') {
-      this.socket = execTransport.open({
+    const transport = member.transport;
+    this.transport = transport;
+    if (transport !== null) {
+      this.socket = transport.open({
         address: a,
         request,
         onData: (chunk) => reader.sink(chunk),
@@ -125,6 +125,7 @@ export class UpstreamConnection implements BatchedWriter {
         else this.destroy();
       });
     } else {
+      if (a.kind === 'exec') throw new Error(`member ${member.key}: an exec: address needs its transport`);
       // allowHalfOpen: a backend's FIN ends a close-delimited body; our side is closed by us.
       this.socket = a.kind === 'unix'
         ? net.connect({ path: a.path, allowHalfOpen: true, onread: reader.onread })
@@ -144,11 +145,6 @@ export class UpstreamConnection implements BatchedWriter {
    * the read side ends (a read error still destroys the socket).
    */
   private catchWriteErrors(s: net.Socket): void {
-    // A failed write makes Node destroy the socket, and with it the response bytes already in
-    // the kernel's receive queue (an app that answers without reading the body, then closes:
-    // the kernel resets, our next write fails). lighttpd and nginx still read that answer.
-    // So a write error only stops the writing, when the owner says so; reading goes on until
-    // the read side ends (a read error still destroys the socket).
     const destroySocket = s.destroy;
     s.destroy = (err?: Error): net.Socket => {
       const e = err as NodeJS.ErrnoException | undefined;
