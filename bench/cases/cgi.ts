@@ -24,7 +24,7 @@ import { launch, stop, type Launch } from './launch.js';
 import { findLighttpd } from './php-fcgi.js';
 import { readRssBytes } from './process-watch.js';
 import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
-import { probe } from './targets.js';
+import { checkAnswer } from './targets.js';
 import { gatewayKey, gatewayRounds, medianOf, sameRoundRatio, type LoadOptions } from './wrk-rounds.js';
 
 export const CGI_FRONT_ENDS = ['lantern', 'lighttpd'] as const;
@@ -124,10 +124,9 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, light
   const url = `http://127.0.0.1:${port}/${SCRIPT}`;
   let m: Measurement = { notes };
   try {
-    const answer = await probe(port, `/${SCRIPT}`);
-    if ('error' in answer) m = { failure: `failed check: GET /${SCRIPT}: ${answer.error}`, notes };
-    else if (answer.status !== 200 || answer.body !== SCRIPT_OUTPUT) {
-      m = { failure: `failed check: GET /${SCRIPT} answered ${answer.status} ${JSON.stringify(answer.body.slice(0, 60))}`, notes };
+    const failed = await checkAnswer(port, `/${SCRIPT}`, SCRIPT_OUTPUT);
+    if (failed !== null) {
+      m = { failure: failed, notes };
     } else {
       await runWrkCounted(url, { connections, durationSec: opts.warmupSec, timeoutSec: WRK_TIMEOUT_SEC });
       await scriptsDone(front.pid, script);

@@ -17,7 +17,7 @@ import { ROOT, writeFastcgiConf, writeNginxConf } from './fixtures.js';
 import { launch, stop, type Launch } from './launch.js';
 import { findLighttpd, findPhpCgi, PHP_FCGI_CHILDREN, startPhpPool, stopPhpPool } from './php-fcgi.js';
 import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
-import { probe } from './targets.js';
+import { checkAnswer } from './targets.js';
 import { gatewayKey, gatewayRounds, type LoadOptions } from './wrk-rounds.js';
 
 export const FASTCGI_FRONT_ENDS = ['lantern', 'nginx', 'lighttpd'] as const;
@@ -81,10 +81,9 @@ async function measureOnce(fe: FrontEnd, connections: number, dir: string, tools
     const front = await startFrontEnd(fe, dir, port, socket, tools);
     if (!front.ok) return { failure: front.reason, notes };
     try {
-      const answer = await probe(port, `/${SCRIPT}`);
-      if ('error' in answer) m = { failure: `failed check: GET /${SCRIPT}: ${answer.error}`, notes };
-      else if (answer.status !== 200 || answer.body !== SCRIPT_OUTPUT) {
-        m = { failure: `failed check: GET /${SCRIPT} answered ${answer.status} ${JSON.stringify(answer.body.slice(0, 60))}`, notes };
+      const failed = await checkAnswer(port, `/${SCRIPT}`, SCRIPT_OUTPUT);
+      if (failed !== null) {
+        m = { failure: failed, notes };
       } else {
         await runWrkFcgi(port, connections, opts.warmupSec);
         m = { result: await runWrkFcgi(port, connections, opts.durationSec), notes };

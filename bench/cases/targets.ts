@@ -63,6 +63,14 @@ export function adopt(target: Target, launched: Launch): Target {
 }
 
 /** GET `urlPath` once; resolves with status and body, or an error message. Bounded by 5 s. */
+/** GET `urlPath` once: null when it answers 200 with `body`, else why not ("failed check: ..."). */
+export async function checkAnswer(port: number, urlPath: string, body: string): Promise<string | null> {
+  const answer = await probe(port, urlPath);
+  if ('error' in answer) return `failed check: GET ${urlPath}: ${answer.error}`;
+  if (answer.status !== 200 || answer.body !== body) return `failed check: GET ${urlPath} answered ${answer.status} ${JSON.stringify(answer.body.slice(0, 60))}`;
+  return null;
+}
+
 export function probe(port: number, urlPath: string): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: PROBE_TIMEOUT_MS }, (res) => {
@@ -112,9 +120,8 @@ export async function startProxyTargets(dir: string, nginx: string, wanted: read
       adopt(t, await launch(node, [path.join(ROOT, 'bench/peers', peer.script), String(t.port), String(origin.port)], t.port));
     }
     if (t.failure) continue;
-    const answer = await probe(t.port, '/hello');
-    if ('error' in answer) t.failure = `failed check: GET /hello: ${answer.error}`;
-    else if (answer.status !== 200 || answer.body !== 'hello\n') t.failure = `failed check: GET /hello answered ${answer.status} ${JSON.stringify(answer.body.slice(0, 60))}`;
+    const failed = await checkAnswer(t.port, '/hello', 'hello\n');
+    if (failed !== null) t.failure = failed;
   }
   return { origin, targets };
 }

@@ -264,13 +264,8 @@ export async function keepAliveClient(w: Workload, running: () => boolean): Prom
       previous = 'none (new connection)';
       conn?.destroy();
       conn = null;
-      try {
-        conn = await ClientConn.open(w.port, CONNECT_TIMEOUT_MS, (bytes) => unsolicited(w.stats, bytes));
-      } catch {
-        w.stats.kind('connect').connectErrors++;
-        await sleep(100);
-        continue;
-      }
+      conn = await openClient(w);
+      if (conn === null) continue;
       left = w.int(50, 2000);
     }
     const req = w.build(w.draw());
@@ -285,17 +280,22 @@ export async function keepAliveClient(w: Workload, running: () => boolean): Prom
   conn?.destroy();
 }
 
+/** A new connection to lantern, or null (counted as a connect error) after a short pause. */
+async function openClient(w: Workload): Promise<ClientConn | null> {
+  try {
+    return await ClientConn.open(w.port, CONNECT_TIMEOUT_MS, (bytes) => unsolicited(w.stats, bytes));
+  } catch {
+    w.stats.kind('connect').connectErrors++;
+    await sleep(100);
+    return null;
+  }
+}
+
 /** A client that opens a new connection for each request (with Connection: close). */
 export async function oneShotClient(w: Workload, running: () => boolean): Promise<void> {
   while (running()) {
-    let conn: ClientConn;
-    try {
-      conn = await ClientConn.open(w.port, CONNECT_TIMEOUT_MS, (bytes) => unsolicited(w.stats, bytes));
-    } catch {
-      w.stats.kind('connect').connectErrors++;
-      await sleep(100);
-      continue;
-    }
+    const conn = await openClient(w);
+    if (conn === null) continue;
     const req = w.build({ ...w.draw(), close: true });
     w.stats.kind(req.kind).sent++;
     w.record(req, await conn.request(req.wire, REQUEST_TIMEOUT_MS));
