@@ -115,8 +115,9 @@ H('16 clients that never read a 10 MiB response hold no backend connection; a pr
     return c;
   }));
   try {
-    // Every response is read from the backend and its connection goes back to the pool.
-    await waitFor(() => busy(lt) === 0, 10_000, 5, 'the backend responses to be read whole');
+    // Every response is read from the backend and its connection goes back to the pool. (Until
+    // the 16 requests have reached the backend nothing is busy yet either: wait for both.)
+    await waitFor(() => be.requestCount === 16 && busy(lt) === 0, 10_000, 5, 'the backend responses to be read whole');
     await probe(lt);
     const snap = proxyApi<ProxyCoreApi>(lt).snapshot().backends[0]!;
     assert.ok(snap.responseBytesToDisk > 0, 'what the clients did not take went to a temp file');
