@@ -64,7 +64,10 @@ export const ERRORS = {
   // memcached key): 400, and the client connection stays open.
   LT_ERR_NOT_FOR_BACKEND: t(400, 'handler', 'never', false, 'the request cannot be sent to this backend'),
   // backends (checklist D, E) — used by proxy-core
-  LT_ERR_BACKEND_REFUSED: t(502, 'backend', 'always', false, 'backend refused the connection'),
+  // A refused connect is 503, as lighttpd's gw_backend.c answers a backend it cannot reach
+  // (gw_write_error(): nothing reached the backend, the service is unavailable); a backend that
+  // answered badly or closed mid-response stays 502.
+  LT_ERR_BACKEND_REFUSED: t(503, 'backend', 'always', false, 'backend refused the connection'),
   LT_ERR_BACKEND_CONNECT_TIMEOUT: t(504, 'backend', 'always', false, 'backend connect timeout'),
   LT_ERR_BACKEND_READ_TIMEOUT: t(504, 'backend', 'idempotent', false, 'backend read timeout'),
   LT_ERR_BACKEND_WRITE_TIMEOUT: t(504, 'backend', 'idempotent', false, 'backend write timeout'),
@@ -125,10 +128,10 @@ export const STATUS_TEXT: Record<number, string> = {
   405: 'Method Not Allowed', 406: 'Not Acceptable', 407: 'Proxy Authentication Required', 408: 'Request Timeout',
   409: 'Conflict', 410: 'Gone', 411: 'Length Required', 412: 'Precondition Failed', 413: 'Content Too Large',
   414: 'URI Too Long', 415: 'Unsupported Media Type', 416: 'Range Not Satisfiable', 417: 'Expectation Failed',
-  421: 'Misdirected Request', 422: 'Unprocessable Content', 426: 'Upgrade Required', 428: 'Precondition Required',
+  421: 'Misdirected Request', 422: 'Unprocessable Content', 423: 'Locked', 424: 'Failed Dependency', 426: 'Upgrade Required', 428: 'Precondition Required',
   429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
   500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
-  504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
+  504: 'Gateway Timeout', 505: 'HTTP Version Not Supported', 507: 'Insufficient Storage',
 };
 
 export function statusText(status: number): string {

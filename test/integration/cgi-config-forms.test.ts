@@ -127,7 +127,7 @@ $HTTP["url"] =^ "/app/" { proxy-core.backends = ( "127.0.0.1:9" ) }
 `);
   try {
     const r = await rawExchange({ port: http.port, send: 'GET /app/ HTTP/1.1\r\nHost: a\r\n\r\n', expectResponses: 1, timeoutMs: 5000 });
-    assert.ok([502, 503].includes(r.responses[0]!.status), 'started and routed (nothing listens on :9)');
+    assert.is(r.responses[0]!.status, 503, 'started and routed (nothing listens on :9: refused, 503)');
   } finally {
     await http.stop();
   }

@@ -254,7 +254,7 @@ proxy.server = (
 `);
   cleanups.push(() => lt.stop());
   const log = () => fs.readFileSync(path.join(lt.dir, 'error.log'), 'latin1');
-  assert.is((await get(lt, '/down/a')).status, 502);
+  assert.is((await get(lt, '/down/a')).status, 503, 'refused: 503 as in lighttpd');
   assert.is((await get(lt, '/down/b')).status, 503);
   assert.is((await get(lt, '/slow')).status, 504);
   assert.is((await get(lt, '/bad')).status, 502);

@@ -228,7 +228,7 @@ E('E8 each member at most once, at most max-tries members', async () => {
 
 E('E9 every member down → 503 at once, without trying', async () => {
   const first = await GET('/e9/a');
-  assert.is(first.responses[0]?.status, 502, 'both refused');
+  assert.is(first.responses[0]?.status, 503, 'both refused: 503, as lighttpd answers a backend it cannot reach');
   const b = backend(refused, refused2);
   assert.ok(b.members.every((m) => m.state === 'disabled'));
   const started = Date.now();
@@ -242,14 +242,14 @@ E('E9 every member down → 503 at once, without trying', async () => {
 
 E('E10 after disable-time one probe; a failed probe doubles the time; a good one brings the member back', async () => {
   const key = `unix:${lateSock}`;
-  assert.is((await GET('/e10/1')).responses[0]?.status, 502);
+  assert.is((await GET('/e10/1')).responses[0]?.status, 503, 'a missing unix socket is refused: 503');
   let m = backend(key).members[0]!;
   assert.is(m.state, 'disabled');
   const firstMs = m.disabledUntilMs - m.lastErrorAtMs;
   assert.ok(firstMs >= 150 && firstMs <= 300, `first disable ${firstMs} ms`);
   assert.is((await GET('/e10/2')).responses[0]?.status, 503, 'disabled: not tried');
   await untilPast(m.disabledUntilMs);
-  assert.is((await GET('/e10/3')).responses[0]?.status, 502, 'the probe fails');
+  assert.is((await GET('/e10/3')).responses[0]?.status, 503, 'the probe is refused');
   m = backend(key).members[0]!;
   const secondMs = m.disabledUntilMs - m.lastErrorAtMs;
   assert.ok(secondMs >= 350 && secondMs <= 500, `doubled: ${secondMs} ms`);
@@ -265,7 +265,7 @@ E('E10 after disable-time one probe; a failed probe doubles the time; a good one
 });
 
 E('E10 max-eject-percent: never more than that share of members disabled', async () => {
-  assert.is((await GET('/e10cap/a')).responses[0]?.status, 502, 'both tried and refused');
+  assert.is((await GET('/e10cap/a')).responses[0]?.status, 503, 'both tried and refused');
   const b = backend(refused2, refused);
   assert.is(b.members.filter((m) => m.state === 'disabled').length, 1);
   assert.ok(b.members.every((m) => m.failures.refused === 1));
