@@ -34,6 +34,12 @@ export interface ConfigEntry {
   key: string;
   value: ConfigValue;
   loc: SourceLoc;
+  /**
+   * Where each element of a list value was written (lighttpd syntax), so that a message about one
+   * element (an unknown module of server.modules) names its own line; absent for other values
+   * and for sources without lines. Values whose origin is unknown have the entry's `loc`.
+   */
+  itemLocs?: SourceLoc[];
 }
 
 export type ConditionOp = '==' | '!=' | '=~' | '!~' | '=^' | '=$';
@@ -95,6 +101,16 @@ export class ConfigError extends Error {
     super(`${loc.file}:${loc.line}: ${detail}`);
     this.loc = loc;
     this.detail = detail;
+  }
+}
+
+/** Several config errors found in one pass (every unknown module): one `file:line: message` line each. */
+export class ConfigErrorList extends ConfigError {
+  readonly errors: ConfigError[];
+  constructor(errors: ConfigError[]) {
+    super(errors[0]!.loc, errors[0]!.detail);
+    this.errors = errors;
+    this.message = errors.map((e) => e.message).join('\n');
   }
 }
 

@@ -8,7 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PLUGIN_API_VERSION } from './plugin.js';
 import { VERSION } from './version.js';
 import createDebug from 'debug';
-import { ConfigError, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
+import { ConfigError, ConfigErrorList, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
+import { closestName } from '../config/suggest.js';
 import { CORE_OPTIONS } from './core-options.js';
 import { coerceOption, type OptionSchema, type OptionSpec } from './options.js';
 import type { PluginContext, PluginDefinition, PluginInstance } from './plugin.js';
@@ -39,12 +40,37 @@ export function moduleToId(name: string): string {
   return name;
 }
 
+/** The lighttpd module name of a plugin id: `foo-bar` → `mod_foo_bar` (the inverse of moduleToId). */
+export function idToModule(id: string): string {
+  for (const [name, aliasId] of Object.entries(MODULE_ALIASES)) if (aliasId === id) return name;
+  return `mod_${id.replace(/-/g, '_')}`;
+}
+
+/**
+ * Every plugin id found in `dirs` (a folder with an index file), the built-in plugins when
+ * `dirs` is omitted: what server.modules can name besides npm packages and paths. Read from the
+ * disk, so a plugin added to plugins/ is known without a list to edit.
+ */
+export function knownPluginIds(dirs: string[] = [BUILTIN_DIR]): string[] {
+  const ids = new Set<string>();
+  for (const dir of dirs) {
+    let names: string[];
+    try { names = fs.readdirSync(dir); } catch { continue; }
+    for (const name of names.sort()) {
+      if (['index.js', 'index.ts', 'index.mjs'].some((f) => fs.existsSync(path.join(dir, name, f)))) ids.add(name);
+    }
+  }
+  return [...ids];
+}
+
 export class PluginHost {
   readonly plugins = new Map<string, LoadedPlugin>();
   /** key → owning schema entry. */
   readonly specs = new Map<string, { spec: OptionSpec; owner: string }>();
   private readonly pluginDirs: string[];
   private readonly cwd: string;
+  /** Keys of the known plugins that are not loaded → their module name (for "did you mean"). */
+  private readonly otherKeys = new Map<string, string>();
 
   constructor(opts: { pluginDirs?: string[]; cwd: string }) {
     this.pluginDirs = [...(opts.pluginDirs ?? []), BUILTIN_DIR];
@@ -58,11 +84,24 @@ export class PluginHost {
     for (const e of model.root.entries) {
       if (e.key !== 'server.modules') continue;
       const list = Array.isArray(e.value) ? e.value : [e.value];
-      for (const v of list) {
-        if (typeof v !== 'string') throw new ConfigError(e.loc, 'server.modules: every entry must be a string');
-        requested.push({ name: v, loc: e.loc });
-      }
+      list.forEach((v, i) => {
+        // Each element's own line (a list written over several lines), else the key's.
+        const loc = Array.isArray(e.value) ? e.itemLocs?.[i] ?? e.loc : e.loc;
+        if (typeof v !== 'string') throw new ConfigError(loc, 'server.modules: every entry must be a string');
+        requested.push({ name: v, loc });
+      });
     }
+    // Every unknown module in one run, each at its own line, before any is loaded.
+    const unknown: ConfigError[] = [];
+    const checked = new Set<string>();
+    for (const r of requested) {
+      const id = moduleToId(r.name);
+      if (checked.has(id)) continue;
+      checked.add(id);
+      if (this.resolve(r.name, id, r.loc) === null) unknown.push(this.unknownModule(r.name, r.loc));
+    }
+    if (unknown.length === 1) throw unknown[0];
+    if (unknown.length > 1) throw new ConfigErrorList(unknown);
     const seen = new Set<string>();
     for (const r of requested) {
       const id = moduleToId(r.name);
@@ -72,8 +111,40 @@ export class PluginHost {
     }
     await this.loadImplied(model);
     const compat = model.root.entries.filter((e) => e.key === 'server.compat-module-load').at(-1)?.value;
-    if (compat === 'disable' || compat === false || compat === 0) return;
-    for (const id of ALWAYS_LOADED) if (!this.plugins.has(id)) await this.loadOne(id, undefined, []);
+    if (!(compat === 'disable' || compat === false || compat === 0)) {
+      for (const id of ALWAYS_LOADED) if (!this.plugins.has(id)) await this.loadOne(id, undefined, []);
+    }
+    if (unknownKeys(model, this.specs).length > 0) await this.learnOtherKeys();
+  }
+
+  /** The "unknown module" error for `name`, with the closest known module as a suggestion. */
+  private unknownModule(name: string, loc: SourceLoc): ConfigError {
+    const id = moduleToId(name);
+    const ids = knownPluginIds(this.pluginDirs);
+    // Suggest in the form the user wrote: `mod_acces` → mod_access, `acces` → access.
+    const candidates = name.startsWith('mod_') ? ids.map(idToModule) : [...ids, ...ids.map(idToModule)];
+    const near = closestName(name, candidates);
+    return new ConfigError(loc,
+      `server.modules: unknown module "${name}" (no plugin "${id}" in ${this.pluginDirs.join(', ')} and no such package)${near ? `; did you mean "${near}"?` : ''}`);
+  }
+
+  /**
+   * The option keys of every known plugin that is not loaded, so that a key of one of them can
+   * say which module to load. Only done when some key is unknown (it imports those plugins).
+   */
+  private async learnOtherKeys(): Promise<void> {
+    for (const id of knownPluginIds(this.pluginDirs)) {
+      if (this.plugins.has(id)) continue;
+      const file = this.resolve(id, id);
+      if (file === null) continue;
+      try {
+        const mod = await import(pathToFileURL(file).href) as { default?: PluginDefinition; plugin?: PluginDefinition };
+        const def = mod.default ?? mod.plugin;
+        for (const key of Object.keys(def?.options ?? {})) {
+          if (!this.specs.has(key) && !this.otherKeys.has(key)) this.otherKeys.set(key, def?.aliases?.[0] ?? idToModule(id));
+        }
+      } catch { /* a plugin that does not load here only costs its suggestion */ }
+    }
   }
 
   /** What loaded plugins imply from the config (PluginDefinition.implies), until nothing new comes. */
@@ -163,7 +234,7 @@ export class PluginHost {
         if (e.key.startsWith('var.') || e.key.startsWith('env.')) continue;
         const owner = this.specs.get(e.key);
         if (!owner) {
-          warn(`${e.loc.file}:${e.loc.line}: unknown config key "${e.key}" (ignored${suggestModule(e.key)})`);
+          warn(`${e.loc.file}:${e.loc.line}: unknown config key "${e.key}" (ignored${this.suggestKey(e.key)})`);
           continue;
         }
         if (conditional && owner.spec.conditional === false) {
@@ -178,6 +249,21 @@ export class PluginHost {
       }
     };
     visit(model.root, false);
+  }
+
+  /**
+   * What to tell about an unknown key: the module to load when a known plugin that is not
+   * loaded owns it, else the closest key of the loaded plugins and core (or of a plugin not
+   * loaded, naming it), else which module its prefix suggests.
+   */
+  private suggestKey(key: string): string {
+    const module = this.otherKeys.get(key);
+    if (module) return `; it is an option of ${module}: add "${module}" to server.modules`;
+    const near = closestName(key, this.specs.keys());
+    if (near) return `; did you mean "${near}"?`;
+    const other = closestName(key, this.otherKeys.keys());
+    if (other) return `; did you mean "${other}" (an option of ${this.otherKeys.get(other)}, which is not loaded)?`;
+    return suggestModule(key);
   }
 
   /** Create every plugin, dependencies first. */
@@ -208,6 +294,19 @@ export class PluginHost {
       try { await p.instance?.close?.(); } catch { /* best effort at shutdown */ }
     }
   }
+}
+
+/** Keys of the model (any block) that no loaded plugin or the core declares; var.* and env.* are not options. */
+function unknownKeys(model: ConfigModel, specs: Map<string, unknown>): string[] {
+  const out: string[] = [];
+  const visit = (block: ConfigBlock) => {
+    for (const e of block.entries) {
+      if (!e.key.startsWith('var.') && !e.key.startsWith('env.') && !specs.has(e.key)) out.push(e.key);
+    }
+    for (const child of block.children) for (let b: ConfigBlock | null = child; b; b = b.else) visit(b);
+  };
+  visit(model.root);
+  return out;
 }
 
 function suggestModule(key: string): string {

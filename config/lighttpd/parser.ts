@@ -63,6 +63,8 @@ class LighttpdParser {
   private includeDepth = 0;
   /** `( )` and `{ }` levels open right now (includes included). */
   private nesting = 0;
+  /** Where each element of a list value was written (ConfigEntry.itemLocs), kept through `+`, `+=` and variables. */
+  private readonly listLocs = new WeakMap<ConfigValue[], SourceLoc[]>();
   private readonly baseDir: string;
   private readonly cwd: string;
   private readonly env: NodeJS.ProcessEnv;
@@ -198,7 +200,7 @@ class LighttpdParser {
       // lighttpd: append to the value of this block, else to a copy of the value visible from
       // the enclosing blocks at this point, else it is a plain assignment.
       const prev = scope.values.get(key) ?? this.lookup(key);
-      this.set(key, prev === undefined ? value : mergeValues(prev, value, loc), loc);
+      this.set(key, prev === undefined ? value : this.merge(prev, value, loc), loc);
     }
   }
 
@@ -208,14 +210,26 @@ class LighttpdParser {
     // User variables are resolved here; they are not options, so they stay out of the model.
     if (key.startsWith('var.')) return;
     const entry = scope.entries.get(key);
+    const itemLocs = Array.isArray(value) ? this.listLocs.get(value) : undefined;
     if (entry) {
       entry.value = value;
       entry.loc = loc;
+      if (itemLocs) entry.itemLocs = itemLocs; else delete entry.itemLocs;
     } else {
-      const e: ConfigEntry = { key, value, loc };
+      const e: ConfigEntry = itemLocs ? { key, value, loc, itemLocs } : { key, value, loc };
       scope.entries.set(key, e);
       scope.block.entries.push(e);
     }
+  }
+
+  /** mergeValues(), keeping where each element of two joined lists was written. */
+  private merge(a: ConfigValue, b: ConfigValue, loc: SourceLoc): ConfigValue {
+    const v = mergeValues(a, b, loc);
+    if (Array.isArray(a) && Array.isArray(b) && Array.isArray(v)) {
+      const locsOf = (list: ConfigValue[]) => this.listLocs.get(list) ?? list.map(() => loc);
+      this.listLocs.set(v, [...locsOf(a), ...locsOf(b)]);
+    }
+    return v;
   }
 
   private lookup(key: string): ConfigValue | undefined {
@@ -351,7 +365,7 @@ class LighttpdParser {
     let v = this.value();
     while (this.peek().type === 'PLUS') {
       const plus = this.next();
-      v = mergeValues(v, this.value(), this.loc(plus.line));
+      v = this.merge(v, this.value(), this.loc(plus.line));
     }
     return v;
   }
@@ -395,6 +409,8 @@ class LighttpdParser {
   /** After `(`: `( )`, `( v, v, )` → list; `( k => v, ... )` → ConfigHash. */
   private array(open: Token): ConfigValue {
     const items: Array<[string | null, ConfigValue]> = [];
+    /** The line each element starts on. */
+    const lines: number[] = [];
     let keyed = 0;
     if (this.peek().type === 'RPAREN') {
       this.next();
@@ -414,6 +430,7 @@ class LighttpdParser {
       } else {
         items.push([null, first]);
       }
+      lines.push(startTok.line);
       const sep = this.next();
       if (sep.type === 'RPAREN') break;
       if (sep.type !== 'COMMA') this.fail(sep, `expected "," or ")" in the list opened on line ${open.line}, found ${describeToken(sep)}`);
@@ -424,7 +441,11 @@ class LighttpdParser {
         break;
       }
     }
-    if (keyed === 0) return items.map(([, v]) => v);
+    if (keyed === 0) {
+      const list = items.map(([, v]) => v);
+      this.listLocs.set(list, lines.map((line) => this.loc(line)));
+      return list;
+    }
     if (keyed === items.length) return new ConfigHash(items as Array<[string, ConfigValue]>);
     this.fail(open, 'a list cannot mix "key" => value pairs with plain values');
   }
