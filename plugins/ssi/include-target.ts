@@ -48,7 +48,8 @@ export function resolveIncludeTarget(kind: 'file' | 'virtual', value: string, do
 /**
  * The file for `uriPath`: the part of the current document's URL from the last directory the two
  * URLs share is replaced in its physical path (lighttpd's remap); when the physical path does not
- * end with that part (a rewrite, a lowercased name), the document root plus the URL path.
+ * end with that part (a rewrite, a lowercased name) or they share only "/", the document root plus
+ * the URL path.
  */
 function mapUriToFile(uriPath: string, doc: DocumentPlace, docRoot: string): string {
   const cur = doc.uriPath;
@@ -56,7 +57,9 @@ function mapUriToFile(uriPath: string, doc: DocumentPlace, docRoot: string): str
   while (i < cur.length && i < uriPath.length && cur[i] === uriPath[i]) i++;
   while (i > 0 && cur[--i] !== '/');
   const remain = cur.slice(i);
-  if (remain !== '' && doc.physicalPath.endsWith(remain)) {
+  // i = 0: only "/" is shared, and the document root is the base (lighttpd would take the
+  // alias's parent directory there).
+  if (i > 0 && doc.physicalPath.endsWith(remain)) {
     return doc.physicalPath.slice(0, doc.physicalPath.length - remain.length) + uriPath.slice(i);
   }
   const root = docRoot.endsWith('/') ? docRoot.slice(0, -1) : docRoot;
