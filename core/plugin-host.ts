@@ -23,6 +23,8 @@ const ALWAYS_LOADED = ['indexfile', 'dirlisting', 'staticfile'];
 const MODULE_ALIASES: Record<string, string> = {
   mod_proxy: 'proxy',
   mod_proxy_core: 'proxy-core',
+  // lighttpd 1.4.56+ loads mod_deflate for mod_compress (configfile.c).
+  mod_compress: 'deflate',
 };
 
 const BUILTIN_DIR = fileURLToPath(new URL('../plugins/', import.meta.url));

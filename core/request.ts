@@ -3,6 +3,7 @@
 // Content-Length, chunked or close-delimited, and decides keep-alive; handlers set status,
 // headers, body bytes and trailer fields only.
 import { Buffer } from 'node:buffer';
+import { FilteredBody, type BodyFilter } from './body-filter.js';
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
@@ -152,6 +153,11 @@ export class Request {
    * wins. Without it such a HEAD gets no length field at all.
    */
   headWouldBeChunked = false;
+  /**
+   * While responseStart runs: the length of the body when the handler gave all of it to end()
+   * before the head went out (so the response's length is known), else -1.
+   */
+  endBodyLength = -1;
 
   /** The list writeHead() was told holds valid fields, and its length then (see writeHead). */
   private validFields: HeaderList | null = null;
@@ -161,6 +167,8 @@ export class Request {
   private noBody = false;
   private abortListeners: Array<() => void> | null = null;
   private halfCloseListeners: Array<() => void> | null = null;
+  /** The body filter a responseStart tap installed (setBodyFilter), if any. */
+  private bodyFilter: FilteredBody | null = null;
   /** The client sent its FIN (TCP half-close) while this request was in progress. */
   clientHalfClosed = false;
 
@@ -234,6 +242,26 @@ export class Request {
     }
   }
 
+  /**
+   * Send the body through `filter` (compression): for a responseStart tap, before the head goes
+   * out. The core then drops the handler's Content-Length and frames the filter's output (its
+   * length when known, else chunked, or close-delimited for HTTP/1.0). Ignored for a response
+   * without a body (HEAD, 1xx, 204, 304). See docs/hooks.md.
+   */
+  setBodyFilter(filter: BodyFilter): void {
+    if (this.headSent) throw new Error('response head already sent');
+    this.bodyFilter?.destroy();
+    this.bodyFilter = new FilteredBody(filter, {
+      out: (buf) => this.writeBody(buf),
+      onceDrain: (cb) => this.conn.onceDrain(cb),
+      done: (trailers) => { if (!this.finished) this.finishFraming(trailers); },
+      fail: (err) => {
+        this.conn.server.logError(`${this.method} ${this.target}: body filter failed: ${err.message}`);
+        this.abort();
+      },
+    });
+  }
+
   /** Send an interim 1xx response (103 Early Hints, a relayed 100). HTTP/1.1 clients only. */
   writeInformational(status: number, headers: HeaderList = []): void {
     if (this.headSent || this.head.versionMinor === 0 || status < 100 || status > 199 || status === 101) return;
@@ -247,7 +275,9 @@ export class Request {
   write(chunk: Buffer | string): boolean {
     if (this.finished) return false;
     if (!this.headSent) this.conn.writeRaw(this.sendHead(-1));
-    return this.writeBody(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.bodyFilter !== null) return this.bodyFilter.write(buf);
+    return this.writeBody(buf);
   }
 
   /**
@@ -261,13 +291,23 @@ export class Request {
   end(chunk?: Buffer | string, trailers?: HeaderList): void {
     if (this.finished) return;
     const buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.bodyFilter !== null) { this.bodyFilter.end(buf, trailers); return; }
     if (trailers !== undefined && trailers.length > 0 && (this.headSent || (this.head.versionMinor === 1 && this.method !== 'HEAD'))) {
       this.endWithTrailers(buf, trailers);
       return;
     }
     if (!this.headSent) {
       // The common case: head and whole body in one write (one syscall, design.md §6).
-      const head = this.sendHead(buf ? buf.length : 0, true);
+      const head = this.sendHead(buf ? buf.length : 0, true, buf);
+      // A responseStart tap may have installed a filter (TypeScript cannot see it).
+      const filter = this.bodyFilter as FilteredBody | null;
+      if (filter !== null) {
+        this.conn.cork();
+        this.conn.writeRaw(head);
+        filter.end(buf, undefined);
+        this.conn.uncork();
+        return;
+      }
       let body = buf && !this.noBody && buf.length > 0 ? buf : undefined;
       if (body && this.framing === 'length') {
         if (body.length > this.remainingLength) body = body.subarray(0, this.remainingLength);
@@ -314,6 +354,11 @@ export class Request {
   private endWithTrailers(buf: Buffer | undefined, trailers: HeaderList): void {
     this.conn.cork();
     if (!this.headSent) this.conn.writeRaw(this.sendHead(-1));
+    if (this.bodyFilter !== null) {
+      this.bodyFilter.end(buf, trailers);
+      this.conn.uncork();
+      return;
+    }
     if (buf !== undefined && buf.length > 0) this.writeBody(buf);
     this.finishFraming(trailers);
     this.conn.uncork();
@@ -427,7 +472,10 @@ export class Request {
   }
 
   /** Call `cb` once the client can take more bytes. */
-  onDrain(cb: () => void): void { this.conn.onceDrain(cb); }
+  onDrain(cb: () => void): void {
+    if (this.bodyFilter !== null) this.bodyFilter.onceDrain(cb);
+    else this.conn.onceDrain(cb);
+  }
 
   /**
    * Call `cb` if the response will not complete: the client went away, or the response was
@@ -469,6 +517,7 @@ export class Request {
   }
 
   private runAbortListeners(): void {
+    if (this.bodyFilter !== null) this.bodyFilter.destroy();
     const ls = this.abortListeners;
     this.abortListeners = null;
     if (ls) for (const cb of ls) cb();
@@ -484,13 +533,17 @@ export class Request {
   get writable(): boolean { return !this.aborted && !this.conn.closed; }
 
   /** Decide the framing, run responseStart, and return the head's text (not yet written). */
-  private sendHead(knownLength: number, isEnd = false): string {
+  private sendHead(knownLength: number, isEnd = false, body?: Buffer): string {
     if (this.status === 0) this.status = 200;
     const server = this.conn.server;
-    if (server.hooks.responseStart.isUsed()) server.hooks.responseStart.call(this);
+    if (server.hooks.responseStart.isUsed()) {
+      this.endBodyLength = isEnd ? knownLength : -1;
+      server.hooks.responseStart.call(this);
+    }
     try {
-      return this.buildHead(knownLength, isEnd);
+      return this.buildHead(knownLength, isEnd, body);
     } catch {
+      if (this.bodyFilter !== null) { this.bodyFilter.destroy(); this.bodyFilter = null; }
       // A header with CR/LF/NUL (response splitting, G7) or a bad status: never emit it.
       this.status = 500;
       this.errorCode = 'LT_ERR_INTERNAL';
@@ -509,11 +562,18 @@ export class Request {
    * One pass over the handler's fields: validate and format each, drop the ones the core owns,
    * note Content-Length; then the framing and the core's own fields (RFC 9112 §6).
    */
-  private buildHead(knownLength: number, isEnd: boolean): string {
+  private buildHead(knownLength: number, isEnd: boolean, body?: Buffer): string {
     const status = this.status;
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
     const headers = this.responseHeaders;
     const noBodyStatus = status < 200 || status === 204 || status === 304;
+    const isHead = this.method === 'HEAD';
+    let filter = this.bodyFilter;
+    if (filter !== null && (isHead || noBodyStatus)) {
+      // No body to filter: the head is the one the handler's fields describe.
+      filter.destroy();
+      this.bodyFilter = filter = null;
+    }
     // Fields vouched for by writeHead() and untouched since are not scanned again.
     const checked = headers === this.validFields && headers.length === this.validFieldsLength &&
       !this.conn.server.hooks.responseStart.isUsed();
@@ -525,6 +585,8 @@ export class Request {
       const kind = coreField(name);
       if (kind === CORE_FIELD_OWNED) continue;
       if (kind === CORE_FIELD_LENGTH) {
+        // A filter changes the length: its own is set below, or none.
+        if (filter !== null) continue;
         // RFC 9110 §8.6: 1*DIGIT (a list of one repeated value is folded). Anything else from a
         // handler (`0x10`, `1e3`, ` 16`, `-1`) is dropped, never sent: the core frames the body.
         const n = parseContentLength(value);
@@ -543,14 +605,17 @@ export class Request {
       }
       fields += name + ': ' + value + '\r\n';
     }
-    const isHead = this.method === 'HEAD';
     this.noBody = isHead || noBodyStatus;
+    if (filter !== null) {
+      contentLength = filter.outputLength(isEnd ? body : undefined);
+      if (contentLength >= 0) fields += 'Content-Length: ' + contentLength + '\r\n';
+    }
     if (noBodyStatus) {
       this.framing = 'none';
     } else if (contentLength >= 0) {
       this.framing = 'length';
       this.remainingLength = isHead ? 0 : contentLength;
-    } else if (isEnd && (!isHead || knownLength > 0)) {
+    } else if (isEnd && filter === null && (!isHead || knownLength > 0)) {
       // A HEAD handed the body the GET would send gets that body's length (RFC 9110 §9.3.2).
       this.framing = 'length';
       this.remainingLength = isHead ? 0 : knownLength;
@@ -560,7 +625,7 @@ export class Request {
       // A HEAD ended without a body says chunked only when told the GET would have been
       // (headWouldBeChunked); else its length is unknown and no length field is sent. A HEAD that
       // streamed with write() is chunked, as its GET would be. Never on HTTP/1.0 (RFC 9112 §6.1).
-      if (!isEnd || this.headWouldBeChunked) fields += 'Transfer-Encoding: chunked\r\n';
+      if (!isEnd || filter !== null || this.headWouldBeChunked) fields += 'Transfer-Encoding: chunked\r\n';
     } else {
       // HTTP/1.0 and unknown length: the end of the body is the end of the connection.
       this.framing = 'close';
