@@ -1,0 +1,128 @@
+// COPY and MOVE (RFC 4918 §9.8, §9.9, §10.3 Destination, §10.6 Overwrite), following lighttpd
+// 1.4's mod_webdav for statuses and checks: same host only, a destination never inside the source,
+// Depth 0 COPY of a collection makes an empty one, a file copied onto a collection goes into it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { encodeUrlPath } from '../staticfile/url-encode.js';
+import { absoluteUrl, answer, statOrNull, type DavRequest } from './dav-request.js';
+import { resolveDestination } from './destination.js';
+import { parseDepth } from './propfind.js';
+import { preconditionFails } from './preconditions.js';
+import { symlinkBelow } from '../staticfile/file-check.js';
+import { copyTree, DIR_MODE, removeTree, statusForFsError, tempNameBeside } from './tree.js';
+
+export async function copyMove(d: DavRequest): Promise<void> {
+  const { req, s } = d;
+  const move = req.method === 'MOVE';
+  const ow = req.header('overwrite')?.trim();
+  if (ow !== undefined && ow !== 'T' && ow !== 'F' && ow !== 't' && ow !== 'f') { answer(d, 400); return; }
+  const overwrite = ow === undefined || ow === 'T' || ow === 't';
+  const dest = resolveDestination(req.header('destination'), {
+    scheme: req.scheme, host: req.host, urlPath: req.path, physicalPath: req.physicalPath, docRoot: req.docRoot,
+  });
+  if (!dest.ok) {
+    d.logError(`${req.method} ${req.path}: ${dest.reason}`);
+    answer(d, dest.status);
+    return;
+  }
+  let dstPath = dest.physicalPath;
+  let dstUrl = dest.urlPath;
+  const srcPath = req.physicalPath;
+  if (isSameOrInside(dstPath, srcPath)) { answer(d, 403); return; }
+  if (!s.followSymlinks && (await symlinkBelow(path.dirname(dstPath), req.docRoot)) !== null) { answer(d, 403); return; }
+  const src = await statOrNull(srcPath, false);
+  if (src.st === null) { answer(d, src.code === 'ENOENT' || src.code === 'ENOTDIR' ? 404 : 403); return; }
+  if (preconditionFails(req, src.st, s.props.etag)) { answer(d, 412); return; }
+
+  if (src.st.isDirectory()) {
+    if (!req.path.endsWith('/')) {
+      // lighttpd: 308 to the collection's URL with its slash.
+      answer(d, 308, ['Location', absoluteUrl(req, `${encodeUrlPath(req.path)}/${req.query !== null ? `?${req.query}` : ''}`)]);
+      return;
+    }
+    if (!dstUrl.endsWith('/')) { dstUrl += '/'; dstPath += '/'; }
+    const depth = parseDepth(req.header('depth'));
+    // RFC 4918 §9.8.3, §9.9.2: Depth 1 is never valid; MOVE of a collection is Depth: infinity.
+    if (depth === 1 || (depth === 0 && move)) { answer(d, 400); return; }
+    const dst = await statOrNull(dstPath, false);
+    if (dst.st !== null && !overwrite) { answer(d, 412); return; }
+    if (!(await parentIsCollection(dstPath))) { answer(d, 409); return; }
+    try {
+      if (depth === 0) {
+        // COPY Depth 0: the collection without its members.
+        if (dst.st?.isDirectory()) { answer(d, 204); return; }
+        if (dst.st !== null) await removeTree(stripSlash(dstPath));
+        await fs.promises.mkdir(dstPath, DIR_MODE);
+      } else {
+        if (dst.st !== null) await removeTree(stripSlash(dstPath));
+        if (move) await moveTree(stripSlash(srcPath), stripSlash(dstPath));
+        else await copyTree(stripSlash(srcPath), stripSlash(dstPath));
+      }
+      answer(d, dst.st !== null ? 204 : 201);
+    } catch (err) {
+      d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
+      answer(d, statusForFsError(err));
+    }
+    return;
+  }
+
+  if (req.path.endsWith('/')) { answer(d, 403); return; }
+  let dst = await statOrNull(dstPath, false);
+  if (dst.st?.isDirectory()) {
+    // lighttpd: a file copied or moved onto a collection goes into it, under its own name.
+    dstPath = path.join(dstPath, path.basename(srcPath));
+    dstUrl = (dstUrl.endsWith('/') ? dstUrl : `${dstUrl}/`) + path.basename(srcPath);
+    dst = await statOrNull(dstPath, false);
+  } else if (dstUrl.endsWith('/')) {
+    answer(d, 409);
+    return;
+  }
+  if (dst.st === null && !(await parentIsCollection(dstPath))) { answer(d, 409); return; }
+  if (dst.st !== null && !overwrite) { answer(d, 412); return; }
+  if (dst.st?.isDirectory()) { answer(d, 409); return; }
+  try {
+    if (move) await moveTree(srcPath, dstPath);
+    else {
+      // Copy beside the destination, then rename over it: the old file or the new, never half.
+      const temp = tempNameBeside(dstPath);
+      try {
+        await fs.promises.copyFile(srcPath, temp);
+        await fs.promises.rename(temp, dstPath);
+      } catch (err) {
+        await fs.promises.unlink(temp).catch(() => undefined);
+        throw err;
+      }
+    }
+    answer(d, dst.st !== null ? 204 : 201);
+  } catch (err) {
+    d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
+    answer(d, statusForFsError(err));
+  }
+}
+
+/** rename(); across file systems, copy then remove. */
+async function moveTree(src: string, dst: string): Promise<void> {
+  try {
+    await fs.promises.rename(src, dst);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyTree(src, dst);
+    await removeTree(src);
+  }
+}
+
+function stripSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** `dst` is `src` or lies inside it (RFC 4918 §9.8.5: 403 for a copy onto itself). */
+function isSameOrInside(dst: string, src: string): boolean {
+  const a = stripSlash(src);
+  const b = stripSlash(dst);
+  return b === a || b.startsWith(`${a}/`);
+}
+
+async function parentIsCollection(p: string): Promise<boolean> {
+  const { st } = await statOrNull(path.dirname(stripSlash(p)), true);
+  return st !== null && st.isDirectory();
+}
