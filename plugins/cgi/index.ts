@@ -12,6 +12,7 @@ import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import type { BackendHandle, BackendOptions, ProxyCoreApi } from '../proxy-core/api.js';
 import { resolveCgiPath, type GatewayRoute } from '../proxy-core/cgi-path.js';
+import { statCacheFor } from '../proxy-core/path-kind-cache.js';
 
 /** The cgi.* settings of one merged config. */
 interface CgiSettings {
@@ -173,6 +174,8 @@ export default definePlugin({
       return b;
     };
 
+    const pathKinds = statCacheFor(ctx);
+
     /** Not ours after all: the request starts again and goes to the next handler. */
     const decline = (req: Request): void => {
       req.pluginData.set(DECLINED, true);
@@ -180,7 +183,7 @@ export default definePlugin({
     };
 
     const run = async (req: Request, s: CgiSettings): Promise<void> => {
-      const cgi = await resolveCgiPath(req, CGI_ROUTE);
+      const cgi = await resolveCgiPath(req, CGI_ROUTE, pathKinds);
       if (req.finished) return;
       if ('status' in cgi) {
         // A directory is not a script (lighttpd: not S_ISREG, go on): the index file or listing.

@@ -3,8 +3,9 @@
 // disabled, response.c http_response_physical_pathinfo() (the longest existing regular file of the
 // path) when check-local is enabled, and the docroot / broken-scriptfilename rules of
 // http_cgi.c http_cgi_headers().
-import { promises as fsp } from 'node:fs';
 import type { Request } from '../../core/request.js';
+import { turnNowMs } from '../../core/turn.js';
+import { statKind, type PathKindCache } from './path-kind-cache.js';
 
 /** How a CGI-family backend was chosen for a request, and its path options (lighttpd's gw.server keys). */
 export interface GatewayRoute {
@@ -81,14 +82,15 @@ function tailStart(physical: string, path: string): { base: number; tail: number
 }
 
 /**
- * The split for this request (an async stat per path segment at most), or the status to answer
- * with. With check-local disabled no file is looked at: splitCgiPath() answers at once.
+ * The split for this request (an async stat per path segment at most, none for what `cache` saw
+ * in the last second), or the status to answer with. With check-local disabled no file is looked
+ * at: splitCgiPath() answers at once.
  */
-export async function resolveCgiPath(req: Request, route: GatewayRoute): Promise<CgiPath | CgiPathRefusal> {
+export async function resolveCgiPath(req: Request, route: GatewayRoute, cache: PathKindCache | null = null): Promise<CgiPath | CgiPathRefusal> {
   if (!route.checkLocal) return splitCgiPath(req, route);
   const path = req.path;
   const key = route.key;
-  const found = await findScript(req.physicalPath, path);
+  const found = await findScript(req.physicalPath, path, cache);
   if ('status' in found) return found;
   const pathInfo = found.pathInfo;
   const scriptName = pathInfo === '' ? path : path.slice(0, path.length - pathInfo.length);
@@ -169,14 +171,14 @@ function statFailure(err: unknown): CgiPathRefusal | 'pathinfo' {
  * http_response_physical_pathinfo). At most one stat per segment below the document root; never
  * one above it (req.path is normalised: no dot segments).
  */
-async function findScript(physical: string, path: string): Promise<{ scriptFile: string; pathInfo: string } | CgiPathRefusal> {
+async function findScript(physical: string, path: string, cache: PathKindCache | null): Promise<{ scriptFile: string; pathInfo: string } | CgiPathRefusal> {
   // No document root: nothing local to find (a configuration error, as lighttpd refuses to start).
   if (physical === '') return { status: 500 };
+  const nowMs = turnNowMs();
   try {
-    const st = await fsp.stat(physical);
     // lighttpd would redirect a directory to its "/" form or leave it to the index file or
     // directory listing; it is never a script: unhandled, 403 (http_response_prepare_unhandled).
-    return st.isFile() ? { scriptFile: physical, pathInfo: '' } : { status: 403 };
+    return (await statKind(physical, cache, nowMs)) === 'file' ? { scriptFile: physical, pathInfo: '' } : { status: 403 };
   } catch (err) {
     const failure = statFailure(err);
     if (failure !== 'pathinfo') return failure;
@@ -188,9 +190,9 @@ async function findScript(physical: string, path: string): Promise<{ scriptFile:
     const candidate = physical.slice(0, at.base + (i - at.tail));
     let isDir: boolean;
     try {
-      const st = await fsp.stat(candidate);
-      if (st.isFile()) return { scriptFile: candidate, pathInfo: path.slice(i) };
-      isDir = st.isDirectory();
+      const kind = await statKind(candidate, cache, nowMs);
+      if (kind === 'file') return { scriptFile: candidate, pathInfo: path.slice(i) };
+      isDir = kind === 'dir';
     } catch {
       // lighttpd: a prefix that cannot be stat'ed (whatever the reason) ends the walk on a
       // directory, which takes no path info: not found.

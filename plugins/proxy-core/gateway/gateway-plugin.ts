@@ -9,6 +9,7 @@ import type { PluginContext, PluginInstance } from '../../../core/plugin.js';
 import type { Request } from '../../../core/request.js';
 import type { BackendHandle, ProxyCoreApi } from '../api.js';
 import { resolveCgiPath, splitCgiPath, type CgiPath, type CgiPathRefusal } from '../cgi-path.js';
+import { statCacheFor } from '../path-kind-cache.js';
 import { BALANCERS, GatewayRouteTable, matchRoute, type GatewayDialect, type GatewaySettings, type Route } from './route-table.js';
 import { gatewayServerCheck, type GatewayModule } from './server-config.js';
 
@@ -55,6 +56,7 @@ export function createGateway<S extends GatewaySettings>(ctx: PluginContext, dia
   table.createAtBoot();
   for (const entry of table.entries.values()) for (const w of entry.warnings) ctx.logError(`${entry.loc.file}:${entry.loc.line}: ${key}: ${w}`);
   const authorizedKey = `${ctx.id}:authorized`;
+  const pathKinds = statCacheFor(ctx);
 
   /** The authorizers this request already passed (kept across the restart that follows a yes). */
   const passed = (req: Request): Set<BackendHandle> | undefined => req.pluginData.get(authorizedKey) as Set<BackendHandle> | undefined;
@@ -66,7 +68,7 @@ export function createGateway<S extends GatewaySettings>(ctx: PluginContext, dia
       send(req, route, backend, authorizer, debug, splitCgiPath(req, route.cgi));
       return;
     }
-    resolveCgiPath(req, route.cgi).then((cgi) => {
+    resolveCgiPath(req, route.cgi, pathKinds).then((cgi) => {
       if (!req.finished) send(req, route, backend, authorizer, debug, cgi);
     }, (err: unknown) => {
       if (!req.finished) req.fail(err);
