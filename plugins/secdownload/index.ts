@@ -22,7 +22,7 @@ export default definePlugin({
     'secdownload.uri-prefix': {
       type: 'string',
       default: '',
-      doc: 'The URL path prefix of the secure URLs, e.g. "/dl/": <prefix><token>/<hex-timestamp>/<path>. Default: empty, which turns the module off (lighttpd\'s old docs said "/", its code does the same as lantern).',
+      doc: 'The URL path prefix of the secure URLs, e.g. "/dl/": a secure URL is "/dl/{token}/{hex-timestamp}/{path}". Default: empty, which turns the module off (lighttpd\'s old docs say "/", but its code too needs the key set).',
     },
     'secdownload.timeout': {
       type: 'integer',
@@ -34,7 +34,7 @@ export default definePlugin({
       type: 'string',
       default: '',
       enum: ['md5', 'hmac-sha1', 'hmac-sha256'],
-      doc: 'How the token is made: "md5" (32 hex digits of md5(secret + path + hex-timestamp)), "hmac-sha1" or "hmac-sha256" (base64url without padding of HMAC(secret, "/" + hex-timestamp + path)). Required, as in lighttpd since 1.4.40: without it a request under the prefix gets 500. Another value stops the start.',
+      doc: 'How the token is made: "md5" (32 hex digits of md5(secret + path + hex-timestamp)), "hmac-sha1" or "hmac-sha256" (base64url without padding of HMAC(secret, "/" + hex-timestamp + path)). Required, as in lighttpd since 1.4.38: without it a request under the prefix gets 500. Another value stops the start.',
     },
     'secdownload.path-segments': {
       type: 'integer',
