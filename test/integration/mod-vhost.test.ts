@@ -103,6 +103,12 @@ S('a host without a folder, or whose folder lacks document-root, gets the defaul
   }
 });
 
+S('each request on a keep-alive connection gets the root of its own Host', async () => {
+  const send = ['www.example.org', 'unknown.test', 'WWW.example.org'].map((h) => `GET /hello.txt HTTP/1.1\r\nHost: ${h}\r\n\r\n`).join('');
+  const r = await rawExchange({ port: sv.port, send, halfClose: true, expectResponses: 3, timeoutMs: 10_000 });
+  assert.equal(r.responses.map((res) => res.body.toString()), ['www.example.org', 'the default host', 'www.example.org']);
+});
+
 S('an HTTP/1.0 request without Host gets the default host', async () => {
   const res = await sv.get('/hello.txt', null, '1.0');
   assert.is(res.status, 200);
