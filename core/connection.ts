@@ -30,8 +30,13 @@ export class Connection implements BodySource, BatchedWriter {
   /** Where the socket's bytes arrive (owned chunks, see socket-reader.ts). */
   readonly reader: SocketReader;
   readonly listener: Listener;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  /**
+   * The client's address and port. Replaceable: mod_extforward puts the address a trusted proxy
+   * forwarded (for one request, restored at requestReset) or a PROXY protocol header gave (for
+   * the connection); everything after it (conditions, logs, CGI REMOTE_ADDR) reads this.
+   */
+  remoteAddress: string;
+  remotePort: number;
   /** The local end, read once (socket.localAddress is a getsockname() call each time). */
   private local: { address: string; port: number | undefined } | null = null;
   readonly scheme: string;
