@@ -83,7 +83,8 @@ export default definePlugin({
       for (const e of entriesOf(model.root, 'auth.backend')) {
         const name = e.value as string;
         if (name !== '' && !backends.has(name)) {
-          throw new ConfigError(e.loc, `auth.backend: not supported: "${name}" (lantern has ${[...backends.keys()].map((b) => `"${b}"`).join(', ') || 'no backend loaded'})`);
+          const known = new Set([...FILE_BACKENDS, ...backends.keys()]);
+          throw new ConfigError(e.loc, `auth.backend: not supported: "${name}" (lantern's backends: ${[...known].map((b) => `"${b}"`).join(', ')})`);
         }
       }
       const listed = [...entriesOf(model.root, 'server.modules')].some((e) =>

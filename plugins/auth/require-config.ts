@@ -80,6 +80,7 @@ function parseRules(s: string): { validUser: boolean; users: string[]; groups: s
   for (const part of s.split('|')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
+    if (part === 'valid-user' || part.startsWith('valid-user=')) return `the require field "${s}": valid-user can not be combined with other rules ${REQUIRE_HINT}`;
     if (eq < 0) return `the require field "${s}": missing '=' near "${part}" ${REQUIRE_HINT}`;
     const kind = part.slice(0, eq);
     const name = part.slice(eq + 1);
@@ -87,7 +88,6 @@ function parseRules(s: string): { validUser: boolean; users: string[]; groups: s
     if (kind === 'user') users.push(name);
     else if (kind === 'group') groups.push(name);
     else if (kind === 'host') continue;
-    else if (kind === 'valid-user') return `the require field "${s}": valid-user can not be combined with other rules ${REQUIRE_HINT}`;
     else return `the require field "${s}": invalid token "${kind}" ${REQUIRE_HINT}`;
   }
   return { validUser: false, users, groups };
