@@ -2,6 +2,7 @@
 // HEAD of a file whose name ends with one of ssi.extension is answered with the file's
 // directives run (echo, include, fsize, flastmod, config, set, printenv, if/elif/else/endif,
 // exec when enabled).
+import fs from 'node:fs';
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import { serveSsi, type SsiSettings } from './serve-ssi.js';
@@ -72,10 +73,7 @@ export default definePlugin({
 
     ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: SSI_STAGE }, (req) => {
       if (req.physicalPath === '' || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
-      const extensions = ctx.options(req)['ssi.extension'];
-      let match = false;
-      for (const ext of extensions) if (ext !== '' && req.physicalPath.endsWith(ext)) { match = true; break; }
-      if (!match) return undefined;
+      if (!isSsiPath(req.physicalPath, ctx.options(req)['ssi.extension'])) return undefined;
       req.handler = ctx.id;
       serveSsi(req, settings(req), ctx.logError).catch((err: unknown) => {
         // serveSsi handles its own errors; this is the last net for a bug in it.
@@ -86,3 +84,23 @@ export default definePlugin({
     });
   },
 });
+
+/**
+ * The physical path names an SSI document: it ends with one of `extensions`, or such a file is
+ * followed by path info (`/page.shtml/extra`, which lighttpd serves as page.shtml): that rare
+ * form is checked with one stat here, so that the page's source is never sent as a static file.
+ */
+function isSsiPath(physicalPath: string, extensions: readonly string[]): boolean {
+  for (const ext of extensions) {
+    if (ext === '') continue;
+    if (physicalPath.endsWith(ext)) return true;
+    const at = physicalPath.indexOf(ext + '/');
+    if (at < 0) continue;
+    try {
+      if (fs.statSync(physicalPath.slice(0, at + ext.length)).isFile()) return true;
+    } catch {
+      // Not there: not a page.
+    }
+  }
+  return false;
+}
