@@ -133,7 +133,8 @@ function last(element: readonly Pair[], key: string): string | undefined {
 
 /**
  * The client a Forwarded field names: walking from the closest proxy (the last element) back, the
- * first `for=` that is not a trusted proxy; obfuscated nodes (`_x`, "unknown") are passed over.
+ * first `for=` that is not a trusted proxy. An obfuscated node (`_x`, "unknown", a path) ends the
+ * walk but is never the client: the last real address before it is used (none: no change).
  * With every node trusted, the furthest one (lighttpd). `proto`, `host` and `remote_user` come
  * from the chosen element; `host` else from the first later element that has one, `remote_user`
  * from the last element that has one (the closest proxy).
