@@ -32,19 +32,20 @@ export async function put(d: DavRequest): Promise<void> {
     }
     return;
   }
-  let kept = false;
+  const dropTemp = () => fs.promises.unlink(temp).catch(() => undefined);
   try {
     await receiveInto(d, fh);
     const st = await fh.stat();
     await fh.close();
-    if (req.finished) return;
+    if (req.finished) { await dropTemp(); return; }
     const existed = (await statOrNull(target, false)).st !== null;
     await fs.promises.rename(temp, target);
-    kept = true;
     const etag = s.props.etag ? makeETag(st, s.props.etag) : null;
     answer(d, existed ? 204 : 201, etag ? ['ETag', etag] : []);
   } catch (err) {
     await fh.close().catch(() => undefined);
+    // Removed before the answer goes out: a client that sees the answer sees no temporary file.
+    await dropTemp();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') answer(d, 405);
     else if (code !== undefined) {
@@ -55,8 +56,6 @@ export async function put(d: DavRequest): Promise<void> {
       req.keepAlive = false;
       answer(d, 400);
     }
-  } finally {
-    if (!kept) await fs.promises.unlink(temp).catch(() => undefined);
   }
 }
 

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait.js';
 import { makeTempDir, removeDir, runLantern, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
 
 const W = suite('mod-webdav');
@@ -95,6 +96,35 @@ W('-t accepts the smallest config without a warning', async () => {
   assert.is(r.stderr, '');
 });
 
+W('bad config stops the start with file:line and the key', async () => {
+  const cases: Array<[string, RegExp]> = [
+    ['webdav.activate = "maybe"', /bad\.conf:3: webdav\.activate: expected "enable" or "disable"/],
+    ['$HTTP["url"] =~ "^/dav" { webdav.opts = ( "nonsense" => "enable" ) }', /bad\.conf:3: webdav\.opts: unrecognized webdav\.opts: nonsense/],
+  ];
+  for (const [line, re] of cases) {
+    fs.writeFileSync(path.join(dir, 'bad.conf'), `server.document-root = "${root}"\nserver.modules = ( "mod_webdav" )\n${line}\n`);
+    const r = await runLantern(['-t', '-f', path.join(dir, 'bad.conf')], { cwd: dir });
+    assert.is.not(r.code, 0, line);
+    assert.match(r.stderr, re);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+W('webdav.sqlite-db-name is accepted, and the start warns that it is not used', async () => {
+  fs.writeFileSync(path.join(dir, 'db.conf'), `server.document-root = "${root}"\nserver.modules = ( "mod_webdav" )\nwebdav.sqlite-db-name = "${dir}/webdav.db"\nwebdav.activate = "enable"\n`);
+  const socket = await ListeningSocket.open();
+  const p = await startLanternProcess(['-D', '-f', path.join(dir, 'db.conf')], socket, { cwd: dir });
+  try {
+    await p.waitOutput('stderr', /db\.conf:3: webdav\.sqlite-db-name ".*webdav\.db" is not used/, 10_000);
+    const r = await rawExchange({ port: socket.port, send: 'PROPPATCH /a HTTP/1.0\r\n\r\n', halfClose: true, expectResponses: 1 });
+    assert.is(r.responses[0]?.status, 405);
+    assert.is(await p.stop('SIGTERM'), 0, p.stderr);
+  } finally {
+    p.kill();
+  }
+  assert.not.ok(fs.existsSync(path.join(dir, 'webdav.db')), 'no database file is made');
+});
+
 W('OPTIONS: DAV classes, MS-Author-Via, Allow (HTTP/1.0 and 1.1)', async () => {
   for (const version of ['1.0', '1.1'] as const) {
     const r = await dav('OPTIONS', '/dav/', { version });
@@ -127,8 +157,6 @@ W('PROPFIND Depth 0 on a file: allprop live properties in a 207', async () => {
   assert.ok(props.includes(`<D:getlastmodified ns0:dt="dateTime.rfc1123">${new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString()}</D:getlastmodified>`));
   assert.match(props, /<D:getetag>&quot;[0-9a-f-]+&quot;<\/D:getetag>/);
   assert.ok(props.includes('<D:status>HTTP/1.1 200 OK</D:status>'));
-  // The ETag is the one GET would send... through staticfile, which this config does not load;
-  // the value must at least be stable.
   const again = responses(await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0' } })).get('/dav/a.txt')!;
   assert.is(/<D:getetag>(.*?)<\/D:getetag>/.exec(again)![1], /<D:getetag>(.*?)<\/D:getetag>/.exec(props)![1]);
 });
@@ -197,11 +225,16 @@ W('webdav.opts propfind-depth-infinity: the whole tree; webdav.log-xml logs both
   assert.ok(log.includes('XML-response-body: <?xml version="1.0" encoding="utf-8"?>'), log);
 });
 
-W('GET and HEAD are not taken by webdav (no static handler loaded: 404)', async () => {
-  // server.modules names only mod_webdav; lighttpd leaves GET to mod_staticfile too.
+W('GET and HEAD stay with the static file module; its ETag is getetag', async () => {
   const r = await dav('GET', '/dav/a.txt');
-  assert.ok(r.status === 200 || r.status === 404, String(r.status));
-  assert.not.ok(r.header('dav'));
+  assert.is(r.status, 200);
+  assert.is(r.body.toString(), 'hello\n');
+  assert.is(r.header('dav'), undefined);
+  const head = await dav('HEAD', '/dav/a.txt', { version: '1.0' });
+  assert.is(head.status, 200);
+  assert.is(head.body.length, 0);
+  const p = responses(await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0' } })).get('/dav/a.txt')!;
+  assert.is(/<D:getetag>(.*?)<\/D:getetag>/.exec(p)![1]!.replace(/&quot;/g, '"'), r.header('etag'));
 });
 
 W('PUT: 201 then 204, the body on disk, ETag; 409 without a parent; 400 with Content-Range', async () => {
@@ -231,6 +264,29 @@ W('PUT with a chunked body and a 200 KB body', async () => {
   const big = Buffer.alloc(200 * 1024, 'abcdefgh');
   assert.is((await dav('PUT', '/dav/big.bin', { body: big })).status, 201);
   assert.ok(fs.readFileSync(file('dav/big.bin')).equals(big));
+});
+
+W('PUT whose body does not arrive whole: the old file stays, no temporary file is left', async () => {
+  fs.writeFileSync(file('dav/keep.txt'), 'old');
+  const head = `PUT /dav/keep.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n`;
+  const r = await rawExchange({ port, send: [head, 'only ten b'], halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
+  assert.is(r.responses[0]?.status, 400, 'the core answers the unfinished body');
+  // lantern's handler learns of it at the same time and removes its temporary file then.
+  const temps = () => fs.readdirSync(file('dav')).filter((n) => n.startsWith('.'));
+  await waitFor(() => temps().length === 0, 5000, 10, 'the temporary file removed').catch(() => undefined);
+  assert.equal(temps(), []);
+  assert.is(fs.readFileSync(file('dav/keep.txt'), 'utf8'), 'old');
+});
+
+W('symbolic links (server.follow-symlink on): PROPFIND follows them, DELETE removes the link only', async () => {
+  fs.mkdirSync(path.join(dir, 'elsewhere'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'elsewhere', 'e.txt'), 'e');
+  fs.symlinkSync(path.join(dir, 'elsewhere'), file('dav/linkdir'));
+  const r = await dav('PROPFIND', '/dav/linkdir/', { headers: { Depth: '1' } });
+  assert.equal([...responses(r).keys()], ['/dav/linkdir/', '/dav/linkdir/e.txt']);
+  assert.is((await dav('DELETE', '/dav/linkdir')).status, 204);
+  assert.not.ok(fs.existsSync(file('dav/linkdir')));
+  assert.is(fs.readFileSync(path.join(dir, 'elsewhere', 'e.txt'), 'utf8'), 'e', 'the target is untouched');
 });
 
 W('PUT preconditions: If-Match that fails and If-None-Match: * on an existing file → 412', async () => {
