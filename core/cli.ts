@@ -11,7 +11,8 @@ import { activatedFds, parseSocketName, probeListen, WORKER_LISTEN_FDS_ENV } fro
 import { SPAWNED_BY_PRIMARY_ENV, WORKER_COUNT_ENV } from './hooks.js';
 import { PluginHost } from './plugin-host.js';
 import { Server } from './server.js';
-import { VERSION, FEATURES } from './version.js';
+import { featureReport } from './features.js';
+import { VERSION } from './version.js';
 
 const HELP = `lantern ${VERSION} - a lighttpd-style web server and application gateway
 
@@ -70,7 +71,7 @@ export function parseArgs(argv: string[]): CliArgs | { exit: number; out: string
       }
       case '-1': a.single = true; break;
       case '-v': return { exit: 0, out: `lantern/${VERSION} (Node ${process.version})\n` };
-      case '-V': return { exit: 0, out: `lantern/${VERSION} (Node ${process.version})\n\nFeatures:\n\n${FEATURES.map((f) => `\t+ ${f}`).join('\n')}\n` };
+      case '-V': return { exit: 0, out: featureReport(a.pluginDirs) };
       case '-h': case '--help': case '-?': return { exit: 0, out: HELP };
       default: throw new Error(`unknown option: ${arg}\n\n${HELP}`);
     }
@@ -144,12 +145,15 @@ export async function main(argv: string[]): Promise<void> {
         if (spec.fd === undefined) await probeListen(spec);
       }
       runPrimary(maxWorker, server);
+      announce(server);
       return;
     }
     await server.start();
   } catch (err) {
     fail(errorText(err));
   }
+  // lighttpd logs neither line in its one-request mode (-1); workers leave them to their primary.
+  if (!args.single && !cluster.isWorker) announce(server);
   if (!cluster.isWorker) writePidFile(server);
   installSignals(server);
   if (args.single) {
@@ -158,6 +162,21 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (args.idleSecs > 0) watchIdle(server, args.idleSecs);
   if (cluster.isWorker) process.send?.({ lantern: 'ready' });
+}
+
+/** Why the server is stopping, for its last error-log line (lighttpd's server.c wording). */
+let stopReason = '';
+
+/**
+ * lighttpd's "server started (lighttpd/1.4.69)" in the error log, and at the end "server stopped
+ * by UID = .. PID = .." (lantern names the signal: Node cannot see who sent it) or "server stopped
+ * after idle timeout" (-i), written once the connections are done, before the plugins close.
+ */
+function announce(server: Server): void {
+  server.logError(`server started (lantern/${VERSION})`);
+  server.hooks.shutdown.tap({ name: 'core-stopped', stage: 1000 }, () => {
+    server.logError(stopReason === 'idle' ? 'server stopped after idle timeout' : stopReason ? `server stopped by ${stopReason}` : 'server stopped');
+  });
 }
 
 function stdinIsSocket(): boolean {
@@ -189,15 +208,16 @@ function writePidFile(server: Server): void {
 
 function installSignals(server: Server): void {
   let stopping = false;
-  const stop = (graceMs: number) => {
+  const stop = (graceMs: number, signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    stopReason ||= signal;
     server.stop(graceMs).then(() => process.exit(0), () => process.exit(1));
   };
   // SIGTERM: stop accepting, finish in-flight requests up to the grace period (design.md §5).
-  process.on('SIGTERM', () => stop(server.limits.gracefulStopMs));
+  process.on('SIGTERM', () => stop(server.limits.gracefulStopMs, 'SIGTERM'));
   // SIGINT: the same, faster.
-  process.on('SIGINT', () => stop(Math.min(1000, server.limits.gracefulStopMs)));
+  process.on('SIGINT', () => stop(Math.min(1000, server.limits.gracefulStopMs), 'SIGINT'));
   process.on('SIGHUP', () => server.reopenLogs());
   process.on('uncaughtException', (err) => {
     // A bug in a plugin's async callback must not take the whole server down silently.
@@ -210,7 +230,10 @@ function watchIdle(server: Server, secs: number): void {
   let idleSince = Date.now();
   server.hooks.trigger.tap('core-idle', (now) => {
     if (server.connections.size > 0) idleSince = now;
-    else if (now - idleSince >= secs * 1000) void server.stop(0).then(() => process.exit(0));
+    else if (now - idleSince >= secs * 1000) {
+      stopReason ||= 'idle';
+      void server.stop(0).then(() => process.exit(0));
+    }
   });
 }
 
@@ -263,7 +286,7 @@ function runPrimary(count: number, server: Server): void {
     fork();
   });
   const forward = (sig: NodeJS.Signals) => {
-    if (sig !== 'SIGHUP') stopping = true;
+    if (sig !== 'SIGHUP') { stopping = true; stopReason ||= sig; }
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
     if (stopping && allDead()) exit(0);
   };

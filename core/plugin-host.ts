@@ -44,8 +44,10 @@ export function moduleToId(name: string): string {
 
 /** The lighttpd module name of a plugin id: `foo-bar` → `mod_foo_bar` (the inverse of moduleToId). */
 export function idToModule(id: string): string {
+  const plain = `mod_${id.replace(/-/g, '_')}`;
+  if (moduleToId(plain) === id) return plain;
   for (const [name, aliasId] of Object.entries(MODULE_ALIASES)) if (aliasId === id) return name;
-  return `mod_${id.replace(/-/g, '_')}`;
+  return plain;
 }
 
 /**
