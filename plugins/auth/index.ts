@@ -3,6 +3,7 @@
 // before, e.g. by a TLS client certificate). Passwords come from a backend named by auth.backend;
 // mod_authn_file (plugins/authn-file) registers "plain", "htpasswd" and "htdigest". After success
 // REMOTE_USER and AUTH_TYPE are in the request environment (CGI, FastCGI, the access log's %u).
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, type ConfigBlock, type ConfigEntry, type ConfigHash, type ConfigModel } from '../../config/model.js';
 import { definePlugin } from '../../core/plugin.js';
@@ -122,6 +123,14 @@ export default definePlugin({
     // handler's writeHead() replaces the fields set before it.
     const digestUsed = [...entriesOf(model.root, 'auth.require')].some((e) =>
       (e.value as ConfigHash).entries.some(([, v]) => (v as ConfigHash).get('method') === 'digest'));
+    const workers = Number(ctx.server.globalValues.get('server.max-worker') ?? 0);
+    const sharedSecretMissing = [...entriesOf(model.root, 'auth.require')].some((e) =>
+      (e.value as ConfigHash).entries.some(([, v]) => (v as ConfigHash).get('method') === 'digest'
+        && !(v as ConfigHash).get('nonce-secret') && !(v as ConfigHash).get('nonce_secret')));
+    if (workers > 0 && sharedSecretMissing && cluster.isPrimary) {
+      // Each worker draws its own secret: a nonce one worker made fails in another.
+      log('Warning: with server.max-worker, give each Digest entry of auth.require a "nonce-secret": otherwise a nonce made by one worker is refused by the others');
+    }
     if (digestUsed) {
       ctx.hooks.responseStart.tap(ctx.id, (req) => {
         const v = nextNonces.get(req);

@@ -8,7 +8,7 @@
 // REMOTE_USER/AUTH_TYPE in a perl CGI script's environment and in the access log's %u, and bad
 // config refused at start with file:line and the key.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -63,7 +63,7 @@ auth.require = ( "/basic/" => ( "method" => "basic", "realm" => "Basic Realm", "
                  "/cgi/" => ( "method" => "basic", "realm" => "CGI", "require" => "valid-user" ),
                  "/digest/" => ( "method" => "digest", "realm" => "Digest Realm", "require" => "valid-user" ),
                  "/hdbasic/" => ( "method" => "basic", "realm" => "Digest Realm", "require" => "valid-user" ),
-                 "/sha/" => ( "method" => "digest", "realm" => "SHA Realm", "require" => "user=zoe", "algorithm" => "SHA-256|MD5" ),
+                 "/sha/" => ( "method" => "digest", "realm" => "SHA Realm", "require" => "user=zoe", "algorithm" => "SHA-256|MD5", "nonce-secret" => "s3cret" ),
                  "/ext/" => ( "method" => "extern", "realm" => "ext", "require" => "valid-user" ),
                  "/missing/" => ( "method" => "basic", "realm" => "M", "require" => "valid-user" ),
                  "/cached/" => ( "method" => "basic", "realm" => "C", "require" => "valid-user" ),
@@ -317,6 +317,19 @@ test('Digest SHA-256|MD5 (plain file): two challenges, SHA-256 first; both algor
   const yan = await get11('/sha/', digestAuthorization({ ...base, user: 'yan', password: 'yak', nonce: params[0]!.nonce!, algorithm: 'SHA-256' }));
   assert.is(yan.status, 401, 'a right password, but require names zoe only');
   assert.is((await get11('/sha/', basic('zoe', 'zebra stripes'))).status, 401, 'Basic where Digest is required');
+});
+
+test('Digest with "nonce-secret": a nonce in its last minute is accepted and a nextnonce is offered', async () => {
+  // The nonce format is documented (docs/modules.md): hex time, 8 hex random, HMAC-SHA-256 under the secret.
+  const ts = (Math.floor(Date.now() / 1000) - 570).toString(16);
+  const nonce = `${ts}:0badcafe:${createHmac('sha256', 's3cret').update(`${ts}:0badcafe`).digest('hex')}`;
+  const res = await get11('/sha/', digestAuthorization({ user: 'zoe', password: 'zebra stripes', realm: 'SHA Realm', uri: '/sha/', nonce, algorithm: 'SHA-256' }));
+  assert.is(res.status, 200);
+  assert.match(res.header('authentication-info') ?? '', /^nextnonce="[0-9a-f]+:[0-9a-f]{8}:[0-9a-f]{64}"$/);
+  const next = /nextnonce="([^"]+)"/.exec(res.header('authentication-info')!)![1]!;
+  const again = await get11('/sha/', digestAuthorization({ user: 'zoe', password: 'zebra stripes', realm: 'SHA Realm', uri: '/sha/', nonce: next, algorithm: 'SHA-256' }));
+  assert.is(again.status, 200, 'the nextnonce works');
+  assert.is(again.header('authentication-info'), undefined);
 });
 
 perl('REMOTE_USER and AUTH_TYPE reach a CGI script (perl)', async () => {
