@@ -300,7 +300,11 @@ function buildHead(b: Buffer, start: number, end: number, opts: RequestHeadOptio
   }
   let host: string;
   if (hostCount === 0) {
-    if (versionMinor === 1) return fail('LT_ERR_HOST_MISSING', 'HTTP/1.1 request without Host');
+    // RFC 9112 §3.2 wants 400 for any HTTP/1.1 request without Host. An absolute-form target
+    // names its authority, and lighttpd takes the host from it (request.c sets Host from the
+    // target): so does lantern, as tests written for lighttpd send such requests. Without
+    // either there is no host at all: 400.
+    if (versionMinor === 1 && info.absoluteHost === null) return fail('LT_ERR_HOST_MISSING', 'HTTP/1.1 request without Host');
     host = info.absoluteHost ?? '';
   } else if (hostValue.length === 0) {
     if (versionMinor === 1 && opts?.allowEmptyHost !== true) return fail('LT_ERR_HOST_INVALID', 'empty Host');

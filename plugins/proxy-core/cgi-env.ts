@@ -203,6 +203,8 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
       entry[1] += (kind === Field.Cookie ? '; ' : ', ') + value;
     }
   }
+  // An absolute-form target without Host: its authority is the Host (lighttpd sets the field from it).
+  if (head.targetScheme && req.host !== '' && seen?.has('HTTP_HOST') !== true) out.push(['HTTP_HOST', req.host]);
   // §4.1.3: CONTENT_TYPE just before the HTTP_* variables.
   if (contentType !== undefined) out.splice(httpStart, 0, ['CONTENT_TYPE', contentType]);
   if (extra.length > 0) mergeEnv(out, extra);

@@ -68,6 +68,10 @@ B('B4 absolute-form target wins over Host', async () => {
   assert.is(got.host, 'target.example:8080');
   assert.is(got.path, '/echo/x');
   assert.is(got.query, 'q=1');
+  // HTTP/1.1 with an absolute-form target and no Host: the target names the host (lighttpd).
+  const bare = await one('GET http://target.example/echo/y HTTP/1.1\r\n\r\n');
+  assert.is(bare.responses[0].status, 200);
+  assert.is(JSON.parse(bare.responses[0].body.toString()).host, 'target.example');
 });
 
 B('B5 whitespace between field name and colon → 400', async () => {

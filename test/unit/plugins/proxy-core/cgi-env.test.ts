@@ -220,6 +220,9 @@ T('SERVER_NAME: the authority without its port, else server.name, else SERVER_AD
 T('absolute-form target: HTTP_HOST is the authority that won (RFC 9112 §3.2.2)', () => {
   const e = env({ target: 'http://a.example/x', pathAndQuery: '/x', targetScheme: 'http', host: 'a.example', headers: ['Host', 'b.example'], sent: '/x' });
   assert.is(e.get('HTTP_HOST'), 'a.example');
+  // HTTP/1.1 without Host (accepted as lighttpd does): the authority is HTTP_HOST, once.
+  const bare = list({ target: 'http://a.example/x', pathAndQuery: '/x', targetScheme: 'http', host: 'a.example', headers: ['Accept', '*/*'], sent: '/x' });
+  assert.equal(bare.filter(([k]) => k === 'HTTP_HOST'), [['HTTP_HOST', 'a.example']]);
 });
 
 T('req.env last: overrides in place, adds new names; REMOTE_USER and AUTH_TYPE after REMOTE_PORT', () => {
