@@ -26,7 +26,7 @@ export default definePlugin({
   id: 'expire',
   aliases: ['mod_expire'],
   options: {
-    'expire.url': { type: 'hash', check: checkExpireHash, doc: 'URL-path prefix => expiry: ( "/images/" => "access plus 1 hours", "/static/" => "modification plus 2 days 3 hours" ). An expiry is "access", "now" (the same) or "modification" (the file\'s mtime), an optional "plus", then one or more "<number> <unit>" with units years, months, weeks, days, hours, minutes, seconds (singular too). The first matching key in config order wins. A bad expression stops the start. Default: none.' },
+    'expire.url': { type: 'hash', check: checkExpireHash, doc: 'URL-path prefix => expiry: ( "/images/" => "access plus 1 hours", "/static/" => "modification plus 2 days 3 hours" ). An expiry is "access", "now" (the same) or "modification" (the file\'s mtime), an optional "plus", then one or more number-and-unit pairs ("2 days") with units years, months, weeks, days, hours, minutes, seconds (singular too). The first matching key in config order wins. A bad expression stops the start. Default: none.' },
     'expire.mimetypes': { type: 'hash', check: checkExpireHash, doc: 'Content-Type prefix => expiry, used when no expire.url key matches: ( "image/" => "access plus 1 days", "text/css" => "access plus 1 hours" ). A trailing "*" is ignored ("image/*" is "image/"); the key "" applies when nothing else matches. Same expressions as expire.url. Default: none.' },
   },
   create(ctx) {
