@@ -10,6 +10,8 @@ import { AuthBackendError } from '../auth/types.js';
 /** lighttpd's limit on a password file (fdevent_load_file in mod_authn_file). */
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_LINE_BYTES = 1024;
+/** How recent a modification makes a read untrusted (2 s, beyond any file system's clock tick). */
+const RACY_NS = 2_000_000_000n;
 
 export type UserFileFormat = 'htpasswd' | 'htdigest';
 
@@ -18,6 +20,8 @@ interface Loaded {
   size: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** Modified just before it was read: not trusted from the cache. */
+  racy: boolean;
   /** htpasswd/plain: user → the rest of the line. htdigest: `user:realm` → every HA1 hex for it. */
   entries: Map<string, string[]>;
 }
@@ -41,7 +45,7 @@ export class UserFiles {
       throw new AuthBackendError(`${key} "${file}": cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     const have = this.files.get(id);
-    if (have && have.ino === st.ino && have.size === st.size && have.mtimeNs === st.mtimeNs && have.ctimeNs === st.ctimeNs) {
+    if (have && !have.racy && have.ino === st.ino && have.size === st.size && have.mtimeNs === st.mtimeNs && have.ctimeNs === st.ctimeNs) {
       return have.entries;
     }
     if (!st.isFile()) throw new AuthBackendError(`${key} "${file}": not a regular file`);
@@ -54,7 +58,11 @@ export class UserFiles {
       throw new AuthBackendError(`${key} "${file}": cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     const entries = format === 'htdigest' ? this.parseHtdigest(text, file) : this.parseHtpasswd(text, file);
-    this.files.set(id, { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, entries });
+    // A file changed less than RACY_NS before it was read may change again within the same
+    // timestamp tick (file systems keep coarse clocks): it is read again until it is older (git's
+    // "racily clean" rule).
+    const racy = BigInt(Date.now()) * 1_000_000n - st.mtimeNs < RACY_NS;
+    this.files.set(id, { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, racy, entries });
     return entries;
   }
 
