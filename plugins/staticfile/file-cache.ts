@@ -68,6 +68,12 @@ export class FileCache {
     this.bytes -= e.body.length;
   }
 
+  /** Drop `dir` and every entry below it (a directory deleted or moved by WebDAV). */
+  deleteBelow(dir: string): void {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    for (const path of this.entries.keys()) if (path === dir || path.startsWith(prefix)) this.delete(path);
+  }
+
   /** Drop entries older than the TTL (called once a second). */
   sweep(nowMs: number): void {
     for (const [path, e] of this.entries) if (nowMs - e.checkedMs >= STAT_TTL_MS) this.delete(path);

@@ -18,6 +18,17 @@ export const STATICFILE_STAGE = 1000;
  */
 const HANDLED_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH']);
 
+/**
+ * staticfile's api (`ctx.server.host.api('staticfile')`): a plugin that changes files (WebDAV)
+ * tells the cache, so a GET in the next second does not serve what was there before.
+ */
+export interface StaticFileApi {
+  /** Forget what is cached for this physical path. */
+  forget(physicalPath: string): void;
+  /** Forget a directory's path and everything below it. */
+  forgetBelow(dirPath: string): void;
+}
+
 export default definePlugin({
   id: 'staticfile',
   aliases: ['mod_staticfile'],
@@ -94,5 +105,10 @@ export default definePlugin({
       });
       return true;
     });
+    const api: StaticFileApi = {
+      forget: (p) => cache?.delete(p),
+      forgetBelow: (p) => cache?.deleteBelow(p),
+    };
+    return { api };
   },
 });

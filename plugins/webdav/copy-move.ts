@@ -62,6 +62,9 @@ export async function copyMove(d: DavRequest): Promise<void> {
     } catch (err) {
       d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
       answer(d, statusForFsError(err));
+    } finally {
+      d.changed(dstPath);
+      if (move) d.changed(srcPath);
     }
     return;
   }
@@ -97,6 +100,9 @@ export async function copyMove(d: DavRequest): Promise<void> {
   } catch (err) {
     d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
     answer(d, statusForFsError(err));
+  } finally {
+    d.changed(dstPath);
+    if (move) d.changed(srcPath);
   }
 }
 

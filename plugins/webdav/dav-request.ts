@@ -20,6 +20,11 @@ export interface DavRequest {
   req: Request;
   s: DavSettings;
   logError(message: string): void;
+  /**
+   * A path (and, for a collection, all below it) changed: the static file cache forgets it, so
+   * a GET right after a PUT, DELETE, COPY or MOVE sees the change (lighttpd updates its stat cache).
+   */
+  changed(physicalPath: string): void;
 }
 
 const ERROR_CODES: Partial<Record<number, ErrorCode>> = {

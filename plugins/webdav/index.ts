@@ -6,6 +6,7 @@ import { booleanValue } from '../../core/options.js';
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import { symlinkBelow } from '../staticfile/file-check.js';
+import type { StaticFileApi } from '../staticfile/index.js';
 import { copyMove } from './copy-move.js';
 import { answer, answerXml, type DavRequest, type DavSettings } from './dav-request.js';
 import { errorDocument } from './multistatus.js';
@@ -66,6 +67,13 @@ export default definePlugin({
       ctx.logError(`${loc ? `${loc.file}:${loc.line}: ` : ''}webdav.sqlite-db-name "${dbName}" is not used: lantern's mod_webdav stores no dead properties and grants no locks`);
     }
 
+    // Looked up on first use: staticfile may be created after this plugin.
+    let files: StaticFileApi | undefined;
+    const changed = (physicalPath: string): void => {
+      files ??= ctx.server.host.api<StaticFileApi>('staticfile');
+      files?.forgetBelow(physicalPath.length > 1 && physicalPath.endsWith('/') ? physicalPath.slice(0, -1) : physicalPath);
+    };
+
     const settingsByConfig = new WeakMap<object, DavSettings>();
     const settings = (req: Request): DavSettings => {
       const values = req.config.values;
@@ -91,7 +99,7 @@ export default definePlugin({
       if (!ctx.options(req)['webdav.activate']) return undefined;
       const s = settings(req);
       req.handler = ctx.id;
-      const d: DavRequest = { req, s, logError: ctx.logError };
+      const d: DavRequest = { req, s, logError: ctx.logError, changed };
       handle(d).catch((err: unknown) => {
         ctx.logError(`${req.method} ${req.path}: ${(err as Error).stack ?? err}`);
         if (!req.finished) req.sendError(500, 'LT_ERR_INTERNAL');

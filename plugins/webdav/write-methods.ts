@@ -40,6 +40,7 @@ export async function put(d: DavRequest): Promise<void> {
     if (req.finished) { await dropTemp(); return; }
     const existed = (await statOrNull(target, false)).st !== null;
     await fs.promises.rename(temp, target);
+    d.changed(target);
     const etag = s.props.etag ? makeETag(st, s.props.etag) : null;
     answer(d, existed ? 204 : 201, etag ? ['ETag', etag] : []);
   } catch (err) {
@@ -90,8 +91,10 @@ export async function del(d: DavRequest): Promise<void> {
   try {
     if (st.isDirectory()) await removeTree(req.physicalPath);
     else await fs.promises.unlink(req.physicalPath);
+    d.changed(req.physicalPath);
     answer(d, 204);
   } catch (err) {
+    d.changed(req.physicalPath);
     d.logError(`DELETE ${req.path}: ${(err as Error).message}`);
     answer(d, statusForFsError(err));
   }

@@ -266,6 +266,21 @@ W('PUT with a chunked body and a 200 KB body', async () => {
   assert.ok(fs.readFileSync(file('dav/big.bin')).equals(big));
 });
 
+W('a GET right after PUT, MOVE or DELETE sees the change (no stale cached file)', async () => {
+  fs.writeFileSync(file('dav/fresh.txt'), 'one');
+  assert.is((await dav('GET', '/dav/fresh.txt')).body.toString(), 'one');
+  assert.is((await dav('PUT', '/dav/fresh.txt', { body: 'two' })).status, 204);
+  const after = await dav('GET', '/dav/fresh.txt');
+  assert.is(after.body.toString(), 'two');
+  fs.writeFileSync(file('dav/fresh2.txt'), 'three');
+  assert.is((await dav('GET', '/dav/fresh2.txt')).body.toString(), 'three');
+  assert.is((await dav('MOVE', '/dav/fresh2.txt', { headers: { Destination: '/dav/fresh.txt' } })).status, 204);
+  assert.is((await dav('GET', '/dav/fresh2.txt')).status, 404);
+  assert.is((await dav('GET', '/dav/fresh.txt')).body.toString(), 'three');
+  assert.is((await dav('DELETE', '/dav/fresh.txt')).status, 204);
+  assert.is((await dav('GET', '/dav/fresh.txt')).status, 404);
+});
+
 W('PUT whose body does not arrive whole: the old file stays, no temporary file is left', async () => {
   fs.writeFileSync(file('dav/keep.txt'), 'old');
   const head = `PUT /dav/keep.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n`;
