@@ -12,6 +12,7 @@ const PAGES: Record<string, string> = {
   accesslog: 'modules.md', 'demo-app': 'modules.md', dirlisting: 'modules.md', indexfile: 'modules.md',
   proxy: 'modules.md', staticfile: 'modules.md', status: 'modules.md', 'proxy-core': 'proxy-core.md',
   fastcgi: 'cgi-family.md', scgi: 'cgi-family.md', cgi: 'cgi.md',
+  deflate: 'modules.md',
 };
 
 for (const [id, page] of Object.entries(PAGES)) {
