@@ -44,7 +44,8 @@ export async function copyMove(d: DavRequest): Promise<void> {
     const depth = parseDepth(req.header('depth'));
     // RFC 4918 §9.8.3, §9.9.2: Depth 1 is never valid; MOVE of a collection is Depth: infinity.
     if (depth === 1 || (depth === 0 && move)) { answer(d, 400); return; }
-    const dst = await statOrNull(dstPath, false);
+    // Stat without the slash: a file there is replaced too (with Overwrite: T).
+    const dst = await statOrNull(stripSlash(dstPath), false);
     if (dst.st !== null && !overwrite) { answer(d, 412); return; }
     if (!(await parentIsCollection(dstPath))) { answer(d, 409); return; }
     try {
@@ -71,8 +72,11 @@ export async function copyMove(d: DavRequest): Promise<void> {
 
   if (req.path.endsWith('/')) { answer(d, 403); return; }
   let dst = await statOrNull(dstPath, false);
+  let intoCollection = false;
   if (dst.st?.isDirectory()) {
-    // lighttpd: a file copied or moved onto a collection goes into it, under its own name.
+    // lighttpd: a file copied or moved onto a collection goes into it, under its own name, and
+    // the answer is 204 (the destination collection existed).
+    intoCollection = true;
     dstPath = path.join(dstPath, path.basename(srcPath));
     dstUrl = (dstUrl.endsWith('/') ? dstUrl : `${dstUrl}/`) + path.basename(srcPath);
     dst = await statOrNull(dstPath, false);
@@ -96,7 +100,7 @@ export async function copyMove(d: DavRequest): Promise<void> {
         throw err;
       }
     }
-    answer(d, dst.st !== null ? 204 : 201);
+    answer(d, dst.st !== null || intoCollection ? 204 : 201);
   } catch (err) {
     d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
     answer(d, statusForFsError(err));

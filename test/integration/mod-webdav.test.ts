@@ -207,6 +207,9 @@ W('PROPFIND errors: 404 missing, 400 malformed XML, 415 not XML, 403 Depth infin
     assert.is(r.status, 400, body);
   }
   assert.is((await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0', 'Content-Type': 'application/x-www-form-urlencoded' }, body: '<a/>' })).status, 415);
+  // No Content-Type at all (neon, litmus): read as XML.
+  assert.is((await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0' }, body: '<propfind xmlns="DAV:"><prop><getcontentlength/></prop></propfind>' })).status, 207);
+  assert.is((await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0' }, body: '<foo>' })).status, 400);
   for (const headers of [{ Depth: 'infinity' }, {} as Record<string, string>]) {
     const r = await dav('PROPFIND', '/dav/', { headers });
     assert.is(r.status, 403);
@@ -353,6 +356,8 @@ W('COPY: 201 new, 204 overwritten, 412 with Overwrite: F, 409 without a parent, 
   assert.is((await dav('COPY', '/dav/a.txt', { headers: { Destination: 'http://elsewhere.example/dav/z.txt' } })).status, 502);
   assert.is((await dav('COPY', '/dav/a.txt')).status, 400, 'no Destination');
   assert.is((await dav('COPY', '/dav/nothere', { headers: dest('/dav/z') })).status, 404);
+  assert.is((await dav('COPY', '/dav/a.txt', { headers: dest('/dav/sub2') })).status, 204, 'a file onto a collection goes into it');
+  assert.is(fs.readFileSync(file('dav/sub2/a.txt'), 'utf8'), 'hello\n');
 });
 
 W('MOVE: renames a file and a collection; 412 onto an existing one with Overwrite: F', async () => {
@@ -368,6 +373,10 @@ W('MOVE: renames a file and a collection; 412 onto an existing one with Overwrit
   assert.is(fs.readFileSync(file('dav/sub3/f'), 'utf8'), 'f');
   assert.not.ok(fs.existsSync(file('dav/mdir')));
   assert.is((await dav('MOVE', '/dav/sub3', { headers: dest('/dav/sub4/') })).status, 308, 'a collection without its slash');
+  fs.mkdirSync(file('dav/mdir2'));
+  fs.writeFileSync(file('dav/plainfile'), 'p');
+  assert.is((await dav('MOVE', '/dav/mdir2/', { headers: dest('/dav/plainfile') })).status, 204, 'a collection over a file');
+  assert.ok(fs.statSync(file('dav/plainfile')).isDirectory());
 });
 
 W('PROPPATCH and LOCK → 405 with Allow; UNLOCK → 400 without a token, 409 with one', async () => {
