@@ -121,13 +121,12 @@ export default definePlugin({
 
     // Authentication-Info: nextnonce="..." when a Digest nonce nears its end. Set here because a
     // handler's writeHead() replaces the fields set before it.
-    const digestUsed = [...entriesOf(model.root, 'auth.require')].some((e) =>
-      (e.value as ConfigHash).entries.some(([, v]) => (v as ConfigHash).get('method') === 'digest'));
+    const digestEntries = [...entriesOf(model.root, 'auth.require')]
+      .flatMap((e) => (e.value as ConfigHash).entries.map(([, v]) => v as ConfigHash))
+      .filter((v) => v.get('method') === 'digest');
+    const digestUsed = digestEntries.length > 0;
     const workers = Number(ctx.server.globalValues.get('server.max-worker') ?? 0);
-    const sharedSecretMissing = [...entriesOf(model.root, 'auth.require')].some((e) =>
-      (e.value as ConfigHash).entries.some(([, v]) => (v as ConfigHash).get('method') === 'digest'
-        && !(v as ConfigHash).get('nonce-secret') && !(v as ConfigHash).get('nonce_secret')));
-    if (workers > 0 && sharedSecretMissing && cluster.isPrimary) {
+    if (workers > 0 && cluster.isPrimary && digestEntries.some((v) => !v.get('nonce-secret') && !v.get('nonce_secret'))) {
       // Each worker draws its own secret: a nonce one worker made fails in another.
       log('Warning: with server.max-worker, give each Digest entry of auth.require a "nonce-secret": otherwise a nonce made by one worker is refused by the others');
     }
