@@ -42,8 +42,8 @@ export default definePlugin({
     // pluginData, and lighttpd applies the lists once per request all the same.
     const states = new WeakMap<Request, SetenvState>();
 
-    ctx.hooks.uriClean.tap({ name: ctx.id, stage: SETENV_STAGE }, (req) => {
-      if (states.has(req)) return undefined;
+    /** The lists for `req`, from its merged config now. */
+    const stateFor = (req: Request): SetenvState => {
       const o = ctx.options(req);
       const state: SetenvState = {
         addResponse: headers(o['setenv.add-response-header']),
@@ -53,6 +53,13 @@ export default definePlugin({
         envDone: false,
       };
       states.set(req, state);
+      return state;
+    };
+
+    ctx.hooks.uriClean.tap({ name: ctx.id, stage: SETENV_STAGE }, (req) => {
+      if (states.has(req)) return undefined;
+      const o = ctx.options(req);
+      stateFor(req);
       const add = headers(o['setenv.add-request-header']);
       const set = headers(o['setenv.set-request-header']);
       if (add.length > 0 || set.length > 0) {
@@ -75,8 +82,10 @@ export default definePlugin({
     });
 
     ctx.hooks.responseStart.tap(ctx.id, (req) => {
-      const state = states.get(req);
-      if (state === undefined || (state.addResponse.length === 0 && state.setResponse.length === 0)) return;
+      // A request answered before uriClean (a redirect in uriRaw, 413, 417) gets the response
+      // fields too, from the config it has (the global one when it was refused before routing).
+      const state = states.get(req) ?? stateFor(req);
+      if (state.addResponse.length === 0 && state.setResponse.length === 0) return;
       // The list may be shared (a cached static head): change a copy.
       req.responseHeaders = req.responseHeaders.slice();
       applyFields(req.responseHeaders, state.addResponse, state.setResponse);

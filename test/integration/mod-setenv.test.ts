@@ -41,6 +41,7 @@ function config(dir: string, backendPort: number, scgiPort: number): string {
 server.errorlog = "${dir}/error.log"
 server.modules = ( "mod_setenv", "mod_cgi", "mod_proxy", "mod_scgi" )
 mimetype.assign = ( ".txt" => "text/plain" )
+server.max-request-size = 1
 cgi.assign = ( ".pl" => "${PERL ?? '/usr/bin/perl'}" )
 cgi.local-redir = "enable"
 setenv.add-request-header = ( "X-Added" => "  global-req\t" )
@@ -153,6 +154,15 @@ S('response fields on error pages (404, 405) and redirects (301)', async () => {
   const dir = await get10('/cond');
   assert.is(dir.status, 301);
   assert.is(dir.header('X-Resp'), 'one');
+});
+
+S('response fields on answers given before routing: 413 (server.max-request-size), 417', async () => {
+  const big = await request('POST /static.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n');
+  assert.is(big.status, 413);
+  assert.is(big.header('X-Resp'), 'one');
+  const expect = await request('GET /static.txt HTTP/1.1\r\nHost: a\r\nExpect: something\r\nConnection: close\r\n\r\n');
+  assert.is(expect.status, 417);
+  assert.is(expect.header('X-Frame-Options'), 'DENY');
 });
 
 perl('inside a condition block a list replaces the global one for the same key; other keys stay global', async () => {
