@@ -84,6 +84,15 @@ T('Forwarded: the first untrusted for= from the right, with its proto/host/remot
   assert.equal(forwardedClient('for=1.2.3.4;host="x\\"', trust).kind, 'bad');
 });
 
+T('lighttpd 1.4.69 tests/request.t "mod_extforward" cases', () => {
+  const t = trustList(new ConfigHash([['127.0.0.1', 'trust'], ['127.0.30.1', 'trust']]));
+  assert.is(lastUntrusted(addressTokens('127.0.10.1'), t), '127.0.10.1');
+  assert.is(lastUntrusted(addressTokens('127.0.10.1, 127.0.20.1'), t), '127.0.20.1');
+  assert.is(lastUntrusted(addressTokens('127.0.10.1, 127.0.20.1, 127.0.30.1'), t), '127.0.20.1');
+  assert.equal(forwardedClient('for=127.0.10.1, for=127.0.20.1;proto=https, for=127.0.30.1;proto=http', t),
+    { kind: 'found', address: '127.0.20.1', proto: 'https' });
+});
+
 T('PROXY v1: TCP4, TCP6, UNKNOWN; incomplete; refusals', () => {
   const ok = parseProxyHeader(Buffer.from('PROXY TCP4 192.0.2.7 127.0.0.1 56324 80\r\nGET / HTTP/1.1\r\n'));
   assert.equal(ok, { kind: 'header', consumed: 41, address: '192.0.2.7', port: 56324 });
