@@ -13,6 +13,7 @@ const PAGES: Record<string, string> = {
   proxy: 'modules.md', staticfile: 'modules.md', status: 'modules.md', 'proxy-core': 'proxy-core.md',
   fastcgi: 'cgi-family.md', scgi: 'cgi-family.md', cgi: 'cgi.md',
   deflate: 'modules.md',
+  setenv: 'modules.md', expire: 'modules.md', extforward: 'modules.md',
 };
 
 for (const [id, page] of Object.entries(PAGES)) {
