@@ -25,6 +25,13 @@ export async function copyMove(d: DavRequest): Promise<void> {
     answer(d, dest.status);
     return;
   }
+  // lighttpd checks no config for the Destination; here it must be inside a writable WebDAV area
+  // too, so a COPY from /dav/ cannot write into a read-only share or outside WebDAV's reach.
+  if (!d.writableAt(dest.urlPath)) {
+    d.logError(`${req.method} ${req.path}: Destination ${dest.urlPath} is not in a writable webdav.activate scope`);
+    answer(d, 403);
+    return;
+  }
   let dstPath = dest.physicalPath;
   let dstUrl = dest.urlPath;
   const srcPath = req.physicalPath;

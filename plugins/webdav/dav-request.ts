@@ -25,6 +25,8 @@ export interface DavRequest {
    * a GET right after a PUT, DELETE, COPY or MOVE sees the change (lighttpd updates its stat cache).
    */
   changed(physicalPath: string): void;
+  /** Whether the config for this URL path (on this host) has WebDAV on and writable. */
+  writableAt(urlPath: string): boolean;
 }
 
 const ERROR_CODES: Partial<Record<number, ErrorCode>> = {

@@ -74,6 +74,19 @@ export default definePlugin({
       files?.forgetBelow(physicalPath.length > 1 && physicalPath.endsWith('/') ? physicalPath.slice(0, -1) : physicalPath);
     };
 
+    // The config blocks that would match a request for `urlPath` (a COPY/MOVE Destination):
+    // writing there needs webdav.activate on and webdav.is-readonly off, as for the source.
+    const writableAt = (req: Request, urlPath: string): boolean => {
+      const server = ctx.server;
+      const config = !server.conditional ? req.config : server.merger.merge({
+        host: req.host, url: urlPath, querystring: '', remoteip: req.conn.remoteAddress, scheme: req.scheme,
+        method: req.method, serverSocket: req.conn.serverSocket, header: (name) => req.header(name),
+      });
+      // ctx.options() reads only the request's merged config.
+      const o = ctx.options({ config } as unknown as Request);
+      return o['webdav.activate'] && !o['webdav.is-readonly'];
+    };
+
     const settingsByConfig = new WeakMap<object, DavSettings>();
     const settings = (req: Request): DavSettings => {
       const values = req.config.values;
@@ -99,7 +112,7 @@ export default definePlugin({
       if (!ctx.options(req)['webdav.activate']) return undefined;
       const s = settings(req);
       req.handler = ctx.id;
-      const d: DavRequest = { req, s, logError: ctx.logError, changed };
+      const d: DavRequest = { req, s, logError: ctx.logError, changed, writableAt: (urlPath) => writableAt(req, urlPath) };
       handle(d).catch((err: unknown) => {
         ctx.logError(`${req.method} ${req.path}: ${(err as Error).stack ?? err}`);
         if (!req.finished) req.sendError(500, 'LT_ERR_INTERNAL');
