@@ -190,7 +190,12 @@ export class ProxyCore implements ProxyCoreApi {
       return;
     }
     if (this.hooks.upstreamRequest.isUsed() || opts?.target !== undefined) {
-      if (this.hooks.upstreamRequest.isUsed()) this.hooks.upstreamRequest.call(up);
+      if (this.hooks.upstreamRequest.isUsed()) {
+        up.cgi = opts?.cgi;
+        this.hooks.upstreamRequest.call(up);
+        // A tap may change the CGI path split (the rewrite plugin's _pathinfo / _scriptname).
+        if (up.cgi !== opts?.cgi) opts = { ...opts, cgi: up.cgi };
+      }
       const bad = checkUpstreamRequest(up);
       if (bad !== null) {
         this.log(`backend "${b.name}": refusing to send ${bad}`);

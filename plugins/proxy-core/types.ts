@@ -102,6 +102,12 @@ export interface UpstreamRequest {
   readonly env: ReadonlyArray<readonly [string, string]>;
   /** The client request (read-only for protocols). */
   readonly req: Request;
+  /**
+   * The SCRIPT_NAME / PATH_INFO split the CGI environment is built from (ForwardOptions.cgi);
+   * an upstreamRequest tap may replace it (proxy-core.rewrite-request `_pathinfo`, `_scriptname`,
+   * `_docroot`). Undefined: SCRIPT_NAME is the whole path.
+   */
+  cgi?: import('./cgi-path.js').CgiPath;
 }
 
 /** What a protocol reports while decoding a backend's bytes. */

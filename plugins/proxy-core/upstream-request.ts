@@ -21,6 +21,7 @@ export class ProxyUpstreamRequest implements UpstreamRequest {
   readonly req: Request;
   /** Host is the member's address (preserveHost off, or no client Host): set per attempt at headers[1]. */
   readonly hostFromMember: boolean;
+  cgi: CgiPath | undefined = undefined;
   private envList: Array<[string, string]> | null = null;
 
   constructor(req: Request, target: string, headers: HeaderList, upgrade: string | null, hostFromMember: boolean) {
