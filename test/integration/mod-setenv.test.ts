@@ -142,15 +142,18 @@ S('response fields on a static file, HTTP/1.0 and HTTP/1.1, GET and HEAD', async
   assert.is(head.responses[0]?.header('X-Resp'), 'one');
 });
 
-S('response fields on error pages (404, 405) and redirects (301)', async () => {
+S('response fields on error pages (404, 405, 501) and redirects (301)', async () => {
   const missing = await get11('/missing.txt');
   assert.is(missing.status, 404);
   assert.is(missing.header('X-Resp'), 'one');
   assert.is(missing.header('X-Frame-Options'), 'DENY');
-  const post = await request('POST /static.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-  assert.is(post.status, 405);
-  assert.is(post.header('X-Resp'), 'one');
-  assert.ok(post.header('Allow'), 'the error keeps its own fields');
+  const trace = await request('TRACE /static.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.is(trace.status, 405);
+  assert.is(trace.header('X-Resp'), 'one');
+  assert.ok(trace.header('Allow'), 'the error keeps its own fields');
+  const unknown = await request('BREW /static.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.is(unknown.status, 501);
+  assert.is(unknown.header('X-Frame-Options'), 'DENY');
   const dir = await get10('/cond');
   assert.is(dir.status, 301);
   assert.is(dir.header('X-Resp'), 'one');
