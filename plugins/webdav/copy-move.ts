@@ -35,6 +35,7 @@ export async function copyMove(d: DavRequest): Promise<void> {
   let dstPath = dest.physicalPath;
   let dstUrl = dest.urlPath;
   const srcPath = req.physicalPath;
+  // Onto itself or inside itself: 403.
   if (isSameOrInside(dstPath, srcPath)) { answer(d, 403); return; }
   if (!s.followSymlinks && (await symlinkBelow(path.dirname(dstPath), req.docRoot)) !== null) { answer(d, 403); return; }
   const src = await statOrNull(srcPath, false);
@@ -48,6 +49,8 @@ export async function copyMove(d: DavRequest): Promise<void> {
       return;
     }
     if (!dstUrl.endsWith('/')) { dstUrl += '/'; dstPath += '/'; }
+    // Onto a collection that holds the source: replacing it would delete the source first.
+    if (isSameOrInside(srcPath, dstPath)) { answer(d, 403); return; }
     const depth = parseDepth(req.header('depth'));
     // RFC 4918 §9.8.3, §9.9.2: Depth 1 is never valid; MOVE of a collection is Depth: infinity.
     if (depth === 1 || (depth === 0 && move)) { answer(d, 400); return; }
@@ -87,6 +90,7 @@ export async function copyMove(d: DavRequest): Promise<void> {
     dstPath = path.join(dstPath, path.basename(srcPath));
     dstUrl = (dstUrl.endsWith('/') ? dstUrl : `${dstUrl}/`) + path.basename(srcPath);
     dst = await statOrNull(dstPath, false);
+    if (dstPath === srcPath) { answer(d, 403); return; }
   } else if (dstUrl.endsWith('/')) {
     answer(d, 409);
     return;

@@ -353,6 +353,11 @@ W('COPY: 201 new, 204 overwritten, 412 with Overwrite: F, 409 without a parent, 
   assert.is((await dav('COPY', '/dav/sub/', { headers: { ...dest('/dav/sub3/'), Depth: '0' } })).status, 201);
   assert.equal(fs.readdirSync(file('dav/sub3')), [], 'Depth 0: the collection only');
   assert.is((await dav('COPY', '/dav/sub/', { headers: dest('/dav/sub/inner/') })).status, 403, 'into itself');
+  assert.is((await dav('MOVE', '/dav/sub/', { headers: dest('/dav/') })).status, 403, 'onto its own parent');
+  assert.is((await dav('COPY', '/dav/sub/b.txt', { headers: dest('/dav/sub/') })).status, 403, 'into its own collection: onto itself');
+  assert.is(fs.readFileSync(file('dav/sub/b.txt'), 'utf8'), 'bb');
+  assert.is((await dav('COPY', '/dav/sub/b.txt', { headers: dest('/dav/') })).status, 204, 'a file into a collection above it');
+  assert.is(fs.readFileSync(file('dav/b.txt'), 'utf8'), 'bb');
   assert.is((await dav('COPY', '/dav/a.txt', { headers: { Destination: 'http://elsewhere.example/dav/z.txt' } })).status, 502);
   assert.is((await dav('COPY', '/dav/a.txt')).status, 400, 'no Destination');
   assert.is((await dav('COPY', '/dav/a.txt', { headers: dest('/ro/a.txt') })).status, 403, 'into a read-only share');
