@@ -180,6 +180,13 @@ Startup('the stop line also goes to server.errorlog, after the last request', as
   }
 });
 
+Startup('-i: "server stopped after idle timeout", exit 0', async () => {
+  const socket = await ListeningSocket.open();
+  const r = await runLantern(['-D', '-i', '1', '-f', write('idle-i.conf', base(''))], { cwd: dir, env: { PORT: String(socket.port) }, sockets: [socket], timeoutMs: 20_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\(lantern\) server started \(lantern\/[^)]+\)\n.*\(lantern\) server stopped after idle timeout\n$/);
+});
+
 Startup('-V lists features and modules with + and -, as lighttpd -V does', async () => {
   // The plugin folders, read before -V runs.
   const plugins = path.join(REPO_ROOT, 'plugins');
