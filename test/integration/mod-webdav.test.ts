@@ -215,6 +215,10 @@ W('PROPFIND errors: 404 missing, 400 malformed XML, 415 not XML, 403 Depth infin
     assert.is(r.status, 403);
     assert.ok(xml(r).includes('<D:propfind-finite-depth/>'), xml(r));
   }
+  const deep = `<propfind xmlns="DAV:">${'<x>'.repeat(200)}${'</x>'.repeat(200)}</propfind>`;
+  assert.is((await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0', ...XML_TYPE }, body: deep })).status, 400, 'nested too deeply');
+  const huge = `<propfind xmlns="DAV:"><!--${'x'.repeat(1024 * 1024)}--><allprop/></propfind>`;
+  assert.is((await dav('PROPFIND', '/dav/a.txt', { headers: { Depth: '0', ...XML_TYPE }, body: huge })).status, 413);
   assert.match(errorLog(), /PROPFIND \/dav\/a\.txt: XML request body: /);
   assert.not.match(errorLog(), /\n\s+at /, 'no stack trace');
 });
