@@ -1,5 +1,5 @@
-// mod_ssi: Server Side Includes (lighttpd 1.4 mod_ssi, NCSA/Apache SSI directives): a GET or
-// HEAD of a file whose name ends with one of ssi.extension is answered with the file's
+// mod_ssi: Server Side Includes (lighttpd 1.4 mod_ssi, NCSA/Apache SSI directives): a GET, HEAD
+// or POST of a file whose name ends with one of ssi.extension is answered with the file's
 // directives run (echo, include, fsize, flastmod, config, set, printenv, if/elif/else/endif,
 // exec when enabled).
 import fs from 'node:fs';
@@ -20,7 +20,7 @@ export default definePlugin({
     'ssi.extension': {
       type: 'string-list',
       default: ['.shtml'],
-      doc: 'File name suffixes (compared case-sensitively with the end of the physical path) whose GET and HEAD requests are answered with the file\'s SSI directives run. Default: ( ".shtml" ), as lighttpd. An empty list turns SSI off.',
+      doc: 'File name suffixes (compared case-sensitively with the end of the physical path) whose GET, HEAD and POST requests are answered with the file\'s SSI directives run. Default: ( ".shtml" ), as lighttpd. An empty list turns SSI off.',
     },
     'ssi.content-type': {
       type: 'string',
@@ -72,7 +72,9 @@ export default definePlugin({
     };
 
     ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: SSI_STAGE }, (req) => {
-      if (req.physicalPath === '' || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
+      // POST too, as lighttpd (a form posted to a page): staticfile would send the page's source.
+      // Other methods go on (staticfile answers them: OPTIONS, 405/501).
+      if (req.physicalPath === '' || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST')) return undefined;
       if (!isSsiPath(req.physicalPath, ctx.options(req)['ssi.extension'])) return undefined;
       req.handler = ctx.id;
       serveSsi(req, settings(req), ctx.logError).catch((err: unknown) => {

@@ -91,8 +91,8 @@ export async function serveSsi(req: Request, s: SsiSettings, logError: (msg: str
     followSymlinks: s.followSymlinks,
     recursionMax: s.recursionMax,
     execEnabled: s.exec,
-    async runCommand(cmd, cwd) {
-      const r = await runShellCommand(cmd, cwd, commandEnv(cgiEnv), (cb) => cancelCallbacks.push(cb));
+    async runCommand(cmd, cwd, maxBytes) {
+      const r = await runShellCommand(cmd, cwd, commandEnv(cgiEnv), maxBytes, (cb) => cancelCallbacks.push(cb));
       let error: string | undefined;
       if (r.spawnError !== undefined) error = `spawning failed: ${r.spawnError}`;
       else if (r.code !== 0) error = `exited with ${r.code === null ? 'a signal' : `code ${r.code}`}`;
@@ -106,6 +106,7 @@ export async function serveSsi(req: Request, s: SsiSettings, logError: (msg: str
   await run.processDocument({ physicalPath: target.path, uriPath: req.path, stat: target.stat, depth: 0 }, text);
   run.finish();
   if (req.finished) return;
+  if (run.tooLarge) { req.sendError(500, 'LT_ERR_INTERNAL'); return; }
 
   const headers: HeaderList = ['Content-Type', contentType(target.path, s)];
   if (s.conditionalRequests) {

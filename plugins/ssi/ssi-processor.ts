@@ -16,6 +16,12 @@ import { userName } from './user-name.js';
 /** Apache's and the task's default error text. */
 export const DEFAULT_ERRMSG = '[an error occurred while processing this directive]';
 
+/**
+ * The most output one request may build, includes and exec output counted (it is held in memory
+ * until sent; a page whose includes fan out could otherwise grow it exponentially).
+ */
+export const MAX_OUTPUT_BYTES = 128 * 1024 * 1024;
+
 /** Error-log lines one request may write; the rest are counted in one last line. */
 const LOG_LINES_MAX = 20;
 
@@ -31,10 +37,12 @@ export interface SsiEnvironment {
   recursionMax: number;
   /** ssi.exec. */
   execEnabled: boolean;
-  /** Runs an exec command (the document's directory as cwd); resolves with its output. */
-  runCommand(cmd: string, cwd: string): Promise<{ output: Buffer; error?: string }>;
+  /** Runs an exec command (the document's directory as cwd, at most maxBytes of output kept); resolves with its output. */
+  runCommand(cmd: string, cwd: string, maxBytes: number): Promise<{ output: Buffer; error?: string }>;
   /** True once the client went away: stop. */
   cancelled(): boolean;
+  /** The output limit (default MAX_OUTPUT_BYTES). */
+  maxOutputBytes?: number;
   log(message: string): void;
 }
 
@@ -62,10 +70,32 @@ export class SsiRun {
   errmsg = DEFAULT_ERRMSG;
   /** Newest mtime of the documents and included files (for ETag/Last-Modified). */
   newestMtimeMs = 0;
+  /**
+   * Set when the output passed MAX_OUTPUT_BYTES (includes that fan out, or a command that never
+   * stops printing): processing stops and the request gets 500.
+   */
+  tooLarge = false;
   private readonly out: Array<Buffer | string> = [];
+  private outBytes = 0;
   private logLines = 0;
 
-  constructor(private readonly env: SsiEnvironment) {}
+  private readonly maxOutputBytes: number;
+
+  constructor(private readonly env: SsiEnvironment) {
+    this.maxOutputBytes = env.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+  }
+
+  private emit(piece: Buffer | string): void {
+    if (this.tooLarge) return;
+    this.outBytes += piece.length;
+    if (this.outBytes > this.maxOutputBytes) {
+      this.tooLarge = true;
+      this.out.length = 0;
+      this.env.log(`the output passed ${this.maxOutputBytes} bytes: processing stopped`);
+      return;
+    }
+    this.out.push(piece);
+  }
 
   /** The output so far, as bytes. */
   body(): Buffer {
@@ -84,7 +114,7 @@ export class SsiRun {
   /** Log and insert the errmsg. */
   private error(doc: SsiDocument, message: string): void {
     this.log(doc, message);
-    this.out.push(this.errmsg);
+    this.emit(this.errmsg);
   }
 
   /** Process `text` (the document's bytes as latin1). */
@@ -93,15 +123,15 @@ export class SsiRun {
     const ifs: IfFrame[] = [];
     let active = true;
     for (const seg of splitDocument(text)) {
-      if (this.env.cancelled()) return;
+      if (this.tooLarge || this.env.cancelled()) return;
       switch (seg.kind) {
         case 'text':
-          if (active) this.out.push(text.slice(seg.start, seg.end));
+          if (active) this.emit(text.slice(seg.start, seg.end));
           break;
         case 'unterminated':
           if (active) {
             this.log(doc, 'a directive "<!--#" has no closing "-->": the rest of the document is sent as it is');
-            this.out.push(text.slice(seg.start, seg.end));
+            this.emit(text.slice(seg.start, seg.end));
           }
           break;
         case 'broken':
@@ -199,7 +229,7 @@ export class SsiRun {
       }
       case 'printenv':
         if (d.attrs.length > 0) return this.error(doc, 'printenv takes no attribute');
-        this.out.push(printenvListing([this.vars, this.env.cgiEnv]));
+        this.emit(printenvListing([this.vars, this.env.cgiEnv]));
         return;
       case 'exec': return this.exec(doc, d);
       case 'comment': return;
@@ -216,7 +246,7 @@ export class SsiRun {
       else return this.error(doc, `echo: bad attribute ${k}="${v}"`);
     }
     if (names.length === 0) return this.error(doc, 'echo: var is missing');
-    for (const name of names) this.out.push(encodeValue(this.lookup(doc, name) ?? '(none)', encoding));
+    for (const name of names) this.emit(encodeValue(this.lookup(doc, name) ?? '(none)', encoding));
   }
 
   private config(doc: SsiDocument, d: Directive): void {
@@ -248,8 +278,8 @@ export class SsiRun {
       return this.error(doc, `${d.name}: stating ${target.physicalPath} failed: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
     if (!st.isFile()) return this.error(doc, `${d.name}: ${target.physicalPath} is not a regular file`);
-    if (d.name === 'fsize') { this.out.push(formatSize(st.size, this.sizeAbbrev)); return; }
-    if (d.name === 'flastmod') { this.out.push(this.formatTime(st.mtimeMs, true)); return; }
+    if (d.name === 'fsize') { this.emit(formatSize(st.size, this.sizeAbbrev)); return; }
+    if (d.name === 'flastmod') { this.emit(this.formatTime(st.mtimeMs, true)); return; }
     if (st.mtimeMs > this.newestMtimeMs) this.newestMtimeMs = st.mtimeMs;
     let content: Buffer;
     try {
@@ -257,15 +287,15 @@ export class SsiRun {
     } catch (err) {
       return this.error(doc, `include: reading ${target.physicalPath} failed: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
-    if (kind === 'file' || this.env.recursionMax === 0) { this.out.push(content); return; }
+    if (kind === 'file' || this.env.recursionMax === 0) { this.emit(content); return; }
     if (doc.depth >= this.env.recursionMax) {
       this.log(doc, `include virtual="${target.uriPath}": deeper than ssi.recursion-max (${this.env.recursionMax})`);
-      this.out.push('(error: include directives recurse deeper than pre-defined ssi.recursion-max)');
+      this.emit('(error: include directives recurse deeper than pre-defined ssi.recursion-max)');
       return;
     }
     if (target.physicalPath === doc.physicalPath) {
       this.log(doc, `include virtual="${target.uriPath}" includes itself`);
-      this.out.push('(error: include directives create an infinite loop)');
+      this.emit('(error: include directives create an infinite loop)');
       return;
     }
     await this.processDocument({ physicalPath: target.physicalPath, uriPath: target.uriPath, stat: st, depth: doc.depth + 1 }, content.toString('latin1'));
@@ -275,9 +305,9 @@ export class SsiRun {
     const cmd = attr(d, 'cmd');
     if (cmd === undefined || d.attrs.length !== 1) return this.error(doc, 'exec needs one attribute, cmd (exec cgi is not supported)');
     if (!this.env.execEnabled) return this.error(doc, 'exec is disabled (ssi.exec)');
-    const r = await this.env.runCommand(fromBytes(cmd), path.dirname(doc.physicalPath));
+    const r = await this.env.runCommand(fromBytes(cmd), path.dirname(doc.physicalPath), this.maxOutputBytes - this.outBytes + 1);
     if (r.error !== undefined) this.log(doc, `exec ${JSON.stringify(cmd)}: ${r.error}`);
-    this.out.push(r.output);
+    this.emit(r.output);
   }
 }
 

@@ -69,12 +69,12 @@ S.after(async () => {
   }
 });
 
-async function request(target: string, opts: { method?: string; version?: '1.0' | '1.1'; extra?: string } = {}): Promise<RawResponse> {
+async function request(target: string, opts: { method?: string; version?: '1.0' | '1.1'; extra?: string; body?: string } = {}): Promise<RawResponse> {
   const method = opts.method ?? 'GET';
   const version = opts.version ?? '1.1';
   const host = version === '1.1' ? 'Host: t\r\n' : '';
   const r = await rawExchange({
-    port, send: `${method} ${target} HTTP/${version}\r\n${host}${opts.extra ?? ''}\r\n`, halfClose: true,
+    port, send: `${method} ${target} HTTP/${version}\r\n${host}${opts.extra ?? ''}\r\n${opts.body ?? ''}`, halfClose: true,
     expectResponses: 1, headRequests: [method === 'HEAD'], timeoutMs: 10_000,
   });
   const res = r.responses[0];
@@ -115,12 +115,15 @@ S('HTTP/1.0 GET and HEAD get the same head; HEAD no body', async () => {
   assert.ok(head11.raw.toString('latin1').endsWith('\r\n\r\n'), 'nothing after the head');
 });
 
-S('other methods and other files are not SSI; missing page 404', async () => {
+S('POST is processed; other methods and other files are not SSI; missing page 404', async () => {
   const plain = await request('/plain.html');
   assert.is(plain.body.toString(), FILES['www/plain.html']);
-  const post = await request('/index.shtml', { method: 'POST', extra: 'Content-Length: 0\r\n' });
-  assert.is(post.status, 405);
-  assert.ok(post.header('allow')?.includes('GET'));
+  const post = await request('/index.shtml', { method: 'POST', extra: 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n', body: 'a=b&c' });
+  assert.is(post.status, 200, 'a POST is processed as lighttpd does');
+  assert.match(post.body.toString(), /m=POST/);
+  const put = await request('/index.shtml', { method: 'PUT', extra: 'Content-Length: 0\r\n' });
+  assert.is.not(put.status, 200);
+  assert.not.ok(put.body.toString().includes('<!--#'), 'the source is never sent');
   assert.is((await request('/nope.shtml')).status, 404);
   assert.is((await request('/dir.shtml')).status, 403, 'a directory is no page');
   assert.is((await request('/dir.shtml/index.html')).body.toString(), FILES['www/dir.shtml/index.html'], 'a file in a directory named like a page is static');

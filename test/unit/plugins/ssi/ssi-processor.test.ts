@@ -22,7 +22,7 @@ T.before(() => {
 });
 T.after(() => removeDir(root));
 
-interface Setup { recursionMax?: number; exec?: boolean; cgi?: Record<string, string> }
+interface Setup { recursionMax?: number; exec?: boolean; cgi?: Record<string, string>; maxOutputBytes?: number }
 
 async function run(text: string, setup: Setup = {}, file = 'page.shtml') {
   const logs: string[] = [];
@@ -37,6 +37,7 @@ async function run(text: string, setup: Setup = {}, file = 'page.shtml') {
     async runCommand(cmd, cwd) { commands.push([cmd, cwd]); return { output: Buffer.from(`ran ${cmd}`) }; },
     cancelled: () => false,
     log: (m) => logs.push(m),
+    maxOutputBytes: setup.maxOutputBytes,
   };
   const physicalPath = path.join(root, file);
   fs.mkdirSync(path.dirname(physicalPath), { recursive: true });
@@ -129,6 +130,16 @@ T('thousands of directives and broken ones: output right, error log capped', asy
   assert.is(out, '.'.repeat(n) + ERR.repeat(n));
   assert.is(logs.length, 21);
   assert.match(logs[20]!, /19980 more SSI errors/);
+});
+
+T('includes that fan out stop at the output limit instead of growing without end', async () => {
+  fs.writeFileSync(path.join(root, 'fan.shtml'), 'xxxxxxxxxx<!--#include virtual="fan2.shtml" --><!--#include virtual="fan2.shtml" -->');
+  fs.writeFileSync(path.join(root, 'fan2.shtml'), 'yyyyyyyyyy<!--#include virtual="fan.shtml" --><!--#include virtual="fan.shtml" -->');
+  // 2^30 includes without the limit.
+  const { run: r, logs } = await run('<!--#include virtual="/fan.shtml" -->', { recursionMax: 30, maxOutputBytes: 20_000 });
+  assert.ok(r.tooLarge);
+  assert.is(r.body().length, 0);
+  assert.ok(logs.some((l) => l.includes('passed 20000 bytes')), logs.join('\n'));
 });
 
 T('bytes that are not UTF-8 pass through unchanged', async () => {
