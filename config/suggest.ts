@@ -26,12 +26,13 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `word`, or null when none is close enough to be a typo: at most
- * one edit for words of up to 4 letters, two up to 8, then a third of the word's length. On a
- * tie the first candidate wins (callers list the likelier ones first).
+ * one edit for words of up to 4 letters, two up to 8, three beyond (more would turn lighttpd's
+ * `connection.kbytes-per-second` into `server.kbytes-per-second`, another key). On a tie the
+ * first candidate wins (callers list the likelier ones first).
  */
 export function closestName(word: string, candidates: Iterable<string>): string | null {
   const w = word.toLowerCase();
-  const limit = w.length <= 4 ? 1 : w.length <= 8 ? 2 : Math.floor(w.length / 3);
+  const limit = w.length <= 4 ? 1 : w.length <= 8 ? 2 : 3;
   let best: string | null = null;
   let bestDistance = limit + 1;
   for (const c of candidates) {

@@ -27,6 +27,7 @@ Suggest('closestName: the nearest within a typo\'s reach, else null; case-insens
   assert.is(closestName('ssi', ['ssl', 'ssi2']), 'ssl', 'the first of equals wins');
   assert.is(closestName('abc', ['xyz']), null);
   assert.is(closestName('server.documnet-root', ['server.document-root', 'server.port']), 'server.document-root');
+  assert.is(closestName('connection.kbytes-per-second', ['server.kbytes-per-second']), null, 'another key, not a typo');
 });
 
 Suggest('lighttpd parser: each list element keeps the line it was written on, through +=, + and variables', () => {
