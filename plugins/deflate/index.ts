@@ -62,6 +62,14 @@ function noneMatchHas(ifNoneMatch: string, etag: string): boolean {
   return ifNoneMatch.split(',').some((t) => opaque(t.trim()) === want);
 }
 
+/**
+ * lighttpd's "ratio" environment value (compressed size in percent of the original), for an
+ * access log's %{ratio}e; set when a body was compressed whole.
+ */
+function noteRatio(req: Request, bytesOut: number, bytesIn: number): void {
+  if (bytesIn > 0) req.env.push(['ratio', String(Math.floor((bytesOut * 100) / bytesIn))]);
+}
+
 export default definePlugin({
   id: 'deflate',
   aliases: ['mod_deflate', 'mod_compress'],
@@ -173,16 +181,25 @@ export default definePlugin({
           if (size >= 0) {
             const name = cacheName;
             req.setBodyFilter({ outputLength: size, stream: () => new CachedBody(name) });
+            if (length > 0) noteRatio(req, size, length);
             return;
           }
         }
       }
       const keepAs = cacheName;
       req.setBodyFilter({
-        whole: keepAs === null ? (body) => (body.length <= WHOLE_MAX_BYTES ? compressWhole(spec, body) : undefined) : undefined,
+        whole: keepAs === null ? (body) => {
+          if (body.length > WHOLE_MAX_BYTES) return undefined;
+          const out = compressWhole(spec, body);
+          noteRatio(req, out.length, body.length);
+          return out;
+        } : undefined,
         stream: () => {
           const z = compressStream(spec);
           if (keepAs !== null) teeToCache(z, keepAs, length, (m) => ctx.logError(m));
+          let bytesOut = 0;
+          z.on('data', (b: Buffer) => { bytesOut += b.length; });
+          z.once('end', () => noteRatio(req, bytesOut, z.bytesWritten));
           return z;
         },
       });

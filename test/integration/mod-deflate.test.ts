@@ -114,7 +114,9 @@ D.before(async () => {
   // The smallest config a lighttpd user writes, plus conditions for the cases below.
   const conf = path.join(dir, 'lighttpd.conf');
   fs.writeFileSync(conf, `server.document-root = "${dir}/www"
-server.modules = ( "mod_deflate", "mod_proxy", "mod_compress" )
+server.modules = ( "mod_deflate", "mod_proxy", "mod_compress", "mod_accesslog" )
+accesslog.filename = "${dir}/access.log"
+accesslog.format = "%s %U %{ratio}e"
 mimetype.assign = ( ".html" => "text/html", ".txt" => "text/plain", ".png" => "image/png" )
 deflate.mimetypes = ( "text/" )
 $HTTP["url"] =~ "^/off/" { deflate.mimetypes = ( ) }
@@ -204,6 +206,16 @@ D('a whole small file goes out with the Content-Length of its compressed body an
   assert.is(res.header('etag'), `${etag.slice(0, -1)}-gzip"`);
   const br = await get('/a.html', 'Accept-Encoding: br\r\n');
   assert.is(br.header('etag'), `${etag.slice(0, -1)}-br"`);
+});
+
+D('the access log\'s %{ratio}e: the compressed size in percent of the original, as lighttpd sets it', async () => {
+  const res = await get('/b.txt?ratio', 'Accept-Encoding: gzip\r\n');
+  assert.is(decode(res), TEXT);
+  const log = path.join(dir, 'access.log');
+  await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('200 /b.txt '), 5000, 20, 'the access log line');
+  const line = fs.readFileSync(log, 'utf8').split('\n').find((l) => l.startsWith('200 /b.txt '))!;
+  const ratio = Number(line.split(' ')[2]);
+  assert.ok(ratio > 0 && ratio < 50, line);
 });
 
 D('q=0 refuses a coding; identity, * or nothing acceptable gets the body as it is, with Vary', async () => {
@@ -424,8 +436,8 @@ D('mod_compress (listed with mod_deflate) and the old compress.* keys work, with
   assert.is(html.header('content-encoding'), undefined, 'compress.filetype = ( "text/plain" )');
   assert.ok(fs.statSync(path.join(dir, 'oldcache')).isDirectory(), 'compress.cache-dir is made at start');
   const conf = path.join(dir, 'lighttpd.conf');
-  assert.match(proc!.stderr, `${conf}:9: DEPRECATED: compress.filetype replaced with deflate.mimetypes`);
-  assert.match(proc!.stderr, `${conf}:11: DEPRECATED: compress.cache-dir replaced with deflate.cache-dir`);
+  assert.match(proc!.stderr, `${conf}:11: DEPRECATED: compress.filetype replaced with deflate.mimetypes`);
+  assert.match(proc!.stderr, `${conf}:13: DEPRECATED: compress.cache-dir replaced with deflate.cache-dir`);
 });
 
 D('bad config stops the start with the file, line and key', async () => {
