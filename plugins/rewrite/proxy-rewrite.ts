@@ -98,9 +98,14 @@ export function rewriteUpstreamRequest(up: UpstreamRequest, spec: ConfigHash, lo
     else if (f.name === '_docroot') subject = (cgi ?? up.cgi)?.documentRoot ?? req.docRoot;
     else if (f.name === '_pathinfo' || f.name === '_scriptname') subject = req.path;
     else subject = headerValue(up.headers, f.lower) ?? '';
-    const r = applyRules(f.rules, subject, req.config.captures, urlPartsOf(req, up.target));
+    let r = applyRules(f.rules, subject, req.config.captures, urlPartsOf(req, up.target));
     if (r.kind === 'too-long') { refuse(up, log, `${REQUEST_KEY} "${f.name}": a value of ${subject.length} bytes is longer than rules are matched against`); return; }
-    if (r.kind !== 'result') continue;
+    if (r.kind === 'none') continue;
+    // An empty replacement: 1.4's "stop here" for _uri, an empty value (removed field) otherwise.
+    if (r.kind === 'stop') {
+      if (f.name === '_uri') continue;
+      r = { kind: 'result', index: r.index, value: '', rule: f.rules[r.index]! };
+    }
     const where = `${REQUEST_KEY} "${f.name}" rule "${r.rule.source}" (${whereSet(req.config, REQUEST_KEY)})`;
     if (f.name === '_uri') {
       const bad = badTarget(r.value);
@@ -159,6 +164,8 @@ export function rewriteUpstreamResponse(head: ResponseHead, req: Request, spec: 
       const r = applyRules(f.rules, value, req.config.captures, url);
       if (r.kind === 'too-long') {
         log(`${RESPONSE_KEY} "${f.name}": a value of ${value.length} bytes is longer than rules are matched against; left as it is`);
+      } else if (r.kind === 'stop') {
+        continue; // an empty replacement removes the line
       } else if (r.kind === 'result') {
         const bad = badFieldValue(r.value);
         if (bad !== undefined) {
