@@ -15,7 +15,7 @@ import { makeETag, type ETagFlags } from '../staticfile/etag.js';
 import { checkPhysicalPath } from '../staticfile/file-check.js';
 import { formatHttpDate } from '../staticfile/http-date.js';
 import { runShellCommand } from './exec-command.js';
-import { SsiRun, type SsiEnvironment } from './ssi-processor.js';
+import { MAX_OUTPUT_BYTES, SsiRun, type SsiEnvironment } from './ssi-processor.js';
 import { queryStringUnescaped } from './ssi-values.js';
 
 export interface SsiSettings {
@@ -69,6 +69,11 @@ export async function serveSsi(req: Request, s: SsiSettings, logError: (msg: str
     return;
   }
   if (target.kind !== 'file') { req.sendError(403, 'LT_ERR_FORBIDDEN'); return; }
+  if (target.stat.size > MAX_OUTPUT_BYTES) {
+    logError(`${target.path}: ${target.stat.size} bytes, more than an SSI page may have (${MAX_OUTPUT_BYTES})`);
+    req.sendError(500, 'LT_ERR_INTERNAL');
+    return;
+  }
   let text: string;
   try {
     text = (await fs.promises.readFile(target.path)).toString('latin1');

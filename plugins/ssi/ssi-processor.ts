@@ -85,9 +85,10 @@ export class SsiRun {
     this.maxOutputBytes = env.maxOutputBytes ?? MAX_OUTPUT_BYTES;
   }
 
-  private emit(piece: Buffer | string): void {
+  /** Add output; `size` stands for a piece too large to be read (it only trips the limit). */
+  private emit(piece: Buffer | string, size = piece.length): void {
     if (this.tooLarge) return;
-    this.outBytes += piece.length;
+    this.outBytes += size;
     if (this.outBytes > this.maxOutputBytes) {
       this.tooLarge = true;
       this.out.length = 0;
@@ -281,6 +282,8 @@ export class SsiRun {
     if (d.name === 'fsize') { this.emit(formatSize(st.size, this.sizeAbbrev)); return; }
     if (d.name === 'flastmod') { this.emit(this.formatTime(st.mtimeMs, true)); return; }
     if (st.mtimeMs > this.newestMtimeMs) this.newestMtimeMs = st.mtimeMs;
+    // A file that cannot fit is not read at all.
+    if (this.outBytes + st.size > this.maxOutputBytes) { this.emit('', st.size); return; }
     let content: Buffer;
     try {
       content = await fs.promises.readFile(target.physicalPath);

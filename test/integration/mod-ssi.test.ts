@@ -115,6 +115,18 @@ S('HTTP/1.0 GET and HEAD get the same head; HEAD no body', async () => {
   assert.ok(head11.raw.toString('latin1').endsWith('\r\n\r\n'), 'nothing after the head');
 });
 
+S('keep-alive: two pipelined requests on one connection are both answered', async () => {
+  const r = await rawExchange({
+    port, send: 'GET /deep/v.shtml HTTP/1.1\r\nHost: t\r\n\r\nGET /typed/t.shtml HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+    // No half-close here: the core answers only the first of pipelined requests followed by a
+    // FIN, static files included (not an SSI matter).
+    expectResponses: 2, timeoutMs: 10_000,
+  });
+  assert.is(r.responses.length, 2);
+  assert.is(r.responses[0]!.body.toString(), 'footer 1');
+  assert.is(r.responses[1]!.body.toString(), 'typed');
+});
+
 S('POST is processed; other methods and other files are not SSI; missing page 404', async () => {
   const plain = await request('/plain.html');
   assert.is(plain.body.toString(), FILES['www/plain.html']);

@@ -142,6 +142,14 @@ T('includes that fan out stop at the output limit instead of growing without end
   assert.ok(logs.some((l) => l.includes('passed 20000 bytes')), logs.join('\n'));
 });
 
+T('an include larger than the output limit is not read', async () => {
+  const { run: r } = await run('<!--#include file="kb.bin" -->', { maxOutputBytes: 2000 });
+  assert.ok(r.tooLarge);
+  const { run: ok, out } = await run('<!--#include file="kb.bin" -->', { maxOutputBytes: 3000 });
+  assert.not.ok(ok.tooLarge);
+  assert.is(out.length, 3000);
+});
+
 T('bytes that are not UTF-8 pass through unchanged', async () => {
   const physical = path.join(root, 'bin.shtml');
   const bytes = Buffer.from([0xff, 0xfe, 0x3c, 0x21, 0x2d, 0x2d, 0x23, 0x65, 0x63, 0x68, 0x6f, 0x20, 0x76, 0x61, 0x72, 0x3d, 0x22, 0xe9, 0x22, 0x20, 0x2d, 0x2d, 0x3e, 0x80]);
