@@ -1,7 +1,9 @@
-// Conditional requests (RFC 9110 §13): evaluating If-Match, If-Unmodified-Since, If-None-Match
-// and If-Modified-Since in the order of §13.2.2, and If-Range (§13.1.5).
-import { parseETag, parseETagList, strongMatch, weakMatch, type EntityTag } from './etag.js';
-import { parseHttpDate, toHttpSeconds } from './http-date.js';
+// Conditional requests as lighttpd 1.4 evaluates them for a static file
+// (http_response_handle_cachable, http_etag_matches, http_range_rfc7233's If-Range): If-None-Match,
+// else If-Modified-Since (RFC 9110 §13.1.2, §13.1.3), and If-Range (§13.1.5). If-Match and
+// If-Unmodified-Since are not evaluated for a static file, as in lighttpd: a GET or POST with them
+// is answered as without them.
+import { formatHttpDate, parseHttpDate, toHttpSeconds } from './http-date.js';
 
 export interface Validators {
   /** The current strong ETag (quoted), or null when ETags are disabled. */
@@ -14,62 +16,63 @@ export interface Validators {
 export type PreconditionOutcome = 'proceed' | 304 | 412;
 
 /**
- * RFC 9110 §13.2.2, for a representation that exists. `header` reads a request field.
- * `nowMs` bounds If-Modified-Since: a date in the future is ignored (RFC 7232 §3.3 called it
- * invalid; Apache and nginx ignore it too), so a client with a fast clock is not stuck on a
- * stale copy.
+ * For a representation that exists; `header` reads a request field.
+ * - If-None-Match (when there is an ETag): `*` or a listed tag that matches → 304 for GET and
+ *   HEAD, 412 for other methods; the comparison is weak, except when the request has a Range
+ *   (lighttpd: a weak match must not be used for a ranged request). No match: the request
+ *   proceeds and If-Modified-Since is not looked at (§13.2.2 step 3).
+ * - Otherwise If-Modified-Since, for GET and HEAD only: 304 when it is the Last-Modified string
+ *   itself, or a valid HTTP-date not earlier than Last-Modified. A date in the future counts too
+ *   (lighttpd http_date_if_modified_since; RFC 9110 §13.1.3 leaves a future date to the server),
+ *   so `_nowMs` is not used; it stays in the signature for the callers. An invalid date is ignored.
  */
 export function evaluatePreconditions(
   method: string,
   header: (name: string) => string | undefined,
   v: Validators,
-  nowMs: number,
+  _nowMs: number,
 ): PreconditionOutcome {
-  const current: EntityTag | null = v.etag ? { weak: false, opaque: v.etag } : null;
-  const lastModified = toHttpSeconds(v.lastModifiedMs);
   const getOrHead = method === 'GET' || method === 'HEAD';
-
-  // Step 1: If-Match, strong comparison (§13.1.1). `*` matches any current representation.
-  const ifMatch = header('if-match');
-  if (ifMatch !== undefined) {
-    const list = parseETagList(ifMatch);
-    if (list !== '*' && !(current && list.some((t) => strongMatch(t, current)))) return 412;
-  } else {
-    // Step 2: If-Unmodified-Since, only without If-Match (§13.1.4); an invalid date is ignored.
-    const ius = header('if-unmodified-since');
-    const date = ius === undefined ? null : parseHttpDate(ius);
-    if (date !== null && lastModified > date) return 412;
-  }
-
-  // Step 3: If-None-Match, weak comparison (§13.1.2): a match means "not modified" for
-  // GET/HEAD and a failed precondition for other methods.
   const ifNoneMatch = header('if-none-match');
-  if (ifNoneMatch !== undefined) {
-    const list = parseETagList(ifNoneMatch);
-    if (list === '*' || (current && list.some((t) => weakMatch(t, current)))) return getOrHead ? 304 : 412;
-    return 'proceed';
+  if (ifNoneMatch !== undefined && v.etag !== null) {
+    if (!etagListMatches(ifNoneMatch, v.etag, header('range') === undefined)) return 'proceed';
+    return getOrHead ? 304 : 412;
   }
-
-  // Step 4: If-Modified-Since, only without If-None-Match and only for GET/HEAD (§13.1.3).
-  if (getOrHead) {
-    const ims = header('if-modified-since');
-    const date = ims === undefined ? null : parseHttpDate(ims);
-    if (date !== null && date <= toHttpSeconds(nowMs) && lastModified <= date) return 304;
-  }
-  return 'proceed';
+  if (!getOrHead) return 'proceed';
+  const ims = header('if-modified-since');
+  if (ims === undefined) return 'proceed';
+  if (ims === formatHttpDate(v.lastModifiedMs)) return 304;
+  const date = parseHttpDate(ims);
+  return date !== null && toHttpSeconds(v.lastModifiedMs) <= date ? 304 : 'proceed';
 }
 
 /**
- * If-Range (§13.1.5): true when the Range may be honoured. An entity-tag must match strongly
- * (a weak tag never does); a date must equal Last-Modified exactly. Anything else: false, and
- * the whole representation is sent.
+ * Whether an If-None-Match value matches `etag` (lighttpd http_etag_matches): `*` alone or as a
+ * member matches; otherwise a member equal to the tag, its `W/` form only when `weakOk`.
+ */
+export function etagListMatches(value: string, etag: string, weakOk: boolean): boolean {
+  if (value.trim() === '*') return true;
+  const opaque = etag.startsWith('W/') ? (weakOk ? etag.slice(2) : null) : etag;
+  if (opaque === null) return false;
+  for (const raw of value.split(',')) {
+    let member = raw.trim();
+    if (member === '*') return true;
+    if (member.startsWith('W/')) {
+      if (!weakOk) continue;
+      member = member.slice(2);
+    }
+    if (member === opaque) return true;
+  }
+  return false;
+}
+
+/**
+ * If-Range (§13.1.5) as lighttpd compares it: a value starting with `"` must be the current ETag,
+ * anything else (a date, a weak tag) must be the Last-Modified string, byte for byte. True when
+ * the Range may be honoured; otherwise the whole representation is sent.
  */
 export function ifRangeAllows(value: string, v: Validators): boolean {
   const s = value.trim();
-  if (s.startsWith('"') || s.startsWith('W/')) {
-    const tag = parseETag(s);
-    return tag !== null && v.etag !== null && strongMatch(tag, { weak: false, opaque: v.etag });
-  }
-  const date = parseHttpDate(s);
-  return date !== null && date === toHttpSeconds(v.lastModifiedMs);
+  if (s.startsWith('"')) return v.etag !== null && s === v.etag;
+  return s === formatHttpDate(v.lastModifiedMs);
 }

@@ -13,8 +13,10 @@ import { serveStatic, type StaticSettings } from './serve-file.js';
 export const STATICFILE_STAGE = 1000;
 
 /**
- * Methods staticfile answers (GET/HEAD serve, OPTIONS lists Allow, the rest of RFC 9110's methods
- * get 405). Method tokens nobody knows are left to the core, which answers 501.
+ * Methods staticfile answers, as lighttpd: GET, HEAD and POST get the file, OPTIONS lists Allow,
+ * and the rest of RFC 9110's methods get what lighttpd's path check gives them (404 for a missing
+ * file, 301 for a directory without its slash) or else 501. Method tokens nobody knows are left
+ * to the core, which answers 501.
  */
 const HANDLED_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH']);
 

@@ -1,5 +1,5 @@
-// Range requests (RFC 9110 §14): parsing `Range: bytes=...` against a representation's size,
-// and the layout of a multipart/byteranges body (§14.6) with its exact length.
+// Range requests (RFC 9110 §14) as lighttpd 1.4 answers them (http_range.c): parsing
+// `Range: bytes=...` against a representation's size, and the layout of a multipart/byteranges body (§14.6) with its exact length.
 
 /** An inclusive byte range [start, end]. */
 export interface ByteRange {
@@ -8,87 +8,101 @@ export interface ByteRange {
 }
 
 export type RangeDecision =
-  /** Serve the whole representation with 200 (no Range, a bad one, or one we choose to ignore). */
+  /** Serve the whole representation with 200 (no Range, another unit, an empty file). */
   | { kind: 'ignore'; reason: string }
-  /** 416 with `Content-Range: bytes *\/size`. */
+  /** 416 (no byte-range-spec in the field is valid and satisfiable). */
   | { kind: 'unsatisfiable' }
   /** 206: one range, or several for multipart/byteranges. */
   | { kind: 'ranges'; ranges: ByteRange[] };
 
 /**
- * More range-specs than this and the Range is ignored (200 with the whole file). RFC 9110 §14.2
- * lets a server ignore a Range with many ranges (a denial-of-service vector); nginx's default
- * max_ranges is unlimited but Apache's MaxRanges is 200; 10 covers real clients (PDF readers,
- * download resumers) and keeps multipart bodies small.
+ * At most this many range-specs are honoured; later ones are ignored (lighttpd 1.4's RMAX: more
+ * ranges than this are a denial-of-service vector, RFC 9110 §14.2, and no real client needs them).
  */
 export const MAX_RANGES = 10;
+
+/**
+ * Ranges closer than this many bytes are sent as one (lighttpd http_range_coalesce): a gap
+ * smaller than a multipart part head costs less to send than the head (RFC 9110 §14.2 MAY).
+ */
+export const COALESCE_GAP_BYTES = 80;
 
 /** Integers above this are "huge": a first-pos past any file, a last-pos clamped to the end. */
 const MAX_DIGITS = 15;
 
 /**
- * Decide what to do with a Range field value for a representation of `size` bytes.
- * - the unit must be `bytes` (compared case-insensitively, §14.1); another unit is ignored (§14.2);
- * - a syntactically invalid range-set (or last-pos < first-pos) makes the whole field ignored;
- * - specs with first-pos ≥ size and `-0` are unsatisfiable; if none is satisfiable → 416 (§15.5.17);
- * - overlapping or adjacent ranges are coalesced into ascending order (§14.2 MAY);
- * - a zero-length file has no satisfiable byte range: its Range is ignored (200, empty body),
- *   as nginx does.
+ * Decide what to do with a Range field value for a representation of `size` bytes, as lighttpd
+ * 1.4 does (http_range.c), which RFC 9110 §14.2 allows ("MAY ignore or reject"):
+ * - the field must start with `bytes=` (case-insensitive); another unit is ignored (200);
+ * - each byte-range-spec that is malformed, has last-pos < first-pos or is unsatisfiable
+ *   (first-pos ≥ size, `-0`) is skipped; spaces and tabs around the numbers are allowed;
+ * - when no spec is left the answer is 416 (lighttpd: a Range of garbage is 416, not 200);
+ * - after MAX_RANGES valid specs the rest are ignored;
+ * - ranges that overlap or lie within COALESCE_GAP_BYTES of each other are merged, in the
+ *   client's order otherwise (so `bytes=0-2,5-7` is one range, 0-7);
+ * - a zero-length file is served whole (200), whatever the Range.
  */
 export function decideRange(value: string, size: number): RangeDecision {
-  const eq = value.indexOf('=');
-  if (eq < 0) return { kind: 'ignore', reason: 'no range unit' };
-  if (value.slice(0, eq).trim().toLowerCase() !== 'bytes') return { kind: 'ignore', reason: 'unit is not bytes' };
-  // RFC 9110 §5.6.1: empty list members are allowed and ignored.
-  const specs = value.slice(eq + 1).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (specs.length === 0) return { kind: 'ignore', reason: 'empty range-set' };
-  if (specs.length > MAX_RANGES) return { kind: 'ignore', reason: `more than ${MAX_RANGES} ranges` };
   if (size === 0) return { kind: 'ignore', reason: 'empty representation' };
+  if (value.length < 6 || value.slice(0, 6).toLowerCase() !== 'bytes=') return { kind: 'ignore', reason: 'unit is not bytes' };
   const ranges: ByteRange[] = [];
-  for (const spec of specs) {
-    const dash = spec.indexOf('-');
-    if (dash < 0) return { kind: 'ignore', reason: `bad range-spec "${spec}"` };
-    const first = spec.slice(0, dash);
-    const last = spec.slice(dash + 1);
-    if (first === '') {
-      // suffix-range: the last N bytes; N = 0 is unsatisfiable (§14.1.3).
-      const n = parseDigits(last);
-      if (n === null) return { kind: 'ignore', reason: `bad suffix-range "${spec}"` };
-      if (n > 0) ranges.push({ start: Math.max(0, size - n), end: size - 1 });
-      continue;
-    }
-    const start = parseDigits(first);
-    const end = last === '' ? Infinity : parseDigits(last);
-    if (start === null || end === null || end < start) return { kind: 'ignore', reason: `bad int-range "${spec}"` };
-    if (start < size) ranges.push({ start, end: Math.min(end, size - 1) });
+  for (const spec of value.slice(6).split(',')) {
+    const r = parseSpec(spec, size);
+    if (r === null) continue;
+    ranges.push(r);
+    if (ranges.length === MAX_RANGES) break;
   }
   if (ranges.length === 0) return { kind: 'unsatisfiable' };
   return { kind: 'ranges', ranges: coalesce(ranges) };
 }
 
+const INT_RANGE = /^[ \t]*([0-9]+)[ \t]*-[ \t]*([0-9]*)[ \t]*$/;
+const SUFFIX_RANGE = /^[ \t]*-[ \t]*([0-9]+)[ \t]*$/;
+
+/** One byte-range-spec made to fit a file of `size` (> 0) bytes, or null when it is invalid or unsatisfiable. */
+function parseSpec(spec: string, size: number): ByteRange | null {
+  const suffix = SUFFIX_RANGE.exec(spec);
+  if (suffix) {
+    // suffix-range: the last N bytes; N = 0 selects nothing (§14.1.3).
+    const n = toInt(suffix[1]!);
+    return n === 0 ? null : { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const m = INT_RANGE.exec(spec);
+  if (!m) return null;
+  const start = toInt(m[1]!);
+  const end = m[2] === '' ? Infinity : toInt(m[2]!);
+  if (start >= size || end < start) return null;
+  return { start, end: Math.min(end, size - 1) };
+}
+
 /** 1*DIGIT; more than MAX_DIGITS digits reads as Infinity ("past any file"). */
-function parseDigits(s: string): number | null {
-  if (s === '' || !/^[0-9]+$/.test(s)) return null;
-  return s.length > MAX_DIGITS ? Infinity : Number(s);
+function toInt(digits: string): number {
+  return digits.length > MAX_DIGITS ? Infinity : Number(digits);
 }
 
 /**
- * Keep the client's order unless some ranges overlap or touch; then merge them all into
- * ascending, disjoint ranges (RFC 9110 §14.2: a server MAY coalesce such ranges regardless of
- * the order they were asked in). This bounds the body at the file size plus part headers.
+ * Merge every two ranges that overlap or are less than COALESCE_GAP_BYTES apart into the earlier
+ * one (in the client's order), until no two are left to merge (lighttpd http_range_coalesce). The
+ * result never overlaps, so the body is bounded by the file size plus part heads.
  */
 export function coalesce(ranges: ByteRange[]): ByteRange[] {
-  if (ranges.length < 2) return ranges;
-  const sorted = [...ranges].sort((a, b) => a.start - b.start);
-  let touching = false;
-  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.start <= sorted[i - 1]!.end + 1) touching = true;
-  if (!touching) return ranges;
-  const out: ByteRange[] = [{ ...sorted[0]! }];
-  for (let i = 1; i < sorted.length; i++) {
-    const r = sorted[i]!;
-    const lastRange = out[out.length - 1]!;
-    if (r.start <= lastRange.end + 1) lastRange.end = Math.max(lastRange.end, r.end);
-    else out.push({ ...r });
+  const out = ranges.map((r) => ({ ...r }));
+  let merged = true;
+  while (merged) {
+    merged = false;
+    for (let i = 0; i < out.length && !merged; i++) {
+      for (let j = i + 1; j < out.length; j++) {
+        const a = out[i]!;
+        const b = out[j]!;
+        const apart = a.start <= b.start ? a.end < b.start - COALESCE_GAP_BYTES : b.end < a.start - COALESCE_GAP_BYTES;
+        if (apart) continue;
+        a.start = Math.min(a.start, b.start);
+        a.end = Math.max(a.end, b.end);
+        out.splice(j, 1);
+        merged = true;
+        break;
+      }
+    }
   }
   return out;
 }
@@ -111,14 +125,15 @@ export interface MultipartBody {
 
 /**
  * The multipart/byteranges body (§14.6): for each range a part head with Content-Type and
- * Content-Range, then the bytes; a closing delimiter at the end. The length is computed up front
- * so the response can carry Content-Length (no chunked framing needed).
+ * Content-Range, then the bytes; a closing delimiter at the end. The body starts with the first
+ * delimiter itself, as lighttpd's does (no preamble CRLF). The length is computed up front so the
+ * response can carry Content-Length (no chunked framing needed).
  */
 export function multipartBody(ranges: ByteRange[], size: number, partType: string, boundary: string): MultipartBody {
   const pieces: BodyPiece[] = [];
   let length = 0;
   for (const r of ranges) {
-    const head = Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${partType}\r\nContent-Range: ${contentRange(r, size)}\r\n\r\n`, 'latin1');
+    const head = Buffer.from(`${pieces.length === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${partType}\r\nContent-Range: ${contentRange(r, size)}\r\n\r\n`, 'latin1');
     pieces.push(head, r);
     length += head.length + (r.end - r.start + 1);
   }

@@ -31,19 +31,31 @@ export function serveCached(req: Request, e: CachedFile, s: StaticSettings, nowM
       const headers: HeaderList = req.responseHeaders.length > 0 ? req.responseHeaders.slice() : [];
       headers.push('Last-Modified', e.lastModified);
       if (etag !== null) headers.push('ETag', etag);
+      headers.push('Content-Type', contentTypeFor(e.path, s.mimeAssign));
       req.respond(304, headers);
       return true;
     }
   }
-  let fields = e.prepared.get(s);
+  // Accept-Ranges only from HTTP/1.1 on (lighttpd ignores Range from HTTP/1.0 clients).
+  const ranges = s.rangeRequests && req.head.versionMinor >= 1;
+  const key = ranges ? s : http10Key(s);
+  let fields = e.prepared.get(key);
   if (fields === undefined) {
     const headers: HeaderList = ['Last-Modified', e.lastModified];
     if (etag !== null) headers.push('ETag', etag);
-    if (s.rangeRequests) headers.push('Accept-Ranges', 'bytes');
+    if (ranges) headers.push('Accept-Ranges', 'bytes');
     headers.push('Content-Type', contentTypeFor(e.path, s.mimeAssign), 'Content-Length', String(e.body.length));
     fields = new PreparedFields(headers);
-    e.prepared.set(s, fields);
+    e.prepared.set(key, fields);
   }
   req.respondPrepared(200, fields, req.method === 'HEAD' ? undefined : e.body, e.bodyLatin1);
   return true;
+}
+
+/** The key of an HTTP/1.0 client's prepared fields, one per settings object (they differ in Accept-Ranges). */
+const http10Keys = new WeakMap<StaticSettings, object>();
+function http10Key(s: StaticSettings): object {
+  let key = http10Keys.get(s);
+  if (key === undefined) { key = {}; http10Keys.set(s, key); }
+  return key;
 }

@@ -1,11 +1,12 @@
-// Serving one static file (lighttpd http_response_send_file): classify the path, check the
-// method, the preconditions (RFC 9110 §13) and Range (§14), then answer 200/206/304/412/416 with
-// Content-Type, ETag, Last-Modified and Accept-Ranges, small files in one write, large ones
-// streamed with back-pressure.
+// Serving one static file as lighttpd 1.4 does (http_response_send_file, http_range_rfc7233):
+// classify the path, answer OPTIONS, check the preconditions and Range, then answer
+// 200/206/304/412/416 with Content-Type, ETag, Last-Modified and Accept-Ranges, small files in one
+// write, large ones streamed with back-pressure. GET, HEAD and POST are served alike (a POST to a
+// static file gets the file, as from lighttpd's mod_staticfile).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { errorPage, type ErrorCode } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
@@ -21,8 +22,8 @@ import { encodeUrlPath } from './url-encode.js';
 /** Bodies up to this size are read at once and sent with the head in one write (design.md §6). */
 export const SMALL_FILE_BYTES = CHUNK_BYTES;
 
-/** The methods a static file allows (RFC 9110 §10.2.1 Allow). */
-export const ALLOW = 'GET, HEAD, OPTIONS';
+/** The methods a static file allows (RFC 9110 §10.2.1 Allow), in lighttpd's words and order. */
+export const ALLOW = 'OPTIONS, GET, HEAD, POST';
 
 export interface StaticSettings {
   /** null when static-file.etags is disabled. */
@@ -56,6 +57,9 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
       return;
     case 'dir':
       if (!req.path.endsWith('/')) redirectToDirectory(req);
+      // lighttpd answers OPTIONS for a directory as for a file, and 501 to PUT, DELETE...
+      else if (req.method === 'OPTIONS') respondOptions(req);
+      else if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') req.sendError(501, 'LT_ERR_NOT_IMPLEMENTED');
       // A directory that no index file or listing took: lighttpd answers 403.
       else req.sendError(403, 'LT_ERR_FORBIDDEN');
       return;
@@ -68,11 +72,12 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     return;
   }
   if (req.method === 'OPTIONS') {
-    req.respond(200, [...req.responseHeaders, 'Allow', ALLOW, 'Content-Length', '0']);
+    respondOptions(req);
     return;
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    respondError(req, 405, 'LT_ERR_METHOD_NOT_ALLOWED', ['Allow', ALLOW]);
+  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') {
+    // PUT, DELETE...: lighttpd's path check passed, and no handler of lighttpd's takes them.
+    req.sendError(501, 'LT_ERR_NOT_IMPLEMENTED');
     return;
   }
   let fh: FileHandle;
@@ -100,9 +105,11 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     const validators: HeaderList = [...req.responseHeaders, 'Last-Modified', formatHttpDate(st.mtimeMs)];
     if (etag) validators.push('ETag', etag);
 
+    const type = contentTypeFor(target.path, s.mimeAssign);
     const pre = evaluatePreconditions(req.method, (n) => req.header(n), v, Date.now());
     if (pre === 304) {
-      req.respond(304, validators);
+      // lighttpd sets Content-Type before it evaluates the conditionals, so its 304 has one too.
+      req.respond(304, [...validators, 'Content-Type', type]);
       return;
     }
     if (pre === 412) {
@@ -110,22 +117,24 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
       return;
     }
 
-    const type = contentTypeFor(target.path, s.mimeAssign);
     const size = st.size;
     const headers: HeaderList = [...validators];
-    if (s.rangeRequests) headers.push('Accept-Ranges', 'bytes');
+    // lighttpd handles Range for GET (and advertises it for GET and HEAD) from HTTP/1.1 on only.
+    const ranges = s.rangeRequests && req.head.versionMinor >= 1 && (req.method === 'GET' || req.method === 'HEAD');
+    if (ranges) headers.push('Accept-Ranges', 'bytes');
     let status = 200;
     let pieces: BodyPiece[] = size > 0 ? [{ start: 0, end: size - 1 }] : [];
     let length = size;
     let contentType = type;
 
     // RFC 9110 §14.2: range handling is defined for GET only; If-Range gates it (§13.1.5).
-    const range = req.method === 'GET' && s.rangeRequests ? req.header('range') : undefined;
+    const range = ranges && req.method === 'GET' ? req.header('range') : undefined;
     if (range !== undefined) {
       const ifRange = req.header('if-range');
       const decision = ifRange === undefined || ifRangeAllows(ifRange, v) ? decideRange(range, size) : null;
       if (decision?.kind === 'unsatisfiable') {
-        respondError(req, 416, 'LT_ERR_RANGE_NOT_SATISFIABLE', [...headers, 'Content-Range', `bytes */${size}`]);
+        // lighttpd answers with its plain error page: no Content-Range, ETag or Last-Modified.
+        req.sendError(416, 'LT_ERR_RANGE_NOT_SATISFIABLE');
         return;
       }
       if (decision?.kind === 'ranges') {
@@ -202,12 +211,7 @@ function redirectToDirectory(req: Request): void {
   req.respond(301, [...req.responseHeaders, 'Location', location, 'Content-Length', '0']);
 }
 
-/**
- * An error page that keeps headers the status needs (Allow for 405, Content-Range for 416):
- * Request.sendError() replaces every response header with its own.
- */
-function respondError(req: Request, status: number, code: ErrorCode, extra: HeaderList): void {
-  req.errorCode = code;
-  const body = errorPage(status);
-  req.respond(status, [...extra, 'Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(body))], body);
+/** 200 with the methods a static file allows (lighttpd answers OPTIONS for any path it finds). */
+function respondOptions(req: Request): void {
+  req.respond(200, [...req.responseHeaders, 'Allow', ALLOW, 'Content-Length', '0']);
 }

@@ -1,5 +1,6 @@
 // Integration tests of plugins/staticfile over raw sockets: types, validators, conditionals
-// (RFC 9110 §13), ranges (§14), HEAD, redirects, refusals, streaming and fd hygiene.
+// (RFC 9110 §13) and ranges (§14) as lighttpd 1.4 answers them, HEAD, POST, redirects,
+// refusals, streaming and fd hygiene.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -56,15 +57,18 @@ function parseMultipart(res: RawResponse): Array<{ range: string; type: string; 
   assert.ok(m, 'boundary in Content-Type');
   const delim = Buffer.from(`\r\n--${m![1]}`);
   const parts: Array<{ range: string; type: string; body: Buffer }> = [];
-  let at = res.body.indexOf(delim);
+  // The body starts with the first delimiter without its CRLF (lighttpd's layout).
+  assert.ok(res.body.subarray(0, delim.length - 2).equals(delim.subarray(2)), 'the body starts with the first delimiter');
+  const body = Buffer.concat([Buffer.from('\r\n'), res.body]);
+  let at = body.indexOf(delim);
   while (at >= 0) {
     const after = at + delim.length;
-    if (res.body.subarray(after, after + 2).toString() === '--') break;
-    const headEnd = res.body.indexOf('\r\n\r\n', after);
-    const head = res.body.subarray(after + 2, headEnd).toString();
-    const next = res.body.indexOf(delim, headEnd);
+    if (body.subarray(after, after + 2).toString() === '--') break;
+    const headEnd = body.indexOf('\r\n\r\n', after);
+    const head = body.subarray(after + 2, headEnd).toString();
+    const next = body.indexOf(delim, headEnd);
     const field = (n: string) => new RegExp(`^${n}: (.*)$`, 'mi').exec(head)?.[1] ?? '';
-    parts.push({ range: field('Content-Range'), type: field('Content-Type'), body: res.body.subarray(headEnd + 4, next) });
+    parts.push({ range: field('Content-Range'), type: field('Content-Type'), body: body.subarray(headEnd + 4, next) });
     at = next;
   }
   return parts;
@@ -115,22 +119,25 @@ S('If-None-Match → 304 (strong, weak, list, *); other tag → 200', async () =
     assert.is(r.status, 304, inm);
     assert.is(r.body.length, 0);
     assert.is(r.header('etag'), etag);
+    assert.is(r.header('content-type'), 'text/plain; charset=utf-8', 'lighttpd sends Content-Type on a 304');
   }
   assert.is((await get('/a.txt', { 'If-None-Match': '"nope"' })).status, 200);
 });
 
-S('If-Modified-Since → 304 unless modified since; ignored when If-None-Match is present', async () => {
+S('If-Modified-Since → 304 unless modified since, a date in the future too (lighttpd); ignored when If-None-Match is present', async () => {
   const lm = (await get('/a.txt')).header('last-modified')!;
   assert.is((await get('/a.txt', { 'If-Modified-Since': lm })).status, 304);
+  assert.is((await get('/a.txt', { 'If-Modified-Since': 'Fri, 01 Jan 2100 00:00:00 GMT' })).status, 304);
+  assert.is((await get('/a.txt', { 'If-Modified-Since': 'garbage' })).status, 200);
   assert.is((await get('/a.txt', { 'If-Modified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' })).status, 200);
   assert.is((await get('/a.txt', { 'If-Modified-Since': lm, 'If-None-Match': '"nope"' })).status, 200);
 });
 
-S('If-Match and If-Unmodified-Since failing → 412', async () => {
+S('If-Match and If-Unmodified-Since are not evaluated for a static file (lighttpd); If-None-Match on a POST → 412', async () => {
   const etag = (await get('/a.txt')).header('etag')!;
-  assert.is((await get('/a.txt', { 'If-Match': '"nope"' })).status, 412);
-  assert.is((await get('/a.txt', { 'If-Match': etag })).status, 200);
-  assert.is((await get('/a.txt', { 'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' })).status, 412);
+  assert.is((await get('/a.txt', { 'If-Match': '"nope"' })).status, 200);
+  assert.is((await get('/a.txt', { 'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' })).status, 200);
+  assert.is((await get('/a.txt', { 'If-None-Match': etag, 'Content-Length': '0' }, 'POST')).status, 412);
 });
 
 S('single range and suffix range → 206 with Content-Range', async () => {
@@ -156,17 +163,38 @@ S('multiple ranges → 206 multipart/byteranges with exact length and bytes', as
   assert.ok(parts[0]!.body.equals(RANGE_FILE.subarray(0, 10)));
   assert.ok(parts[1]!.body.equals(RANGE_FILE.subarray(500, 510)));
   assert.ok(parts[2]!.body.equals(RANGE_FILE.subarray(990)));
+  // Ranges less than 80 bytes apart are one range (lighttpd coalesces them).
+  const near = await get('/r.bin', { Range: 'bytes=0-9, 20-29' });
+  assert.is(near.status, 206);
+  assert.is(near.header('content-range'), 'bytes 0-29/1000');
+  assert.ok(near.body.equals(RANGE_FILE.subarray(0, 30)));
 });
 
-S('unsatisfiable → 416 with Content-Range */size; invalid or too many ranges → 200 full', async () => {
-  const r = await get('/r.bin', { Range: 'bytes=2000-' });
-  assert.is(r.status, 416);
-  assert.is(r.header('content-range'), 'bytes */1000');
-  for (const bad of ['bytes=9-1', 'bytes=x', 'lines=1-2', `bytes=${Array.from({ length: 11 }, (_, i) => `${i * 20}-${i * 20 + 1}`).join(',')}`]) {
-    const full = await get('/r.bin', { Range: bad });
-    assert.is(full.status, 200, bad);
-    assert.is(full.body.length, 1000);
+S('unsatisfiable or invalid → 416 (lighttpd: a plain error page); another unit → 200 full; past 10 ranges the rest are ignored', async () => {
+  for (const bad of ['bytes=2000-', 'bytes=9-1', 'bytes=x', 'bytes=-0']) {
+    const r = await get('/r.bin', { Range: bad });
+    assert.is(r.status, 416, bad);
+    assert.is(r.header('content-type'), 'text/html');
+    assert.is(r.header('content-range'), undefined, 'lighttpd 1.4.69 sends no Content-Range with its 416');
   }
+  const full = await get('/r.bin', { Range: 'lines=1-2' });
+  assert.is(full.status, 200);
+  assert.is(full.body.length, 1000);
+  const many = await get('/r.bin', { Range: `bytes=${Array.from({ length: 12 }, (_, i) => `${i * 90}-${i * 90 + 1}`).join(',')}` });
+  assert.is(many.status, 206);
+  assert.is(parseMultipart(many).length, 10);
+});
+
+S('HTTP/1.0: no Accept-Ranges and Range ignored (lighttpd)', async () => {
+  const r = await rawExchange({ port: lt.port, send: 'GET /r.bin HTTP/1.0\r\nRange: bytes=0-9\r\n\r\n', halfClose: true, timeoutMs: 5000 });
+  const res = r.responses[0]!;
+  assert.is(res.status, 200);
+  assert.is(res.body.length, 1000);
+  assert.is(res.header('accept-ranges'), undefined);
+  // The same file again, now from the cache.
+  const again = await rawExchange({ port: lt.port, send: 'GET /r.bin HTTP/1.0\r\n\r\n', halfClose: true, timeoutMs: 5000 });
+  assert.is(again.responses[0]!.header('accept-ranges'), undefined);
+  assert.is((await get('/r.bin')).header('accept-ranges'), 'bytes');
 });
 
 S('If-Range: matching ETag or date → 206, otherwise → 200 full', async () => {
@@ -204,13 +232,22 @@ S('directory without index → 403; missing → 404; excluded extension → not 
   assert.not.ok(php.body.toString().includes('secret'));
 });
 
-S('other methods: 405 with Allow; OPTIONS lists Allow', async () => {
-  const r = await get('/a.txt', {}, 'POST');
-  assert.is(r.status, 405);
-  assert.is(r.header('allow'), 'GET, HEAD, OPTIONS');
-  const o = await get('/a.txt', {}, 'OPTIONS');
-  assert.is(o.status, 200);
-  assert.is(o.header('allow'), 'GET, HEAD, OPTIONS');
+S('POST is served the file, as lighttpd does; PUT/DELETE → 404 when missing, else 501; OPTIONS lists Allow', async () => {
+  const posted = await rawExchange({
+    port: lt.port, send: 'POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n', timeoutMs: 5000,
+  });
+  assert.equal(posted.responses.map((x) => x.status), [200, 200], 'the POST body is read and dropped; the next request follows');
+  const r = posted.responses[0]!;
+  assert.is(r.body.toString(), 'hello world\n');
+  assert.is(r.header('accept-ranges'), undefined, 'Range is for GET and HEAD');
+  assert.is((await get('/a.txt', {}, 'PUT')).status, 501);
+  assert.is((await get('/a.txt', {}, 'DELETE')).status, 501);
+  assert.is((await get('/missing.txt', {}, 'DELETE')).status, 404);
+  for (const target of ['/a.txt', '/emptydir/']) {
+    const o = await get(target, {}, 'OPTIONS');
+    assert.is(o.status, 200, target);
+    assert.is(o.header('allow'), 'OPTIONS, GET, HEAD, POST');
+  }
 });
 
 S('symlinks: followed by default, 403 when server.follow-symlink is disabled', async () => {

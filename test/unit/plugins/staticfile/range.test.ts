@@ -1,8 +1,8 @@
-// Unit tests of plugins/staticfile/range.ts: Range parsing (RFC 9110 §14.1-14.2) and multipart/byteranges layout (§14.6).
+// Unit tests of plugins/staticfile/range.ts: Range parsing as lighttpd 1.4 does it (RFC 9110 §14.1-14.2) and multipart/byteranges layout (§14.6).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { decideRange, multipartBody, MAX_RANGES, type ByteRange } from '../../../../plugins/staticfile/range.js';
+import { COALESCE_GAP_BYTES, decideRange, multipartBody, MAX_RANGES, type ByteRange } from '../../../../plugins/staticfile/range.js';
 
 const T = suite('staticfile/range');
 
@@ -17,36 +17,42 @@ T('single int-range, open range and suffix-range', () => {
   assert.equal(ranges('bytes=-500', 1000), [{ start: 500, end: 999 }]);
   assert.equal(ranges('bytes=-5000', 1000), [{ start: 0, end: 999 }]);
   assert.equal(ranges('bytes=990-2000', 1000), [{ start: 990, end: 999 }]);
-  assert.equal(ranges('Bytes = 1-2', 10), [{ start: 1, end: 2 }]);
+  assert.equal(ranges('Bytes= 1 - 2 ', 10), [{ start: 1, end: 2 }]);
   assert.equal(ranges('bytes=5-99999999999999999999', 10), [{ start: 5, end: 9 }]);
 });
 
-T('unsatisfiable → 416', () => {
-  assert.is(ranges('bytes=1000-', 1000), 'unsatisfiable');
-  assert.is(ranges('bytes=-0', 1000), 'unsatisfiable');
-  assert.is(ranges('bytes=2000-3000, 5000-', 1000), 'unsatisfiable');
-  assert.is(ranges('bytes=99999999999999999999-', 1000), 'unsatisfiable');
-});
-
-T('unsatisfiable members are dropped when others are satisfiable', () => {
-  assert.equal(ranges('bytes=2000-3000, 0-0', 1000), [{ start: 0, end: 0 }]);
-});
-
-T('syntactically invalid or foreign units → ignored (200 full)', () => {
-  for (const v of ['bytes', 'bytes=', 'bytes=a-b', 'bytes=5-1', 'bytes=1', 'bytes=--1', 'items=0-1', 'bytes=0-1,x', 'bytes=+1-2', 'bytes=0x1-2']) {
-    assert.is(ranges(v, 1000), 'ignore', v);
+T('no valid, satisfiable range-spec → 416, garbage included (lighttpd)', () => {
+  for (const v of ['bytes=1000-', 'bytes=-0', 'bytes=2000-3000, 5000-', 'bytes=99999999999999999999-', 'bytes=', 'bytes=a-b', 'bytes=5-1', 'bytes=1', 'bytes=--1', 'bytes=+1-2', 'bytes=0x1-2']) {
+    assert.is(ranges(v, 1000), 'unsatisfiable', v);
   }
 });
 
-T('more than MAX_RANGES ranges → ignored; empty file → ignored', () => {
-  const many = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(',');
-  assert.is(ranges(`bytes=${many}`, 10000), 'ignore');
+T('invalid and unsatisfiable members are skipped when others are valid', () => {
+  assert.equal(ranges('bytes=2000-3000, 0-0', 1000), [{ start: 0, end: 0 }]);
+  assert.equal(ranges('bytes=x, 0-4, 9-3', 1000), [{ start: 0, end: 4 }]);
+  assert.equal(ranges('bytes=0-4,', 1000), [{ start: 0, end: 4 }]);
+});
+
+T('another unit, no "bytes=" or an empty file → ignored (200 full)', () => {
+  for (const v of ['items=0-1', 'bytes', '0-4', 'bytes =0-4']) assert.is(ranges(v, 1000), 'ignore', v);
   assert.is(ranges('bytes=0-0', 0), 'ignore');
 });
 
-T('disjoint ranges keep the client order; overlapping ones are coalesced ascending', () => {
-  assert.equal(ranges('bytes=50-59, 0-9', 100), [{ start: 50, end: 59 }, { start: 0, end: 9 }]);
-  assert.equal(ranges('bytes=50-59, 0-9, 55-70, 10-12', 100), [{ start: 0, end: 12 }, { start: 50, end: 70 }]);
+T('after MAX_RANGES valid ranges the rest are ignored', () => {
+  const specs = Array.from({ length: MAX_RANGES + 3 }, (_, i) => `${i * 1000}-${i * 1000 + 1}`);
+  const got = ranges(`bytes=${specs.join(',')}`, 100_000);
+  assert.ok(Array.isArray(got));
+  assert.is((got as ByteRange[]).length, MAX_RANGES);
+  assert.equal((got as ByteRange[])[MAX_RANGES - 1], { start: (MAX_RANGES - 1) * 1000, end: (MAX_RANGES - 1) * 1000 + 1 });
+});
+
+T('ranges apart by more than COALESCE_GAP_BYTES keep the client order; closer or overlapping ones merge', () => {
+  assert.equal(ranges('bytes=500-509, 0-9', 1000), [{ start: 500, end: 509 }, { start: 0, end: 9 }]);
+  assert.equal(ranges('bytes=0-2,5-7', 1000), [{ start: 0, end: 7 }]);
+  // 9 + gap is within reach of 0-9, 10 + gap is not.
+  assert.equal(ranges(`bytes=0-9,${9 + COALESCE_GAP_BYTES}-${20 + COALESCE_GAP_BYTES}`, 1000), [{ start: 0, end: 20 + COALESCE_GAP_BYTES }]);
+  assert.is((ranges(`bytes=0-9,${10 + COALESCE_GAP_BYTES}-${20 + COALESCE_GAP_BYTES}`, 1000) as ByteRange[]).length, 2);
+  assert.equal(ranges('bytes=500-599, 0-9, 550-700, 10-12', 1000), [{ start: 500, end: 700 }, { start: 0, end: 12 }]);
   assert.equal(ranges('bytes=0-10, 0-10, 0-10', 100), [{ start: 0, end: 10 }]);
 });
 
@@ -73,7 +79,7 @@ T('multipart body: exact length, part heads, closing delimiter', () => {
   const bytes = Buffer.concat(body.pieces.map((p) => (Buffer.isBuffer(p) ? p : file.subarray(p.start, p.end + 1))));
   assert.is(bytes.length, body.length);
   assert.is(bytes.toString(),
-    '\r\n--BOUND\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01' +
+    '--BOUND\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01' +
     '\r\n--BOUND\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-7/10\r\n\r\n567' +
     '\r\n--BOUND--\r\n');
 });
