@@ -155,7 +155,7 @@ export default definePlugin({
         // RFC 9110 §13.1.2: the client has this very representation.
         req.setResponseHeader('ETag', newEtag);
         req.removeResponseHeader('Content-Length');
-        if (req.method === 'GET') {
+        if (req.method === 'GET' || req.method === 'QUERY') {
           req.status = 304;
         } else {
           req.status = 412;

@@ -61,6 +61,7 @@ function answer(target: string, socket: net.Socket): void {
   };
   switch (target) {
     case '/app/cl': text('Content-Type: text/html\r\n', HTML); return;
+    case '/app/etag': text('Content-Type: text/html\r\nETag: "v1"\r\n', HTML); return;
     case '/app/encoded': text('Content-Type: text/html\r\nContent-Encoding: br\r\n', HTML); return;
     case '/app/notransform': text('Content-Type: text/html\r\nCache-Control: public, no-transform\r\n', HTML); return;
     case '/app/stream/sync': {
@@ -333,6 +334,20 @@ D('proxied: a backend response with Content-Length is compressed, its length dro
   assert.is(decode(res), HTML);
   const v10 = await get('/app/cl', 'Accept-Encoding: br\r\n', { version: '1.0' });
   assert.is(decode(v10), HTML);
+});
+
+D('proxied: a backend ETag gets the coding too; If-None-Match with it is 304 for GET, 412 with no body for POST', async () => {
+  const res = await get('/app/etag', 'Accept-Encoding: gzip\r\n');
+  assert.is(res.header('etag'), '"v1-gzip"');
+  assert.is(decode(res), HTML);
+  const cond = await get('/app/etag', 'Accept-Encoding: gzip\r\nIf-None-Match: "v1-gzip"\r\n');
+  assert.is(cond.status, 304);
+  assert.is(cond.body.length, 0);
+  const post = await get('/app/etag', 'Accept-Encoding: gzip\r\nIf-None-Match: "v1-gzip"\r\nContent-Length: 0\r\n', { method: 'POST' });
+  assert.is(post.status, 412);
+  assert.is(post.header('content-length'), '0');
+  assert.is(post.header('content-encoding'), undefined);
+  assert.is(post.body.length, 0);
 });
 
 D('proxied: Content-Encoding from the backend and Cache-Control: no-transform are left alone', async () => {
