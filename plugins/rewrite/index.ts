@@ -8,6 +8,7 @@ import type { HookResult } from '../../core/hooks.js';
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import type { ProxyCoreApi } from '../proxy-core/api.js';
+import { applyHeaderEdits, checkHeaderEdits, headerEditsOf } from './header-edits.js';
 import { checkRequestRewrite, checkResponseRewrite, rewriteUpstreamRequest, rewriteUpstreamResponse } from './proxy-rewrite.js';
 import { checkRuleList } from './rule-list.js';
 import {
@@ -32,12 +33,16 @@ export default definePlugin({
     'url.rewrite-repeat-if-not-file': { type: 'hash', check: checkRuleList, doc: 'Like url.rewrite-repeat, but applied only when the request does not name an existing regular file; checked after the url.rewrite-if-not-file rules. Default: none.' },
     'proxy-core.rewrite-request': { type: 'hash', check: checkRequestRewrite, doc: 'lighttpd 1.5: rewrites of what proxy-core sends to a backend: ( "Header-Name" => ( "regex" => "replacement", ... ), "_uri" => ( ... ), ... ). A header\'s value (all its lines joined, "" when absent) is matched and replaced by the first rule that matches (an empty result removes it); "_uri" rewrites the target sent, "_docroot" DOCUMENT_ROOT, and "_pathinfo" / "_scriptname" set PATH_INFO / SCRIPT_NAME from the decoded request path (FastCGI, SCGI, CGI backends; SCRIPT_FILENAME follows). A result that is not a valid target or value answers 500. Default: none.' },
     'proxy-core.rewrite-response': { type: 'hash', check: checkResponseRewrite, doc: 'lighttpd 1.5: rewrites of a backend\'s response header lines before they reach the client: ( "Location" => ( "regex" => "replacement", ... ), "Set-Cookie" => ( ... ) ). Each line is matched on its own and replaced by the first rule that matches; an empty result removes the line. A result holding CR, LF, NUL or another control byte answers 500. Default: none.' },
+    'rewrite.request-header': { type: 'hash', check: checkHeaderEdits, doc: 'Request header edits before any handler sees the request (after url.rewrite-*): { "remove": [ "Name", ... ], "set": { "Name": "value" }, "add": { "Name": "value" } }, applied in that order; "set" replaces every line of the field (an empty value removes it), "add" appends a line. The native config\'s form; lighttpd syntax writes the same as ( "set" => ( "Name" => "value" ), "remove" => ( "Name" ) ). Default: none.' },
+    'rewrite.response-header': { type: 'hash', check: checkHeaderEdits, doc: 'Response header edits on every response (files, backends, redirects, error pages), in the form of rewrite.request-header. Content-Length and Transfer-Encoding cannot be edited. Default: none.' },
   },
   create(ctx) {
     // Kept by Request, not pluginData: the count and the "once" mark live across restarts.
     const states = new WeakMap<Request, RewriteState>();
     const uriLists = new WeakMap<object, CombinedRules>();
     const nfLists = new WeakMap<object, CombinedRules>();
+    /** Requests whose header edits are done (a restarted request is not edited twice). */
+    const edited = new WeakSet<Request>();
 
     const pairs = (o: Record<string, unknown>, keys: readonly string[]): Array<[string, ConfigHash]> => {
       const out: Array<[string, ConfigHash]> = [];
@@ -77,6 +82,27 @@ export default definePlugin({
     };
 
     ctx.hooks.uriRaw.tap(ctx.id, (req) => run(req, false));
+
+    // Stage -40: after mod_setenv (-50), before access rules and auth (0) so that they see it.
+    ctx.hooks.uriClean.tap({ name: ctx.id, stage: -40 }, (req) => {
+      const spec = ctx.options(req)['rewrite.request-header'];
+      const edits = spec === undefined ? null : headerEditsOf(spec);
+      if (edits === null || edited.has(req)) return undefined;
+      edited.add(req);
+      const h = req.head.headers;
+      const next = applyHeaderEdits(h, edits);
+      h.length = 0;
+      for (const x of next) h.push(x);
+      return undefined;
+    });
+
+    ctx.hooks.responseStart.tap(ctx.id, (req) => {
+      const spec = ctx.options(req)['rewrite.response-header'];
+      const edits = spec === undefined ? null : headerEditsOf(spec);
+      if (edits === null) return;
+      // The list may be shared (a cached static head): replace it, never change it in place.
+      req.responseHeaders = applyHeaderEdits(req.responseHeaders, edits);
+    });
 
     ctx.hooks.physical.tap({ name: ctx.id, stage: PHYSICAL_STAGE }, (req) => {
       if (listFor(req, true).rules.length === 0) return undefined;

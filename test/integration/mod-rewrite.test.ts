@@ -77,7 +77,11 @@ $HTTP["url"] =^ "/r308/" {
 }
 
 S.before(async () => {
-  backend = await fakeBackend({ respond: (r) => `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(r.target)}\r\n\r\n${r.target}` });
+  backend = await fakeBackend({ respond: (r) => {
+    // /echo/head/...: the request head as received, for the header edits of the native config.
+    const body = r.target.startsWith('/echo/head/') ? r.head : r.target;
+    return `HTTP/1.1 200 OK\r\nX-Backend: 1\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  } });
   dir = makeTempDir('rewrite', FILES);
   dirs.push(dir);
   const socket = await ListeningSocket.open();
@@ -214,6 +218,50 @@ S('bad rules stop the start with file:line and the key', async () => {
   assert.is.not(r.code, 0);
   assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: url\\.rewrite-once: rule .*nested unbounded quantifiers`));
   assert.not.ok(STACK_LINE.test(r.stderr), r.stderr);
+});
+
+S('native JSON config: the same rules, and request / response header edits (remove, set, add)', async () => {
+  const d = makeTempDir('rewrite-native', { 'www/x.txt': 'x\n' });
+  dirs.push(d);
+  const file = path.join(d, 'lantern.config.json');
+  fs.writeFileSync(file, JSON.stringify({
+    server: { 'document-root': `${d}/www`, errorlog: `${d}/error.log`, modules: ['mod_rewrite', 'mod_proxy'] },
+    url: { 'rewrite-once': { '^/n/(.*)$': '/echo/head/$1' } },
+    rewrite: {
+      'request-header': { remove: ['X-Drop'], set: { 'User-Agent': 'native-agent' }, add: { 'X-Added': 'yes' } },
+      'response-header': { remove: ['X-Backend'], set: { 'X-Frame-Options': 'DENY' } },
+    },
+    '$HTTP["url"] =^ "/echo/"': { proxy: { server: { '': [{ host: '127.0.0.1', port: backend!.port }] } } },
+  }, null, 2));
+  const socket = await ListeningSocket.open();
+  const p2 = await startLanternProcess(['-D', '-f', file], socket, { cwd: d });
+  try {
+    const ex = await rawExchange({ port: socket.port, send: 'GET /n/a HTTP/1.1\r\nHost: n.test\r\nUser-Agent: curl\r\nX-Drop: secret\r\nX-Added: client\r\nConnection: close\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
+    const r = ex.responses[0]!;
+    assert.is(r.status, 200);
+    const head = r.body.toString('latin1');
+    assert.match(head, /^GET \/echo\/head\/a HTTP\/1\.1\r\n/);
+    assert.match(head, /\r\nUser-Agent: native-agent\r\n/);
+    assert.not.match(head, /X-Drop|curl/);
+    assert.match(head, /\r\nX-Added: client\r\n[^]*X-Added: yes\r\n/);
+    assert.is(r.header('x-backend'), undefined);
+    assert.is(r.header('x-frame-options'), 'DENY');
+    const e = await rawExchange({ port: socket.port, send: 'GET /missing HTTP/1.0\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
+    assert.is(e.responses[0]!.status, 404);
+    assert.is(e.responses[0]!.header('x-frame-options'), 'DENY', 'error pages too');
+  } finally {
+    assert.is(await p2.stop('SIGTERM'), 0, p2.stderr);
+  }
+});
+
+S('bad header edits stop the start with file:line and the key', async () => {
+  const d = makeTempDir('rewrite-bad-edit');
+  dirs.push(d);
+  const file = path.join(d, 'lighttpd.conf');
+  fs.writeFileSync(file, `server.document-root = "${d}"\nserver.modules = ( "mod_rewrite" )\nrewrite.response-header = ( "set" => ( "Content-Length" => "1" ) )\n`);
+  const r = await runLantern(['-tt', '-f', file], { cwd: d });
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, /lighttpd\.conf:3: rewrite\.response-header: "Content-Length" frames the message/);
 });
 
 S.run();
