@@ -43,7 +43,7 @@ export default definePlugin({
     'static-file.etags': {
       type: 'boolean',
       default: true,
-      doc: 'Send an ETag (built from the parts etag.use-inode, etag.use-mtime and etag.use-size select) and honour If-Match/If-None-Match against it. Default: enabled.',
+      doc: 'Send an ETag (built from the parts etag.use-inode, etag.use-mtime and etag.use-size select) and honour If-None-Match and If-Range against it. Default: enabled.',
     },
     'static-file.disable-pathinfo': {
       type: 'boolean',
