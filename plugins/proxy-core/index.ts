@@ -43,7 +43,7 @@ export function impliedPlugins(model: ConfigModel): string[] {
     for (const e of b.entries) {
       if (e.key === 'proxy-core.backends') used = true;
       // lighttpd 1.5's request/response rewriting under proxy-core.* is the rewrite plugin's.
-      else if (e.key === 'proxy-core.rewrite-request' || e.key === 'proxy-core.rewrite-response') out.add('rewrite');
+      else if (e.key === 'proxy-core.rewrite-request' || e.key === 'proxy-core.rewrite-response' || e.key === 'proxy-core.allow-x-rewrite') out.add('rewrite');
       else if (e.key === 'proxy-core.protocol' && typeof e.value === 'string' && PROTOCOL_PLUGINS[e.value]) out.add(PROTOCOL_PLUGINS[e.value]!);
       else if (e.key === 'proxy-core.balancer' && typeof e.value === 'string' && BALANCER_PLUGINS[e.value]) out.add(BALANCER_PLUGINS[e.value]!);
     }

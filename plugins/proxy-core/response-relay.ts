@@ -99,7 +99,17 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     if (req.method === 'HEAD') req.headWouldBeChunked = hasTransferEncoding(h.headers);
     h.headers = stripHopByHop(h.headers, false);
     const hooks = this.core.hooks;
-    if (hooks.upstreamResponse.isUsed()) hooks.upstreamResponse.call(h, req);
+    if (hooks.upstreamResponse.isUsed()) {
+      hooks.upstreamResponse.call(h, req);
+      // A tap may ask for an internal redirect (the rewrite plugin's X-Rewrite-URI): served like
+      // a CGI local redirect, this response discarded.
+      if (h.localRedirect !== null) {
+        this.continuation = 'redirect';
+        this.redirectTarget = h.localRedirect;
+        this.discardResponse = true;
+        return;
+      }
+    }
     if (b.options.allowXSendfile && h.status >= 200 && h.status < 300) {
       const file = xSendfilePath(h.headers);
       if (file !== null) { this.sendFileInstead(file, h.headers); return; }

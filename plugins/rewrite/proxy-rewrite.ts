@@ -182,3 +182,49 @@ export function rewriteUpstreamResponse(head: ResponseHead, req: Request, spec: 
   }
   head.headers = out;
 }
+
+const X_REWRITE_URI = 'x-rewrite-uri';
+const X_REWRITE_HOST = 'x-rewrite-host';
+const X_REWRITE_BACKEND = 'x-rewrite-backend';
+
+/**
+ * lighttpd 1.5's X-Rewrite-URI / X-Rewrite-Host (proxy-core.allow-x-rewrite): the backend asks
+ * for the request to be served again at another target and/or Host. The fields never reach the
+ * client. The restart is proxy-core's internal redirect (head.localRedirect): the response is
+ * discarded, the method becomes GET (HEAD stays HEAD), and more than 10 restarts answer 500.
+ * An invalid value is logged and ignored. X-Rewrite-Backend is not supported (logged, ignored).
+ */
+export function applyXRewrite(head: ResponseHead, req: Request, log: (m: string) => void): void {
+  const h = head.headers;
+  let uri: string | undefined;
+  let host: string | undefined;
+  let backend = false;
+  const out: HeaderList = [];
+  for (let i = 0; i < h.length; i += 2) {
+    const lower = h[i]!.toLowerCase();
+    if (lower === X_REWRITE_URI) uri = h[i + 1]!.trim();
+    else if (lower === X_REWRITE_HOST) host = h[i + 1]!.trim();
+    else if (lower === X_REWRITE_BACKEND) backend = true;
+    else { out.push(h[i]!, h[i + 1]!); continue; }
+  }
+  if (out.length === h.length) return;
+  head.headers = out;
+  if (backend) log(`X-Rewrite-Backend from the backend of ${req.method} ${JSON.stringify(req.target)} is not supported: ignored`);
+  if (uri === undefined && host === undefined) return;
+  if (uri !== undefined) {
+    const bad = badTarget(uri);
+    if (bad !== undefined) { log(`X-Rewrite-URI ${JSON.stringify(uri)} from the backend ${bad}: ignored`); return; }
+  }
+  if (host !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
+    log(`X-Rewrite-Host ${JSON.stringify(host)} from the backend is not a host: ignored`);
+    return;
+  }
+  if (host !== undefined) {
+    req.host = host.toLowerCase();
+    const fields = req.head.headers;
+    const next = setHeader(fields, 'Host', 'host', host);
+    fields.length = 0;
+    for (const x of next) fields.push(x);
+  }
+  head.localRedirect = uri ?? (req.query === null ? req.pathRaw : `${req.pathRaw}?${req.query}`);
+}

@@ -30,7 +30,11 @@ let dir = '';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
 
-function reply(target: string): string {
+function reply(target: string, host: string): string {
+  if (target === '/xr/go') return 'HTTP/1.1 200 OK\r\nX-Rewrite-URI: /xr/final?a=1\r\nX-Rewrite-Host: other.test\r\nContent-Length: 9\r\n\r\ndiscarded';
+  if (target === '/xr/loop') return 'HTTP/1.1 200 OK\r\nX-Rewrite-URI: /xr/loop\r\nContent-Length: 4\r\n\r\nloop';
+  if (target === '/xr/bad') return 'HTTP/1.1 200 OK\r\nX-Rewrite-URI: no-slash\r\nContent-Length: 8\r\n\r\nbad-body';
+  if (target.startsWith('/xr/final')) return `HTTP/1.1 200 OK\r\nContent-Length: ${target.length + host.length + 1}\r\n\r\n${target} ${host}`;
   if (target === '/redirect') {
     return 'HTTP/1.1 302 Found\r\nLocation: http://backend.internal/login?next=%2F\r\nSet-Cookie: a=1; Path=/\r\n'
       + 'Set-Cookie: b=2; Path=/sub; HttpOnly\r\nX-Secret: s3cret\r\nContent-Length: 0\r\n\r\n';
@@ -61,6 +65,11 @@ $HTTP["url"] =^ "/app/" {
     "X-Bad" => ( "^(.+)$" => "\${decb64u:1}" )
   )
 }
+$HTTP["url"] =^ "/xr/" {
+  proxy-core.backends = ( "127.0.0.1:${backendPort}" )
+  proxy-core.protocol = "http"
+  proxy-core.allow-x-rewrite = "enable"
+}
 $HTTP["url"] =~ "^/php/" {
   proxy-core.backends = ( "unix:${phpSock}" )
   proxy-core.protocol = "fastcgi"
@@ -81,7 +90,7 @@ S.before(async () => {
     phpChild = spawn(PHP_CGI, ['-b', sock], { env: { ...process.env, PHP_FCGI_CHILDREN: '1' }, stdio: 'ignore', detached: true });
     await waitFor(() => canConnect({ path: sock }, 500), 10_000, 20, `php-cgi -b ${sock} to listen`);
   }
-  backend = await fakeBackend({ respond: (r) => reply(r.target) });
+  backend = await fakeBackend({ respond: (r) => reply(r.target, r.header('host') ?? '') });
   const socket = await ListeningSocket.open();
   port = socket.port;
   const file = path.join(dir, 'lighttpd.conf');
@@ -156,6 +165,23 @@ S('G7: a response header rewritten to CR LF is refused with 500, never a split h
   assert.not.ok(r.raw.toString('latin1').includes('evil=1'));
   assert.match(errorLog(), /proxy-core\.rewrite-response "X-Bad" rule "\^\(\.\+\)\$" .*the result holds CR; response refused/);
   assert.not.ok(STACK_LINE.test(errorLog()), 'no stack trace');
+});
+
+S('allow-x-rewrite: X-Rewrite-URI / X-Rewrite-Host restart the request, with a loop limit; bad values ignored', async () => {
+  const a = await get11('/xr/go');
+  assert.is(a.status, 200);
+  assert.is(a.body.toString(), '/xr/final?a=1 other.test');
+  assert.is(a.header('x-rewrite-uri'), undefined);
+  const b = await get10('/xr/go');
+  assert.is(b.body.toString(), '/xr/final?a=1 other.test');
+  const c = await get11('/xr/loop');
+  assert.is(c.status, 500);
+  assert.match(errorLog(), /more than 10 internal redirects/);
+  const d = await get11('/xr/bad');
+  assert.is(d.status, 200);
+  assert.is(d.body.toString(), 'bad-body');
+  assert.is(d.header('x-rewrite-uri'), undefined);
+  assert.match(errorLog(), /X-Rewrite-URI "no-slash" from the backend does not begin with "\/": ignored/);
 });
 
 php('_scriptname / _pathinfo give php-cgi the right SCRIPT_NAME, PATH_INFO and SCRIPT_FILENAME', async () => {
