@@ -110,6 +110,12 @@ export class Connection implements BodySource, BatchedWriter {
   }
 
   private process(): void {
+    this.processBuffered();
+    // After the client's FIN nothing more will come: what is buffered was all of it.
+    if (this.clientEnded && !this.closed) this.settleAfterEnd();
+  }
+
+  private processBuffered(): void {
     while (this.buf !== null && this.buf.length > 0 && !this.closed) {
       if (this.state === 'body') {
         if (!this.feedBody()) return;
@@ -216,10 +222,27 @@ export class Connection implements BodySource, BatchedWriter {
   private onEnd(): void {
     this.clientEnded = true;
     if (this.state === 'linger') { this.closeNow(); return; }
+    if (this.req !== null && this.state !== 'body') {
+      // A reset that came in before this socket was read (still in the accept queue, or under
+      // load) is reported by read() as the data and then EOF. A write of nothing tells the two
+      // apart without sending a byte: it fails on a reset socket ('close' follows and the request
+      // is abandoned at once) and succeeds on a half-closed or closed one (lighttpd reads the
+      // TCP state for the same purpose).
+      this.socket.write(EMPTY);
+    }
+    this.settleAfterEnd();
+  }
+
+  /**
+   * The client half-closed (allowHalfOpen) and every byte it sent has been parsed as far as it
+   * goes: the request in progress is still answered and, after it, the requests it pipelined
+   * before its FIN (lighttpd answers them too); an unfinished body fails (A13); with nothing
+   * left to answer the connection ends.
+   */
+  private settleAfterEnd(): void {
     const req = this.req;
     if (req !== null) {
-      // Half-close (allowHalfOpen): the answer still goes out; an unfinished body fails (A13).
-      if (!req.body.complete) {
+      if (this.state === 'body') {
         this.state = 'head';
         req.keepAlive = false;
         req.body.fail(new LanternError('LT_ERR_BAD_REQUEST', 'client closed before the body was complete'));
@@ -229,17 +252,14 @@ export class Connection implements BodySource, BatchedWriter {
         else if (req.finished) this.closeNow();
         return;
       }
-      // A reset that came in before this socket was read (still in the accept queue, or under
-      // load) is reported by read() as the data and then EOF. A write of nothing tells the two
-      // apart without sending a byte: it fails on a reset socket ('close' follows and the request
-      // is abandoned at once) and succeeds on a half-closed or closed one (lighttpd reads the
-      // TCP state for the same purpose).
-      this.socket.write(EMPTY);
       req.halfClosed();
       return;
     }
-    // Nothing in progress: a partial head or nothing at all (A16: silent close).
-    this.closeNow();
+    // Answers wait for the client to read them (F4): the drain carries on with the rest.
+    if (this.waitingDrain) return;
+    // Nothing in progress and nothing complete buffered: a partial head, blank lines or nothing
+    // at all (A16: no answer). What was written before still goes out, then the close.
+    this.linger();
   }
 
   private onClose(): void {
@@ -346,7 +366,9 @@ export class Connection implements BodySource, BatchedWriter {
 
   /** Whether this exchange may keep the connection (asked when the head is written). */
   canKeepAlive(req: Request): boolean {
-    if (!req.keepAlive || this.clientEnded || this.server.stopping || this.singleRequest) return false;
+    if (!req.keepAlive || this.server.stopping || this.singleRequest) return false;
+    // After the client's FIN only the requests it pipelined before it are left to answer.
+    if (this.clientEnded && (this.buf === null || this.buf.length === 0)) return false;
     if (this.requests >= this.server.limits.maxKeepAliveRequests) return false;
     const body = req.body;
     if (body.failed) return false;

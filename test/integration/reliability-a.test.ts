@@ -1,5 +1,7 @@
 // Reliability checklist rows A1-A17 (request framing, client → lantern) over raw sockets.
 // Each test asserts the outcome tuple: status, whether lantern closed, what reached a handler.
+import fs from 'node:fs';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rawExchange, connectRaw } from '../helpers/raw-client.js';
@@ -152,6 +154,24 @@ A('A15 pipelining: responses in order; a bad third request → 400 + close after
   assert.is(JSON.parse(r.responses[1].body.toString()).path, '/echo/g');
   r = await send('GET /echo/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/3 HTTP/1.1\r\nHost : t\r\n\r\n');
   assert.equal(r.responses.map((x) => x.status), [200, 200, 400]);
+  assert.ok(r.closed);
+});
+
+A('A15 requests pipelined before the client\'s FIN are all answered, then the connection closes (lighttpd)', async () => {
+  // A file nobody asked for yet: its first answer waits for a stat, so the FIN is read while the
+  // first request is still in progress.
+  fs.writeFileSync(path.join(lt.dir, 'fin-1.txt'), 'one\n');
+  const three = 'GET /fin-1.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/after-fin HTTP/1.1\r\nHost: t\r\n\r\nGET /index.html HTTP/1.0\r\n\r\n';
+  let r = await send(three, { halfClose: true });
+  assert.equal(r.responses.map((x) => x.status), [200, 200, 200]);
+  assert.is(r.responses[0].body.toString(), 'one\n');
+  assert.is(JSON.parse(r.responses[1].body.toString()).path, '/echo/after-fin');
+  assert.is(r.responses[2].body.toString(), 'hi\n');
+  assert.ok(r.closed, 'closed after the last answer');
+  // A partial head after them: the complete ones are answered, the fragment is not (A16).
+  fs.writeFileSync(path.join(lt.dir, 'fin-2.txt'), 'two\n');
+  r = await send('GET /fin-2.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/x HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/partial HTTP/1.1\r\nHo', { halfClose: true });
+  assert.equal(r.responses.map((x) => x.status), [200, 200]);
   assert.ok(r.closed);
 });
 

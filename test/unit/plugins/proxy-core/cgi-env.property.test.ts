@@ -58,6 +58,8 @@ function expectedHttpVars(fields: Array<[string, string]>, tunnel: string | null
     if (at < 0) vars.push([key, v]);
     else vars[at]![1] += (lower === 'cookie' ? '; ' : ', ') + v;
   }
+  // An absolute-form target without a (non-empty) Host field: its authority is HTTP_HOST, last.
+  if (host !== null && !vars.some(([k]) => k === 'HTTP_HOST')) vars.push(['HTTP_HOST', host]);
   return { vars, contentType };
 }
 
