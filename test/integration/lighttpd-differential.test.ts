@@ -54,10 +54,14 @@ const TREE: Record<string, string> = {
   'www/headers/h.txt': 'with headers\n',
   'www/private/p.txt': 'private\n',
   'www/cgi-bin/hello.pl':
-    '$| = 1;\nmy $body = "method=$ENV{REQUEST_METHOD} query=$ENV{QUERY_STRING} length=" . ($ENV{CONTENT_LENGTH} // "") . "\\n";\n'
+    '$| = 1;\nmy $body = "method=$ENV{REQUEST_METHOD} query=$ENV{QUERY_STRING} remote=$ENV{REMOTE_ADDR} length=" . ($ENV{CONTENT_LENGTH} // "") . "\\n";\n'
     + 'if (($ENV{CONTENT_LENGTH} // 0) > 0) { read(STDIN, my $in, $ENV{CONTENT_LENGTH}); $body .= "body=$in\\n"; }\n'
     + 'print "Content-Type: text/plain\\r\\n\\r\\n$body";\n',
+  'www/page.shtml': 'before <!--#include virtual="/file.txt" -->after\n',
   'other/alias.txt': 'from the alias\n',
+  'home/alice/public_html/u.txt': 'alice\'s page\n',
+  'vhosts/a.vhost.test/htdocs/v.txt': 'vhost a\n',
+  'vhosts/default.vhost.test/htdocs/v.txt': 'default vhost\n',
   users: 'alice:secret\n',
 };
 
@@ -90,6 +94,9 @@ Diff.before(async () => {
     return { name, port: socket.port, proc, etag: '', log };
   };
   sides = await Promise.all([start('lighttpd'), start('lantern')]);
+  // The config must mean the same to both: lighttpd loaded every module and knew every key.
+  const lighttpdLog = fs.readFileSync(sides[0]!.log, 'utf8');
+  assert.not.match(lighttpdLog, /dlopen|unknown config-key|WARNING/, `lighttpd took the whole config:\n${lighttpdLog}`);
   for (const side of sides) {
     const r = await rawExchange({ port: side.port, send: 'GET /file.txt HTTP/1.0\r\n\r\n', halfClose: true });
     side.etag = r.responses[0]?.header('etag') ?? '';
@@ -266,6 +273,14 @@ function differential(name: string, c: Case): void {
   });
 }
 
+/**
+ * TODO(compat), not asserted because lighttpd's side depends on timing: lighttpd sends a CGI answer
+ * that is complete before its head goes out with Content-Length (and Accept-Ranges, from its
+ * generic Range handling of complete 200 responses), a longer one chunked; lantern always streams
+ * a CGI answer chunked, without Accept-Ranges.
+ */
+const CGI_FRAMING = 'lighttpd frames a CGI answer by timing (Content-Length when complete, else chunked); lantern streams it chunked';
+
 /** lantern's connection stops at the client's FIN (core/connection.ts canKeepAlive: clientEnded). */
 const FIN_DROPS_PIPELINE = todo('responses', '2', /^[12]$/,
   'lighttpd answers every request it has read before the client\'s FIN; lantern may stop after the response in progress when the FIN has arrived (timing)');
@@ -326,7 +341,10 @@ differential('a directory listing (status and type only)', {
   ],
 });
 differential('an empty file', { send: get11('/empty.txt') });
-differential('path info after a file', { send: get11('/file.txt/extra') });
+differential('path info after a file', {
+  send: get11('/file.txt/extra'),
+  known: [todo('0.status', '200', '500', 'with url.rewrite-if-not-file set, plugins/rewrite (physical tap) calls fs.statSync on "/www/file.txt/extra", which throws ENOTDIR (only ENOENT is caught): 500; lighttpd serves the file with PATH_INFO')],
+});
 differential('mimetype.assign: .css', { send: get11('/style.css') });
 differential('mimetype.assign: .json', { send: get11('/data.json') });
 differential('mimetype.assign: the "" default', { send: get11('/noext') });
@@ -363,9 +381,26 @@ differential('mod_auth: good credentials', { send: get11('/private/p.txt', `Auth
 differential('mod_auth: a wrong password', { send: get11('/private/p.txt', `Authorization: Basic ${Buffer.from('alice:nope').toString('base64')}\r\n`) });
 differential('mod_auth: a malformed Authorization', { send: get11('/private/p.txt', 'Authorization: Basic !!!\r\n') });
 if (fs.existsSync(PERL)) {
-  differential('mod_cgi: GET with a query', { send: get11('/cgi-bin/hello.pl?x=1'), ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: 'lighttpd sends a CGI answer that is complete before its head goes out with Content-Length (and Accept-Ranges, from its generic Range handling), a longer one chunked: timing; lantern streams it chunked' } });
-  differential('mod_cgi: POST with a body', { send: req11('POST', '/cgi-bin/hello.pl', 'Content-Length: 5\r\n', 'hello'), ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: 'lighttpd sends a CGI answer that is complete before its head goes out with Content-Length (and Accept-Ranges, from its generic Range handling), a longer one chunked: timing; lantern streams it chunked' } });
-  differential('mod_cgi: HEAD', { send: req11('HEAD', '/cgi-bin/hello.pl'), head: [true], ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: 'lighttpd sends a CGI answer that is complete before its head goes out with Content-Length (and Accept-Ranges, from its generic Range handling), a longer one chunked: timing; lantern streams it chunked' } });
+  differential('mod_cgi: GET with a query', { send: get11('/cgi-bin/hello.pl?x=1'), ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: CGI_FRAMING } });
+  differential('mod_cgi: POST with a body', { send: req11('POST', '/cgi-bin/hello.pl', 'Content-Length: 5\r\n', 'hello'), ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: CGI_FRAMING } });
+  differential('mod_cgi: HEAD', { send: req11('HEAD', '/cgi-bin/hello.pl'), head: [true], ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: CGI_FRAMING } });
+}
+
+differential('mod_redirect: url.redirect with a capture', { send: get11('/old/some/where') });
+differential('mod_userdir: a file below ~user', { send: get11('/~alice/u.txt') });
+differential('mod_userdir: ~user without its slash', { send: get11('/~alice') });
+differential('mod_userdir: an unknown user', { send: get11('/~nobody/u.txt') });
+differential('mod_simple_vhost: a host with its own root', { send: 'GET /v.txt HTTP/1.1\r\nHost: a.vhost.test\r\n\r\n' });
+differential('mod_simple_vhost: an unknown host gets the default root', { send: 'GET /v.txt HTTP/1.1\r\nHost: b.vhost.test\r\n\r\n' });
+differential('mod_ssi: an include', {
+  send: get11('/page.shtml'),
+  known: [todo('0.accept-ranges', 'bytes', undefined, 'lighttpd handles Range (and advertises it) on every complete 200 response to an HTTP/1.1 GET or HEAD, SSI pages included (http_range_rfc7233 in the response path); lantern only in staticfile', false)],
+});
+differential('mod_rewrite: url.rewrite-if-not-file', { send: get11('/spa/route') });
+if (fs.existsSync(PERL)) {
+  differential('mod_rewrite: url.rewrite-once to a CGI with the capture in the query', { send: get11('/pretty/abc'), ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: CGI_FRAMING } });
+  differential('mod_extforward: X-Forwarded-For from a trusted proxy is REMOTE_ADDR', {
+    send: get11('/cgi-bin/hello.pl', 'X-Forwarded-For: 192.0.2.7\r\n'), ignore: { keys: ['0.content-length', '0.transfer-encoding', '0.accept-ranges'], why: CGI_FRAMING } });
 }
 
 // ---- Range --------------------------------------------------------------------------------------
