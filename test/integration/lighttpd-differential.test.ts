@@ -90,9 +90,13 @@ Diff.before(async () => {
     const proc = name === 'lighttpd'
       ? spawnLighttpd(CONF, socket, { cwd: root, env })
       : await startLanternProcess(['-D', '-f', CONF], socket, { cwd: root, env });
+    const side: Side = { name, port: socket.port, proc, etag: '', log };
+    started.push(side); // stopped in `after` even when the other one fails to start
     if (name === 'lighttpd') await waitAccepting(proc, socket);
-    return { name, port: socket.port, proc, etag: '', log };
+    return side;
   };
+  const started: Side[] = [];
+  sides = started;
   sides = await Promise.all([start('lighttpd'), start('lantern')]);
   // The config must mean the same to both: lighttpd loaded every module and knew every key.
   const lighttpdLog = fs.readFileSync(sides[0]!.log, 'utf8');
@@ -252,7 +256,12 @@ function differential(name: string, c: Case): void {
     if (known.has('responses')) {
       // Compare the responses both sent; the counts are checked against the known entry.
       const both = Math.min(a!.responses.length, b!.responses.length);
-      for (const v of [light, lan]) for (const key of [...v.keys()]) if (/^\d+\./.test(key) && Number(key.split('.')[0]) >= both) v.delete(key);
+      const beyond = (key: string) => /^\d+\./.test(key) && Number(key.split('.')[0]) >= both;
+      for (const v of [light, lan]) for (const key of [...v.keys()]) if (beyond(key)) v.delete(key);
+      for (const key of [...known.keys()]) if (beyond(key)) known.delete(key);
+      // The last response lantern sent is its last: its Connection field is not compared (above).
+      light.delete(`${both - 1}.connection`);
+      lan.delete(`${both - 1}.connection`);
     }
     const problems: string[] = [];
     for (const key of new Set([...light.keys(), ...lan.keys(), ...known.keys()])) {
@@ -281,9 +290,15 @@ function differential(name: string, c: Case): void {
  */
 const CGI_FRAMING = 'lighttpd frames a CGI answer by timing (Content-Length when complete, else chunked); lantern streams it chunked';
 
-/** lantern's connection stops at the client's FIN (core/connection.ts canKeepAlive: clientEnded). */
-const FIN_DROPS_PIPELINE = todo('responses', '2', /^[12]$/,
-  'lighttpd answers every request it has read before the client\'s FIN; lantern may stop after the response in progress when the FIN has arrived (timing)');
+/**
+ * lantern's connection stops at the client's FIN (core/connection.ts canKeepAlive: clientEnded),
+ * even with more requests already read: lighttpd answers every request it has read before the
+ * FIN. Whether lantern's first answer goes out before it sees the FIN is a matter of timing (a
+ * cached file is answered at once, an error page after a stat), so every case with more than one
+ * request allows lantern to answer from 1 up to lighttpd's count.
+ */
+const finDropsPipeline = (lighttpdCount: number): Known => todo('responses', String(lighttpdCount), new RegExp(`^[1-${lighttpdCount}]$`),
+  'lighttpd answers every request it has read before the client\'s FIN; lantern may stop after the response in progress once it has seen the FIN (timing)');
 
 const get11 = (target: string, extra = '') => `GET ${target} HTTP/1.1\r\nHost: diff.test\r\n${extra}\r\n`;
 const req11 = (method: string, target: string, extra = '', body = '') => `${method} ${target} HTTP/1.1\r\nHost: diff.test\r\n${extra}\r\n${body}`;
@@ -469,13 +484,13 @@ differential('If-None-Match on a missing file', { send: get11('/missing.txt', 'I
 // ---- connections --------------------------------------------------------------------------------
 differential('Connection: an empty element before close', { send: get11('/file.txt', 'Connection: , close\r\n') + get11('/file.txt') });
 differential('Connection: close with a trailing comma', { send: get11('/file.txt', 'Connection: close,\r\n') + get11('/file.txt') });
-differential('Connection: keep-alive with empty elements', { send: get11('/file.txt', 'Connection: keep-alive, ,\r\n') + get11('/file.txt', 'Connection: close\r\n') });
+differential('Connection: keep-alive with empty elements', { send: get11('/file.txt', 'Connection: keep-alive, ,\r\n') + get11('/file.txt', 'Connection: close\r\n'), known: [finDropsPipeline(2)] });
 differential('Connection: Close in capitals', { send: get11('/file.txt', 'Connection: Close\r\n') + get11('/file.txt') });
 differential('blank lines between keep-alive requests', {
   send: `${get11('/file.txt')}\r\n\r\n${get11('/index.html')}`,
-  known: [deliberate('1.status', '400', '200', 'RFC 9112 §2.2: a server SHOULD ignore empty lines before a request-line; lighttpd 1.4.69 skips one CRLF only and answers 400 to more')],
+  known: [deliberate('1.status', '400', '200', 'RFC 9112 §2.2: a server SHOULD ignore empty lines before a request-line; lighttpd 1.4.69 skips one CRLF only and answers 400 to more'), finDropsPipeline(2)],
 });
-differential('one CRLF between keep-alive requests', { send: `${get11('/file.txt')}\r\n${get11('/index.html')}` });
+differential('one CRLF between keep-alive requests', { send: `${get11('/file.txt')}\r\n${get11('/index.html')}`, known: [finDropsPipeline(2)] });
 differential('a blank line before the first request', {
   send: `\r\n${get11('/file.txt')}`,
   known: [deliberate('0.status', '400', '200', 'RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line; lighttpd 1.4.69 answers 400 on a new connection')],
@@ -483,12 +498,15 @@ differential('a blank line before the first request', {
 differential('pipelined requests, a HEAD between', {
   send: get11('/file.txt') + req11('HEAD', '/style.css') + get11('/missing.txt') + get11('/file.txt', 'Connection: close\r\n'),
   head: [false, true, false, false],
-  known: [{ ...FIN_DROPS_PIPELINE, lighttpd: '4', lantern: /^[1-4]$/ }],
+  known: [finDropsPipeline(4)],
 });
-differential('HTTP/1.0 keep-alive', { send: 'GET /file.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /style.css HTTP/1.0\r\n\r\nGET /file.txt HTTP/1.0\r\n\r\n' });
+differential('HTTP/1.0 keep-alive', {
+  send: 'GET /file.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /style.css HTTP/1.0\r\n\r\nGET /file.txt HTTP/1.0\r\n\r\n',
+  known: [finDropsPipeline(2)],
+});
 differential('HTTP/1.0 without keep-alive closes after one', { send: 'GET /file.txt HTTP/1.0\r\n\r\nGET /style.css HTTP/1.0\r\n\r\n' });
-differential('keep-alive after an error page', { send: get11('/missing.txt') + get11('/file.txt'), known: [FIN_DROPS_PIPELINE] });
-differential('keep-alive after a 301', { send: get11('/dir') + get11('/file.txt'), known: [FIN_DROPS_PIPELINE] });
+differential('keep-alive after an error page', { send: get11('/missing.txt') + get11('/file.txt'), known: [finDropsPipeline(2)] });
+differential('keep-alive after a 301', { send: get11('/dir') + get11('/file.txt'), known: [finDropsPipeline(2)] });
 
 // ---- bad requests -------------------------------------------------------------------------------
 differential('HTTP/1.1 without Host', { send: 'GET /file.txt HTTP/1.1\r\n\r\n' });
