@@ -21,6 +21,15 @@ const PHYSICAL_STAGE = 50;
 
 const RULES_DOC = ' Patterns are JavaScript regular expressions (docs/rewrite.md says what differs from PCRE); nested unbounded quantifiers and PCRE-only syntax stop the start.';
 
+/** stat(2) says a regular file; any error (ENOENT, ENOTDIR for "/file.txt/extra", EACCES) says no. */
+function isRegularFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
+}
+
 export default definePlugin({
   id: 'rewrite',
   aliases: ['mod_rewrite'],
@@ -109,7 +118,7 @@ export default definePlugin({
       if (listFor(req, true).rules.length === 0) return undefined;
       // lighttpd: skipped when the path is a regular file (a stat of a local path: no wait on I/O
       // that matters, and lighttpd's stat cache does the same synchronously).
-      if (req.physicalPath !== '' && fs.statSync(req.physicalPath, { throwIfNoEntry: false })?.isFile()) return undefined;
+      if (req.physicalPath !== '' && isRegularFile(req.physicalPath)) return undefined;
       return run(req, true);
     });
 

@@ -146,6 +146,10 @@ S('if-not-file: an existing file is served, a missing one rewritten', async () =
   const b = await get10('/nf/missing.txt');
   assert.is(b.status, 200);
   assert.is(b.body.toString(), 'fallback\n');
+  // stat() of a path under a file fails with ENOTDIR: not a file, rewritten, no 500.
+  const c = await get11('/nf/exists.txt/more');
+  assert.is(c.status, 200);
+  assert.is(c.body.toString(), 'fallback\n');
 });
 
 S('%1 comes from the enclosing $HTTP["host"] =~ condition', async () => {
