@@ -4,7 +4,7 @@ import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import { FileCache } from './file-cache.js';
 import { serveCached } from './serve-cached.js';
-import { serveStatic, type StaticSettings } from './serve-file.js';
+import { refuseExcluded, serveStatic, type StaticSettings } from './serve-file.js';
 
 /**
  * Tap stage in subrequestStart: after every other handler (default stage 0) and after
@@ -38,7 +38,7 @@ export default definePlugin({
     'static-file.exclude-extensions': {
       type: 'string-list',
       default: [],
-      doc: 'File name suffixes (e.g. ".php") never served as static files: such requests are left to other handlers, and answered 404 if none takes them. Compared case-sensitively against the end of the physical path. Default: none.',
+      doc: 'File name suffixes (e.g. ".php") never served as static files: such requests are left to other handlers, and answered 403 if none takes them (404 when the file is missing), as lighttpd. Compared case-sensitively against the end of the physical path. Default: none.',
     },
     'static-file.etags': {
       type: 'boolean',
@@ -91,10 +91,18 @@ export default definePlugin({
 
     ctx.hooks.subrequestStart.tap({ name: ctx.id, stage: STATICFILE_STAGE }, (req) => {
       if (req.physicalPath === '' || !HANDLED_METHODS.has(req.method)) return undefined;
-      const excluded = ctx.options(req)['static-file.exclude-extensions'];
-      for (const suffix of excluded) if (suffix !== '' && req.physicalPath.endsWith(suffix)) return undefined;
       req.handler = ctx.id;
       const s = settings(req);
+      const excluded = ctx.options(req)['static-file.exclude-extensions'];
+      for (const suffix of excluded) {
+        if (suffix === '' || !req.physicalPath.endsWith(suffix)) continue;
+        // Every other handler ran before this stage and none took it.
+        refuseExcluded(req, s, ctx.logError).catch((err: unknown) => {
+          ctx.logError(`${req.method} ${req.target}: ${(err as Error).stack ?? err}`);
+          if (!req.finished) req.fail(err);
+        });
+        return true;
+      }
       if (cache !== null && (req.method === 'GET' || req.method === 'HEAD')) {
         const now = Date.now();
         const hit = cache.get(req.physicalPath, now);

@@ -181,6 +181,21 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
   }
 }
 
+/**
+ * A request for an excluded extension (static-file.exclude-extensions) that no handler took: as
+ * in lighttpd, where nobody handles a file that exists, 403; a missing one stays 404.
+ */
+export async function refuseExcluded(req: Request, s: StaticSettings, logError: (msg: string) => void): Promise<void> {
+  const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: s.followSymlinks });
+  if (req.finished) return;
+  if (target.kind === 'error') {
+    if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
+    req.sendError(target.status, CODE_FOR_STATUS[target.status]);
+    return;
+  }
+  req.sendError(403, 'LT_ERR_FORBIDDEN');
+}
+
 /** Read every piece into one buffer (small bodies). */
 async function readPieces(fh: FileHandle, pieces: BodyPiece[], length: number): Promise<Buffer> {
   const out = Buffer.allocUnsafe(length);

@@ -49,6 +49,8 @@ const TREE: Record<string, string> = {
   'www/single.gz': 'not really gzip\n',
   'www/with space.txt': 'space in the name\n',
   'www/dir/a.txt': 'in dir\n',
+  'www/excluded/e.txt': 'excluded\n',
+  'www/norange/n.txt': 'no ranges here\n',
   'www/sub/index.html': '<html><body>sub index</body></html>\n',
   'www/listed/one.txt': 'one\n',
   'www/headers/h.txt': 'with headers\n',
@@ -356,10 +358,7 @@ differential('a directory listing (status and type only)', {
   ],
 });
 differential('an empty file', { send: get11('/empty.txt') });
-differential('path info after a file', {
-  send: get11('/file.txt/extra'),
-  known: [todo('0.status', '200', '500', 'with url.rewrite-if-not-file set, plugins/rewrite (physical tap) calls fs.statSync on "/www/file.txt/extra", which throws ENOTDIR (only ENOENT is caught): 500; lighttpd serves the file with PATH_INFO')],
-});
+differential('path info after a file', { send: get11('/file.txt/extra') });
 differential('mimetype.assign: .css', { send: get11('/style.css') });
 differential('mimetype.assign: .json', { send: get11('/data.json') });
 differential('mimetype.assign: the "" default', { send: get11('/noext') });
@@ -444,6 +443,9 @@ differential('Range: uppercase unit', { send: range('BYTES=0-4') });
 differential('Range: on an empty file', { send: get11('/empty.txt', 'Range: bytes=0-4\r\n') });
 differential('Range: with HEAD', { send: req11('HEAD', '/file.txt', 'Range: bytes=0-4\r\n'), head: [true] });
 differential('Range: with POST', { send: req11('POST', '/file.txt', 'Range: bytes=0-4\r\nContent-Length: 0\r\n') });
+differential('Range: server.range-requests disabled', { send: get11('/norange/n.txt', 'Range: bytes=0-4\r\n') });
+differential('static-file.exclude-extensions: an existing file', { send: get11('/excluded/e.txt') });
+differential('static-file.exclude-extensions: a missing file', { send: get11('/excluded/missing.txt') });
 differential('Range: HTTP/1.0', { send: 'GET /file.txt HTTP/1.0\r\nRange: bytes=0-4\r\n\r\n' });
 differential('If-Range: the current ETag', { send: (etag) => range('bytes=0-4', `If-Range: ${etag}\r\n`) });
 differential('If-Range: another ETag', { send: range('bytes=0-4', 'If-Range: "other"\r\n') });

@@ -224,12 +224,13 @@ S('directory without slash → 301 to path + "/" with the query kept', async () 
   assert.is((await get('/dir%20x')).status, 404);
 });
 
-S('directory without index → 403; missing → 404; excluded extension → not served', async () => {
+S('directory without index → 403; missing → 404; excluded extension → not served: 403, 404 when missing (lighttpd)', async () => {
   assert.is((await get('/emptydir/')).status, 403);
   assert.is((await get('/missing.txt')).status, 404);
   const php = await get('/x.php');
-  assert.is(php.status, 404);
+  assert.is(php.status, 403);
   assert.not.ok(php.body.toString().includes('secret'));
+  assert.is((await get('/missing.php')).status, 404);
 });
 
 S('POST is served the file, as lighttpd does; PUT/DELETE → 404 when missing, else 501; OPTIONS lists Allow', async () => {
