@@ -18,7 +18,8 @@ const PCRE_ONLY_ESCAPES = new Set(['A', 'Z', 'z', 'G', 'Q', 'E', 'K', 'R', 'h', 
 
 /** One group while scanning: does it hold a quantified atom, alternation, its branches. */
 interface GroupScan {
-  quantifiedInside: boolean;
+  /** The unbounded-repeated atoms inside it (nested groups' too), as written. */
+  inner: string[];
   branches: string[];
   start: number;
   branchStart: number;
@@ -61,7 +62,7 @@ export function checkPattern(p: string): string | undefined {
       if (n === undefined) return 'the pattern ends with a lone backslash';
       if (PCRE_ONLY_ESCAPES.has(n)) return `\\${n} is PCRE syntax that JavaScript reads differently; rewrite the pattern without it`;
       i++;
-      if (afterAtom(p, i + 1, stack) === null) return possessive();
+      if (afterAtom(p, i + 1, stack, p.slice(i - 1, i + 1)) === null) return possessive();
       continue;
     }
     if (c === '[') {
@@ -71,8 +72,9 @@ export function checkPattern(p: string): string | undefined {
       if (p[j] === ']') j++;
       for (; j < p.length && p[j] !== ']'; j++) if (p[j] === '\\') j++;
       if (j >= p.length) break; // let the compiler report it
+      const atom = p.slice(i, j + 1);
       i = j;
-      if (afterAtom(p, i + 1, stack) === null) return possessive();
+      if (afterAtom(p, i + 1, stack, atom) === null) return possessive();
       continue;
     }
     if (c === '(') {
@@ -85,7 +87,7 @@ export function checkPattern(p: string): string | undefined {
       } else {
         groups++;
       }
-      stack.push({ quantifiedInside: false, branches: [], start: i, branchStart: i + 1 });
+      stack.push({ inner: [], branches: [], start: i, branchStart: i + 1 });
       continue;
     }
     if (c === '|') {
@@ -98,20 +100,19 @@ export function checkPattern(p: string): string | undefined {
       if (!g) break; // unbalanced: the compiler says so
       g.branches.push(p.slice(g.branchStart, i));
       const unbounded = unboundedQuantifierAt(p, i + 1) > 0;
-      if (unbounded && g.quantifiedInside) return `nested unbounded quantifiers at "${p.slice(g.start, i + 2)}" backtrack catastrophically; make the inner or outer repetition bounded`;
+      if (unbounded && g.inner.length > 0 && !(g.branches.length === 1 && delimited(g.branches[0]!, g.inner))) return `nested unbounded quantifiers at "${p.slice(g.start, i + 2)}" backtrack catastrophically; make the inner or outer repetition bounded`;
       if (unbounded && new Set(g.branches).size < g.branches.length) return `a repeated group with equal alternatives at "${p.slice(g.start, i + 2)}" backtracks catastrophically`;
-      const q = afterAtom(p, i + 1, stack);
-      if (q === null) return possessive();
+      if (afterAtom(p, i + 1, stack, p.slice(g.start, i + 1)) === null) return possessive();
       // The group's own contents count for the enclosing group too.
       const parent = stack[stack.length - 1];
-      if (parent && g.quantifiedInside) parent.quantifiedInside = true;
+      if (parent) parent.inner.push(...g.inner);
       continue;
     }
     if (anyQuantifierAt(p, i) > 0) {
       // A quantifier not right after an atom: the compiler decides ("nothing to repeat").
       continue;
     }
-    if (afterAtom(p, i + 1, stack) === null) return possessive();
+    if (afterAtom(p, i + 1, stack, c) === null) return possessive();
   }
   if (groups > MAX_GROUPS) return `more than ${MAX_GROUPS} capturing groups (lighttpd's limit): use (?:...) for the ones not substituted`;
   try {
@@ -131,14 +132,50 @@ function possessive(): string {
  * repetition)? null for a possessive quantifier. Skips nothing: the caller's loop sees the
  * quantifier as a quantifier.
  */
-function afterAtom(p: string, i: number, stack: GroupScan[]): boolean | null {
+function afterAtom(p: string, i: number, stack: GroupScan[], atom: string): boolean | null {
   const len = anyQuantifierAt(p, i);
   if (len === 0) return false;
   if (p[i + len] === '+') return null;
   if (unboundedQuantifierAt(p, i) > 0) {
     const g = stack[stack.length - 1];
-    if (g) g.quantifiedInside = true;
+    if (g) g.inner.push(atom);
     return true;
+  }
+  return false;
+}
+
+/**
+ * A repeated group whose body ends with a literal delimiter that none of its inner repetitions
+ * can match (`(?:[^/]+/)*`, `(\w+\.)+`) splits its input one way only: no catastrophic
+ * backtracking. `body` is the group's text after "(" (and "?:" or "?<name>").
+ */
+function delimited(body: string, inner: readonly string[]): boolean {
+  const text = body.replace(/^\?(:|<[A-Za-z_$][\w$]*>)/, '');
+  if (text.length < 2) return false;
+  const last = text[text.length - 1]!;
+  let slashes = 0;
+  for (let k = text.length - 2; k >= 0 && text[k] === '\\'; k--) slashes++;
+  const escaped = slashes % 2 === 1;
+  if (escaped ? /[A-Za-z0-9]/.test(last) : /[\])}*+?.|^$]/.test(last)) return false;
+  return inner.every((atom) => excludes(atom, last));
+}
+
+/** Can the atom (a char, an escape, a class) never match `c`? Unknown atoms: false. */
+function excludes(atom: string, c: string): boolean {
+  if (atom.length === 1) return atom !== '.' && atom !== c;
+  if (atom.length === 2 && atom[0] === '\\') {
+    const e = atom[1]!;
+    const shorthand: Record<string, RegExp> = { w: /\w/, W: /\W/, d: /\d/, D: /\D/, s: /\s/, S: /\S/ };
+    const re = shorthand[e];
+    if (re) return !re.test(c);
+    return /[A-Za-z0-9]/.test(e) ? false : e !== c;
+  }
+  if (atom[0] === '[') {
+    try {
+      return !new RegExp(atom).test(c);
+    } catch {
+      return false;
+    }
   }
   return false;
 }
