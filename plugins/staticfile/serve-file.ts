@@ -223,7 +223,8 @@ async function readPieces(fh: FileHandle, pieces: BodyPiece[], length: number): 
  */
 function redirectToDirectory(req: Request): void {
   const location = `${encodeUrlPath(req.path)}/${req.query !== null ? `?${req.query}` : ''}`;
-  req.respond(301, [...req.responseHeaders, 'Location', location, 'Content-Length', '0']);
+  // lighttpd's answer to a HEAD has no Content-Length here (it has no body to measure).
+  req.respond(301, req.method === 'HEAD' ? [...req.responseHeaders, 'Location', location] : [...req.responseHeaders, 'Location', location, 'Content-Length', '0']);
 }
 
 /** 200 with the methods a static file allows (lighttpd answers OPTIONS for any path it finds). */
