@@ -186,7 +186,7 @@ S('redirects: 301 by default, url.redirect-code 302, 307, 308; Location from cap
   assert.is(q.header('location'), '/dest?a=1&b=2');
 });
 
-S('injection: %0d%0a in a capture (the query: the core refuses it in a path) stays encoded in Location; a decoded CR LF is refused with 500', async () => {
+S('G7 injection: %0d%0a in a capture (the query: the core refuses it in a path) stays encoded in Location; a decoded CR LF is refused with 500', async () => {
   const a = await get11('/inj/x?%0d%0aSet-Cookie:x=1');
   assert.is(a.status, 301);
   assert.is(a.header('location'), '/to/x?%0d%0aSet-Cookie:x=1');
@@ -199,7 +199,7 @@ S('injection: %0d%0a in a capture (the query: the core refuses it in a path) sta
   assert.match(errorLog(), /redirect rule "\^\/b64r\/\(\.\*\)\$" of url\.redirect \(.*lighttpd\.conf:\d+\): the Location holds CR/);
 });
 
-S('rewritten targets that are not valid origin-form targets answer 500 with the rule in the error log', async () => {
+S('G7: rewritten targets that are not valid origin-form targets answer 500 with the rule in the error log', async () => {
   const payload = Buffer.from('/y\r\nX: 1').toString('base64url');
   const a = await get11(`/bad/${payload}`);
   assert.is(a.status, 500);
