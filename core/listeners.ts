@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type tls from 'node:tls';
+import type { ConfigBlock } from '../config/model.js';
 import { formatIp, parseIpInto } from '../config/ip-address.js';
 import { SocketReader } from './socket-reader.js';
 
@@ -28,6 +30,20 @@ export interface ListenSpec {
   backlog?: number;
   /** IPV6_V6ONLY for an IPv6 wildcard; lighttpd sets it unless server.use-ipv6 alone asked for `[::]`. */
   ipv6Only?: boolean;
+  /** The `$SERVER["socket"]` block this listener comes from (its ssl.* keys); none for the global one. */
+  block?: ConfigBlock;
+  /** TLS on this listener (mod_openssl, set before listen()): every accepted socket is wrapped. */
+  tls?: ListenerTls;
+}
+
+/**
+ * TLS for a listener, provided by a plugin (plugins/openssl). A TLS socket cannot be read through
+ * `onread`, so its connections read through 'data' events; plain TCP listeners keep the
+ * SocketReader path untouched.
+ */
+export interface ListenerTls {
+  /** Wrap an accepted (paused) TCP socket of `listener` in a server-side TLS socket. */
+  wrap(accepted: net.Socket, listener: Listener): tls.TLSSocket;
 }
 
 export interface Listener extends ListenSpec {
@@ -222,6 +238,14 @@ export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, read
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, highWaterMark: CLIENT_HIGH_WATER_BYTES });
     const listener = { ...spec, server, boundPort: 0 } as Listener;
     server.on('connection', (accepted: net.Socket) => {
+      const secure = listener.tls;
+      if (secure !== undefined) {
+        const socket = secure.wrap(accepted, listener);
+        const reader = new SocketReader();
+        reader.listen(socket);
+        onConnection(socket, reader, listener);
+        return;
+      }
       const { socket, reader } = withReader(accepted);
       onConnection(socket, reader, listener);
     });

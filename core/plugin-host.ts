@@ -8,10 +8,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PLUGIN_API_VERSION } from './plugin.js';
 import { VERSION } from './version.js';
 import createDebug from 'debug';
-import { ConfigError, ConfigErrorList, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
+import { ConfigError, ConfigErrorList, type ConfigBlock, type ConfigEntry, type ConfigModel, type ConfigValue, type SourceLoc } from '../config/model.js';
 import { closestName } from '../config/suggest.js';
 import { CORE_OPTIONS } from './core-options.js';
-import { coerceOption, type OptionSchema, type OptionSpec } from './options.js';
+import { booleanValue, coerceOption, type OptionSchema, type OptionSpec } from './options.js';
 import type { PluginContext, PluginDefinition, PluginInstance } from './plugin.js';
 import type { Request } from './request.js';
 import type { Server } from './server.js';
@@ -117,6 +117,18 @@ export class PluginHost {
     const compat = model.root.entries.filter((e) => e.key === 'server.compat-module-load').at(-1)?.value;
     if (!(compat === 'disable' || compat === false || compat === 0)) {
       for (const id of ALWAYS_LOADED) if (!this.plugins.has(id)) await this.loadOne(id, undefined, []);
+      // lighttpd 1.4.69 (configfile.c config_warn_openssl_module): ssl.* keys without a TLS module
+      // load mod_openssl, with its warning.
+      const ssl = firstKey(model.root, 'ssl.');
+      if (ssl !== null && !this.plugins.has('openssl')) {
+        model.warnings.push(`${ssl.loc.file}:${ssl.loc.line}: Warning: please add "mod_openssl" to server.modules list in lighttpd.conf (loaded for ${ssl.key}); lighttpd will not load it by itself in a future release`);
+        await this.loadOne('openssl', ssl.loc, []);
+      }
+    } else if (!this.plugins.has('openssl')) {
+      const engine = firstKey(model.root, 'ssl.engine');
+      if (engine !== null && booleanValue(engine.value) === true) {
+        throw new ConfigError(engine.loc, 'ssl.engine = "enable" needs "mod_openssl" in server.modules (server.compat-module-load is disabled)');
+      }
     }
     if (unknownKeys(model, this.specs).length > 0) await this.learnOtherKeys();
   }
@@ -298,6 +310,18 @@ export class PluginHost {
       try { await p.instance?.close?.(); } catch { /* best effort at shutdown */ }
     }
   }
+}
+
+/** The first entry (any block, document order) whose key is `key` or, when it ends in ".", starts with it. */
+function firstKey(block: ConfigBlock, key: string): ConfigEntry | null {
+  for (const e of block.entries) if (key.endsWith('.') ? e.key.startsWith(key) : e.key === key) return e;
+  for (const child of block.children) {
+    for (let b: ConfigBlock | null = child; b; b = b.else) {
+      const found = firstKey(b, key);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 /** Keys of the model (any block) that no loaded plugin or the core declares; var.* and env.* are not options. */

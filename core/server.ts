@@ -9,7 +9,7 @@ import { createHooks, type Hooks } from './hooks.js';
 import type { RequestLimits } from './http1/types.js';
 import { targetNormalizationFrom, type TargetNormalization } from './http1/url.js';
 import {
-  activatedFds, inheritedAddress, listen, parseSocketName, sameAddress, socketName, type Listener, type ListenSpec,
+  activatedFds, inheritedAddress, listen, parseSocketName, sameAddress, socketName, type Listener, type ListenerTls, type ListenSpec,
 } from './listeners.js';
 import { Pipeline } from './pipeline.js';
 import { SocketReader } from './socket-reader.js';
@@ -115,6 +115,11 @@ export class Server {
   readonly debugFlags: DebugFlags;
   private readonly serverFields = new WeakMap<Map<string, ConfigValue>, string>();
   readonly warnings: string[] = [];
+  /**
+   * TLS for a listener (set by plugins/openssl in create()): called for each listen spec at
+   * start; a spec it returns TLS for is served as https. Null: every listener is plain TCP.
+   */
+  listenerTls: ((spec: ListenSpec) => ListenerTls | null) | null = null;
   /** Coarse clock (ms since epoch), updated by the tick. */
   nowMs = Date.now();
   stopping = false;
@@ -191,6 +196,8 @@ export class Server {
     await this.hooks.startup.promise(this);
     const specs = this.listenSpecs();
     for (const spec of specs) {
+      const secure = this.listenerTls?.(spec) ?? null;
+      if (secure !== null) { spec.tls = secure; spec.scheme = 'https'; }
       this.listeners.push(await listen(spec, (socket, reader, l) => this.accept(socket, reader, l)));
     }
     this.tickTimer = setInterval(() => this.tick(), 1000);
@@ -219,7 +226,11 @@ export class Server {
     const portLoc = this.globalLocs.get('server.port') ?? this.globalLocs.get('server.bind');
     const origin = portLoc ? `${portLoc.file}:${portLoc.line}` : this.model.file;
     const out: ListenSpec[] = [];
-    const add = (spec: ListenSpec) => { if (!out.some((o) => o.name === spec.name)) out.push(spec); };
+    const add = (spec: ListenSpec) => {
+      const same = out.find((o) => o.name === spec.name);
+      // A $SERVER["socket"] block naming the main address configures that listener (ssl.*).
+      if (same === undefined) out.push(spec); else same.block ??= spec.block;
+    };
     if (fds.length === 0 || bind !== '') {
       if (bind.startsWith('/') || bind.startsWith('unix:')) {
         const unixPath = bind.startsWith('unix:') ? bind.slice(5) : bind;
@@ -235,10 +246,10 @@ export class Server {
       const parsed = parseSocketName(s.value, port);
       if (!parsed) throw new ConfigError(s.loc, `$SERVER["socket"]: cannot parse "${s.value}"`);
       const at = `${s.loc.file}:${s.loc.line}`;
-      if (parsed.unixPath) { add({ name: parsed.unixPath, unixPath: parsed.unixPath, scheme: 'http', origin: at, backlog }); continue; }
+      if (parsed.unixPath) { add({ name: parsed.unixPath, unixPath: parsed.unixPath, scheme: 'http', origin: at, backlog, block: s.block }); continue; }
       const host = parsed.host ?? '0.0.0.0';
       const sport = parsed.port ?? port;
-      add({ name: socketName(host, sport), host, port: sport, scheme: 'http', origin: at, backlog, ipv6Only: v6only(host) });
+      add({ name: socketName(host, sport), host, port: sport, scheme: 'http', origin: at, backlog, ipv6Only: v6only(host), block: s.block });
     }
     if (fds.length === 0) return out;
     const unclaimed = new Set(fds);
