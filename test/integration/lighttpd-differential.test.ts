@@ -213,8 +213,7 @@ type BodyRule = 'compare' | 'raw' | 'skip';
 /**
  * A known difference at one key of the view ("0.status", "1.body"...). With `whole`, the key is a
  * response's status and the rest of that response (its fields and body, which follow from the
- * status) is not compared. The key "responses" marks a connection on which lantern may answer
- * fewer requests than lighttpd: only the responses both sent are compared.
+ * status) is not compared.
  */
 interface Known {
   kind: 'deliberate' | 'TODO(compat)';
@@ -269,16 +268,6 @@ function differential(name: string, c: Case): void {
       const i = Number(k.key.split('.')[0]);
       if (k.whole) { dropResponse(light, i); dropResponse(lan, i); }
     }
-    if (known.has('responses')) {
-      // Compare the responses both sent; the counts are checked against the known entry.
-      const both = Math.min(a!.responses.length, b!.responses.length);
-      const beyond = (key: string) => /^\d+\./.test(key) && Number(key.split('.')[0]) >= both;
-      for (const v of [light, lan]) for (const key of [...v.keys()]) if (beyond(key)) v.delete(key);
-      for (const key of [...known.keys()]) if (beyond(key)) known.delete(key);
-      // The last response lantern sent is its last: its Connection field is not compared (above).
-      light.delete(`${both - 1}.connection`);
-      lan.delete(`${both - 1}.connection`);
-    }
     const problems: string[] = [];
     for (const key of new Set([...light.keys(), ...lan.keys(), ...known.keys()])) {
       const l = light.get(key);
@@ -289,9 +278,8 @@ function differential(name: string, c: Case): void {
         continue;
       }
       if (!matches(k.lighttpd, l)) problems.push(`${key} (known ${k.kind}): lighttpd now answers ${JSON.stringify(l)}, recorded ${k.lighttpd}`);
-      if (matches(k.lantern, n)) continue;
       if (k.kind === 'TODO(compat)' && l === n) process.stdout.write(`# note: ${name}: ${key} now agrees with lighttpd; remove its TODO(compat) entry\n`);
-      else problems.push(`${key} (known ${k.kind}): lantern now answers ${JSON.stringify(n)}, recorded ${k.lantern}`);
+      else if (!matches(k.lantern, n)) problems.push(`${key} (known ${k.kind}): lantern now answers ${JSON.stringify(n)}, recorded ${k.lantern}`);
     }
     const shown = (raw: Buffer) => raw.toString('latin1').slice(0, 600);
     assert.ok(problems.length === 0, `${problems.join('\n  ')}\n--- lighttpd ---\n${shown(a!.raw)}\n--- lantern ---\n${shown(b!.raw)}`);
@@ -305,16 +293,6 @@ function differential(name: string, c: Case): void {
  * a CGI answer chunked, without Accept-Ranges.
  */
 const CGI_FRAMING = 'lighttpd frames a CGI answer by timing (Content-Length when complete, else chunked); lantern streams it chunked';
-
-/**
- * lantern's connection stops at the client's FIN (core/connection.ts canKeepAlive: clientEnded),
- * even with more requests already read: lighttpd answers every request it has read before the
- * FIN. Whether lantern's first answer goes out before it sees the FIN is a matter of timing (a
- * cached file is answered at once, an error page after a stat), so every case with more than one
- * request allows lantern to answer from 1 up to lighttpd's count.
- */
-const finDropsPipeline = (lighttpdCount: number): Known => todo('responses', String(lighttpdCount), new RegExp(`^[1-${lighttpdCount}]$`),
-  'lighttpd answers every request it has read before the client\'s FIN; lantern may stop after the response in progress once it has seen the FIN (timing)');
 
 const get11 = (target: string, extra = '') => `GET ${target} HTTP/1.1\r\nHost: diff.test\r\n${extra}\r\n`;
 const req11 = (method: string, target: string, extra = '', body = '') => `${method} ${target} HTTP/1.1\r\nHost: diff.test\r\n${extra}\r\n${body}`;
@@ -509,13 +487,13 @@ differential('If-None-Match on a missing file', { send: get11('/missing.txt', 'I
 // ---- connections --------------------------------------------------------------------------------
 differential('Connection: an empty element before close', { send: get11('/file.txt', 'Connection: , close\r\n') + get11('/file.txt') });
 differential('Connection: close with a trailing comma', { send: get11('/file.txt', 'Connection: close,\r\n') + get11('/file.txt') });
-differential('Connection: keep-alive with empty elements', { send: get11('/file.txt', 'Connection: keep-alive, ,\r\n') + get11('/file.txt', 'Connection: close\r\n'), known: [finDropsPipeline(2)] });
+differential('Connection: keep-alive with empty elements', { send: get11('/file.txt', 'Connection: keep-alive, ,\r\n') + get11('/file.txt', 'Connection: close\r\n') });
 differential('Connection: Close in capitals', { send: get11('/file.txt', 'Connection: Close\r\n') + get11('/file.txt') });
 differential('blank lines between keep-alive requests', {
   send: `${get11('/file.txt')}\r\n\r\n${get11('/index.html')}`,
-  known: [deliberate('1.status', '400', '200', 'RFC 9112 §2.2: a server SHOULD ignore empty lines before a request-line; lighttpd 1.4.69 skips one CRLF only and answers 400 to more'), finDropsPipeline(2)],
+  known: [deliberate('1.status', '400', '200', 'RFC 9112 §2.2: a server SHOULD ignore empty lines before a request-line; lighttpd 1.4.69 skips one CRLF only and answers 400 to more')],
 });
-differential('one CRLF between keep-alive requests', { send: `${get11('/file.txt')}\r\n${get11('/index.html')}`, known: [finDropsPipeline(2)] });
+differential('one CRLF between keep-alive requests', { send: `${get11('/file.txt')}\r\n${get11('/index.html')}` });
 differential('a blank line before the first request', {
   send: `\r\n${get11('/file.txt')}`,
   known: [deliberate('0.status', '400', '200', 'RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line; lighttpd 1.4.69 answers 400 on a new connection')],
@@ -523,15 +501,13 @@ differential('a blank line before the first request', {
 differential('pipelined requests, a HEAD between', {
   send: get11('/file.txt') + req11('HEAD', '/style.css') + get11('/missing.txt') + get11('/file.txt', 'Connection: close\r\n'),
   head: [false, true, false, false],
-  known: [finDropsPipeline(4)],
 });
 differential('HTTP/1.0 keep-alive', {
   send: 'GET /file.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /style.css HTTP/1.0\r\n\r\nGET /file.txt HTTP/1.0\r\n\r\n',
-  known: [finDropsPipeline(2)],
 });
 differential('HTTP/1.0 without keep-alive closes after one', { send: 'GET /file.txt HTTP/1.0\r\n\r\nGET /style.css HTTP/1.0\r\n\r\n' });
-differential('keep-alive after an error page', { send: get11('/missing.txt') + get11('/file.txt'), known: [finDropsPipeline(2)] });
-differential('keep-alive after a 301', { send: get11('/dir') + get11('/file.txt'), known: [finDropsPipeline(2)] });
+differential('keep-alive after an error page', { send: get11('/missing.txt') + get11('/file.txt') });
+differential('keep-alive after a 301', { send: get11('/dir') + get11('/file.txt') });
 
 // ---- bad requests -------------------------------------------------------------------------------
 differential('HTTP/1.1 without Host', { send: 'GET /file.txt HTTP/1.1\r\n\r\n' });
