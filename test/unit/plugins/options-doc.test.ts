@@ -1,5 +1,6 @@
 // Every option of every built-in plugin has a row in its reference page with the same text as
-// its declaration (the doc comments *are* the published reference, style.md).
+// its declaration (the doc comments *are* the published reference, style.md). Every plugin folder
+// is checked: a new plugin is covered without being listed here.
 import fs from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,22 +8,21 @@ import type { PluginDefinition } from '../../../core/plugin.js';
 
 const T = suite('plugin options documented');
 
-/** Plugin id → the page that documents its options. */
+const PLUGINS_DIR = new URL('../../../plugins/', import.meta.url);
+
+/** Plugins documented somewhere other than docs/modules.md: plugin id → page. */
 const PAGES: Record<string, string> = {
-  accesslog: 'modules.md', 'demo-app': 'modules.md', dirlisting: 'modules.md', indexfile: 'modules.md',
-  proxy: 'modules.md', staticfile: 'modules.md', status: 'modules.md', 'proxy-core': 'proxy-core.md',
-  fastcgi: 'cgi-family.md', scgi: 'cgi-family.md', cgi: 'cgi.md',
-  deflate: 'modules.md',
-  setenv: 'modules.md', expire: 'modules.md', extforward: 'modules.md',
+  'proxy-core': 'proxy-core.md', fastcgi: 'cgi-family.md', scgi: 'cgi-family.md', cgi: 'cgi.md', openssl: 'tls.md',
 };
 
-for (const [id, page] of Object.entries(PAGES)) {
+const ids = fs.readdirSync(PLUGINS_DIR).filter((id) => fs.existsSync(new URL(`${id}/index.ts`, PLUGINS_DIR))).sort();
+
+for (const id of ids) {
+  const page = PAGES[id] ?? 'modules.md';
   T(`${id}: every option has a row in docs/${page} with its doc text`, async () => {
-    const plugin = (await import(`../../../plugins/${id}/index.js`)).default as PluginDefinition;
+    const plugin = (await import(new URL(`${id}/index.ts`, PLUGINS_DIR).href)).default as PluginDefinition;
     const lines = fs.readFileSync(new URL(`../../../docs/${page}`, import.meta.url), 'utf8').split('\n');
-    const options = Object.entries(plugin.options ?? {});
-    assert.ok(options.length > 0, `${id} declares options`);
-    for (const [key, spec] of options) {
+    for (const [key, spec] of Object.entries(plugin.options ?? {})) {
       const row = lines.find((l) => l.startsWith(`| \`${key}\` |`));
       assert.ok(row, `no row for ${key} in docs/${page}`);
       assert.ok(row!.replace(/\\\|/g, '|').includes(spec.doc), `doc text of ${key} differs`);

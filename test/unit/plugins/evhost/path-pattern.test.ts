@@ -6,7 +6,6 @@ import { parseLighttpdConfig } from '../../../../config/lighttpd/parser.js';
 import { ConfigError } from '../../../../config/model.js';
 import { PluginHost } from '../../../../core/plugin-host.js';
 import { fillPathPattern, hostParts, parsePathPattern, type PatternPiece } from '../../../../plugins/evhost/path-pattern.js';
-import { assertOptionsDocumented } from '../simple-vhost/options-documented.js';
 
 const T = suite('evhost');
 
@@ -82,10 +81,6 @@ T('a bad pattern stops the start with file:line and the key, in conditions too',
     }
   }
   await validate('server.modules = ( "mod_evhost" )\nevhost.path-pattern = "/srv/%0/%{3.1}/%3/%_/%%/"\n');
-});
-
-T('every option has its row in docs/modules.md with its doc text', async () => {
-  await assertOptionsDocumented('evhost');
 });
 
 T.run();

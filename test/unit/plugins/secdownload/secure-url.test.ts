@@ -8,7 +8,6 @@ import { parseLighttpdConfig } from '../../../../config/lighttpd/parser.js';
 import { ConfigError } from '../../../../config/model.js';
 import { PluginHost } from '../../../../core/plugin-host.js';
 import { MAC_LENGTH, parseSecureUrl, signedText, verifyMac, withinTimeout, type SecureUrl } from '../../../../plugins/secdownload/secure-url.js';
-import { assertOptionsDocumented } from '../simple-vhost/options-documented.js';
 
 const T = suite('secdownload');
 const SECRET = 'verysecret';
@@ -120,10 +119,6 @@ T('bad values stop the start with file:line and the key', async () => {
     }
   }
   await validate('server.modules = ( "mod_secdownload" )\nsecdownload.algorithm = "hmac-sha256"\nsecdownload.timeout = 120\nsecdownload.hash-querystr = "enable"\n');
-});
-
-T('every option has its row in docs/modules.md with its doc text', async () => {
-  await assertOptionsDocumented('secdownload');
 });
 
 T.run();

@@ -10,7 +10,6 @@ import { ConfigError } from '../../../../config/model.js';
 import { PluginHost } from '../../../../core/plugin-host.js';
 import { DirectoryCache, hostWithoutPort, isSafeHostComponent } from '../../../../plugins/simple-vhost/directory-check.js';
 import { buildVhostRoot } from '../../../../plugins/simple-vhost/index.js';
-import { assertOptionsDocumented } from './options-documented.js';
 
 const T = suite('simple-vhost');
 
@@ -73,10 +72,6 @@ T('bad values stop the start with file:line and the key', async () => {
     }
   }
   await validate('server.modules = ( "mod_simple_vhost" )\nsimple-vhost.server-root = "/srv"\nsimple-vhost.debug = 1\n');
-});
-
-T('every option has its row in docs/modules.md with its doc text', async () => {
-  await assertOptionsDocumented('simple-vhost');
 });
 
 T.run();

@@ -1,6 +1,5 @@
 // plugins/ssi: its keys as lighttpd writes them are accepted, wrong values stop the start with
-// file:line and the key, and every option has its row in docs/modules.md with its doc text.
-import fs from 'node:fs';
+// file:line and the key (their doc rows: test/unit/plugins/options-doc.test.ts).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseLighttpdConfig } from '../../../../config/lighttpd/parser.js';
@@ -48,17 +47,6 @@ T('the usual lighttpd config is accepted', async () => {
     '$HTTP["url"] =^ "/cgi/" { ssi.exec = "enable" }',
     '',
   ].join('\n'));
-});
-
-T('every option has a row in docs/modules.md with its doc text', () => {
-  const lines = fs.readFileSync(new URL('../../../../docs/modules.md', import.meta.url), 'utf8').split('\n');
-  const options = Object.entries(ssi.options ?? {});
-  assert.is(options.length, 5);
-  for (const [key, spec] of options) {
-    const row = lines.find((l) => l.startsWith(`| \`${key}\` |`));
-    assert.ok(row, `no row for ${key} in docs/modules.md`);
-    assert.ok(row!.replace(/\\\|/g, '|').includes(spec.doc), `doc text of ${key} differs`);
-  }
 });
 
 T.run();
