@@ -6,6 +6,7 @@ import type { Request } from '../../core/request.js';
 import type { SourceLoc } from '../../config/model.js';
 import type { CgiPath } from './cgi-path.js';
 import type { SpawnHostOptions } from './gateway/server-config.js';
+import type { UpstreamTlsOptions } from '../ssl-upstream/tls-options.js';
 import type {
   BalancerDefinition, FailureCounters, MemberState, MemberView, ProtocolDefinition, UpstreamRequest,
 } from './types.js';
@@ -175,6 +176,12 @@ export interface BackendOptions {
   authorizer: boolean;
   /** Resolver for hostname members (tests); default dns.promises.lookup(host, { all: true }). */
   resolve?: (host: string) => Promise<string[]>;
+  /**
+   * TLS to the members (ssl-upstream, extension): the protocol's bytes go over TLS, with the
+   * backend's CA verification, SNI, client certificate and minimum version (UpstreamTlsOptions in
+   * plugins/ssl-upstream/tls-options.ts). null: plain sockets. Default null.
+   */
+  tls: UpstreamTlsOptions | null;
 }
 
 export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
@@ -210,6 +217,7 @@ export const DEFAULT_BACKEND_OPTIONS: Readonly<BackendOptions> = Object.freeze({
   preserveHost: true,
   resolveIntervalMs: 30000,
   authorizer: false,
+  tls: null,
 });
 
 export interface BackendHandle {
@@ -263,6 +271,8 @@ export interface BackendSnapshot {
   responseBytesToDisk: number;
   /** Failures over all members, by kind. */
   failures: FailureCounters;
+  /** The members' transport counters added up (TLS: full and resumed handshakes), when the transport keeps any. */
+  transport?: Record<string, number>;
   members: MemberSnapshot[];
 }
 
@@ -284,4 +294,9 @@ export interface MemberSnapshot {
   lastErrorAtMs: number;
   /** While disabled: when it may be probed (wall clock ms), else 0. */
   disabledUntilMs: number;
+  /**
+   * The transport's counters, when it keeps any (TLS, ssl-upstream: tlsFullHandshakes,
+   * tlsResumedHandshakes, tlsFailedHandshakes).
+   */
+  transport?: Readonly<Record<string, number>>;
 }

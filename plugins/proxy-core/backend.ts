@@ -12,9 +12,10 @@ import type { BackendHandle, BackendOptions, BackendSnapshot } from './api.js';
 import { parseMemberEntry, tcpKey } from './address.js';
 import { Member, newFailureCounters } from './member.js';
 import type { ProxyRequest } from './proxy-request.js';
-import type { Balancer, FailureCounters, MemberView, ProtocolDefinition, ProtocolOptions } from './types.js';
+import type { Balancer, FailureCounters, MemberView, ProtocolDefinition, ProtocolOptions, TransportDefinition } from './types.js';
 import { WaitQueue } from './wait-queue.js';
 import type { SpawnHost } from './spawned-backends.js';
+import { tlsTransport } from '../ssl-upstream/tls-transport.js';
 
 /** A `hostname:port` member entry and the member keys it resolved to last time. */
 interface HostnameSource {
@@ -118,6 +119,11 @@ export class Backend implements BackendHandle {
    * event-loop HTTP origin serves several batched requests per wake-up (core/write-batch.ts).
    */
   writeAtOnce = false;
+  /**
+   * What carries the members' connections when it is not a plain socket: TLS when options.tls is
+   * set (ssl-upstream), chosen once here so that a plain backend's connections test nothing more.
+   */
+  readonly transport: TransportDefinition | null;
   /** Members requests may go to; what the balancer sees. */
   members: Member[] = [];
   readonly queue: WaitQueue<ProxyRequest>;
@@ -156,6 +162,8 @@ export class Backend implements BackendHandle {
     this.spawnHosts = init.spawnHosts ?? [];
     this.log = init.log;
     this.queue = new WaitQueue(init.options.maxBacklog, init.options.queueTimeoutMs);
+    // TLS files are read and checked now: a bad one stops the start (addBackend names the line).
+    this.transport = init.options.tls ? tlsTransport.bound({ name: init.name, protocol: init.protocol }, init.options.tls) : null;
     for (const t of init.options.trustForwardedFrom) {
       const mask = parseIpMask(t);
       if (mask === null) throw new Error(`trust-forwarded-from: "${t}" is not an address or CIDR mask`);
@@ -418,7 +426,8 @@ export class Backend implements BackendHandle {
     let active = 0;
     let idle = 0;
     for (const m of this.members) { active += m.active; idle += m.idle.length; }
-    return {
+    const members = this.members.map((m) => m.snapshot());
+    const snap: BackendSnapshot = {
       name: this.name,
       protocol: this.protocol,
       balancer: this.balancer,
@@ -432,7 +441,13 @@ export class Backend implements BackendHandle {
       retries: this.retries,
       responseBytesToDisk: this.responseBytesToDisk,
       failures: { ...this.failures },
-      members: this.members.map((m) => m.snapshot()),
+      members,
     };
+    if (this.transport?.counters !== undefined) {
+      const sum: Record<string, number> = {};
+      for (const m of members) for (const [k, n] of Object.entries(m.transport ?? {})) sum[k] = (sum[k] ?? 0) + n;
+      snap.transport = sum;
+    }
+    return snap;
   }
 }

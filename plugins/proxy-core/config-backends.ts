@@ -3,12 +3,13 @@
 // same settings sharing one; per request the merged settings find their backend through a cache
 // keyed by the merge result, so the request path does one WeakMap lookup.
 import path from 'node:path';
-import { ConfigHash, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../../config/model.js';
+import { ConfigError, ConfigHash, type ConfigBlock, type ConfigModel, type ConfigValue, type SourceLoc } from '../../config/model.js';
 import type { Request } from '../../core/request.js';
 import type { BackendOptions, BackendSpec } from './api.js';
 import type { Backend } from './backend.js';
 import { forwardedParams, PROXY_CORE_OPTIONS, secondsValue, type ProxyCoreKey } from './config-keys.js';
 import type { ProxyCore } from './proxy-core.js';
+import { TLS_KEYS, TlsKeyReader, type TlsKey } from '../ssl-upstream/tls-options.js';
 
 const KEYS = Object.keys(PROXY_CORE_OPTIONS) as ProxyCoreKey[];
 
@@ -81,6 +82,16 @@ const OPTION_KEYS: ReadonlyArray<readonly [keyof BackendOptions, ProxyCoreKey, '
   ['resolveIntervalMs', 'proxy-core.resolve-interval', 'ms'],
 ];
 
+/** proxy-core.tls = "enable" and its proxy-core.tls-* keys → BackendOptions.tls (null: plain sockets). */
+function tlsFromConfig(get: Lookup): BackendOptions['tls'] {
+  const reader = new TlsKeyReader('proxy-core.');
+  for (const key of Object.keys(TLS_KEYS) as TlsKey[]) {
+    const v = get(`proxy-core.${key}` as ProxyCoreKey);
+    if (v !== undefined) reader.set(key, v);
+  }
+  return reader.result();
+}
+
 /**
  * The backend options the proxy-core.* keys give; with `onlySet`, only those a key in `values`
  * sets (the lighttpd 1.4 gateway modules take them as their scope's defaults).
@@ -91,6 +102,8 @@ export function optionsFromConfig(get: Lookup, onlySet = false): Partial<Backend
     if (onlySet && get(key) === undefined) continue;
     options[field] = kind === 'ms' ? ms(get, key) : value(get, key);
   }
+  // TLS to the backends (ssl-upstream): proxy-core.tls and its proxy-core.tls-* settings.
+  if (!onlySet || get('proxy-core.tls') !== undefined) options.tls = tlsFromConfig(get);
   if (!onlySet || get('proxy-core.forwarded') !== undefined) {
     const params = forwardedParams(value(get, 'proxy-core.forwarded'));
     options.forwarded = params.length > 0;
@@ -166,7 +179,14 @@ export class ConfigBackends {
     let b = this.bySignature.get(sig);
     if (b === undefined) {
       const name = loc ? `${path.basename(loc.file)}:${loc.line}` : `proxy-core#${++this.created}`;
-      const spec = specFromConfig(get, this.core.getBackend(name) ? `${name}#${++this.created}` : name, loc);
+      let spec: BackendSpec;
+      try {
+        spec = specFromConfig(get, this.core.getBackend(name) ? `${name}#${++this.created}` : name, loc);
+      } catch (err) {
+        // A bad proxy-core.tls-* combination: named at the block's proxy-core.backends line.
+        if (loc) throw new ConfigError(loc, (err as Error).message);
+        throw err;
+      }
       // A protocol or balancer nobody registered is reported at the line that named it.
       const protocolLoc = locs?.get('proxy-core.protocol');
       const balancerLoc = locs?.get('proxy-core.balancer');

@@ -169,6 +169,34 @@ export const PROXY_CORE_OPTIONS = {
     type: 'string', default: '1.1', enum: ['1.1', '1.0'],
     doc: 'HTTP version spoken to "http" backends: "1.0" sends no chunked bodies (an unknown length is buffered first) and closes each connection. Default: "1.1".',
   },
+  'proxy-core.tls': {
+    type: 'boolean', default: false,
+    doc: 'Speak TLS to the backends of this block (ssl-upstream), under any protocol (https, FastCGI or SCGI over TLS). Their certificates are verified against the system\'s CAs (or proxy-core.tls-ca-file) and the host name; a failed handshake answers 502, says why in the error log and disables the member like a refused connect. Sessions are resumed across pooled connections. Default: disabled.',
+  },
+  'proxy-core.tls-ca-file': {
+    type: 'string', default: undefined,
+    doc: 'PEM file of the CA certificates that sign the backends\' certificates, trusted instead of the system\'s (as nginx\'s proxy_ssl_trusted_certificate). Read at startup: a missing file stops the start. Default: the system\'s CAs.',
+  },
+  'proxy-core.tls-sni': {
+    type: 'string', default: undefined,
+    doc: 'Server name sent in SNI, which the backends\' certificates must also match; "" sends none. Default: the host name of a backend given by name, none for an IP address (whose certificate must then name the IP).',
+  },
+  'proxy-core.tls-cert': {
+    type: 'string', default: undefined,
+    doc: 'PEM client certificate for backends that require one (mutual TLS); its key is read from the same file unless proxy-core.tls-key is set. Default: none.',
+  },
+  'proxy-core.tls-key': {
+    type: 'string', default: undefined,
+    doc: 'PEM private key of proxy-core.tls-cert. Default: read from the proxy-core.tls-cert file.',
+  },
+  'proxy-core.tls-insecure-skip-verify': {
+    type: 'boolean', default: false,
+    doc: 'UNSAFE: do not verify the backends\' certificates (chain, expiry, name), so that anyone on the path can read and change the traffic. For tests only. Default: disabled (certificates are verified).',
+  },
+  'proxy-core.tls-min-version': {
+    type: 'string', default: 'TLSv1.2', enum: ['TLSv1.2', 'TLSv1.3'],
+    doc: 'Lowest TLS version accepted from the backends: "TLSv1.2" or "TLSv1.3". Default: "TLSv1.2".',
+  },
   'proxy-core.resolve-interval': {
     type: 'any', default: 30, check: checkSeconds,
     doc: 'Seconds between lookups of hostname members; new addresses become members, vanished ones are removed after their requests finish. Default: 30.',

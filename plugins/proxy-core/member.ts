@@ -16,7 +16,7 @@ export type FailureKind = keyof FailureCounters;
 export const FAILING_PATHS_NEEDED = 2;
 
 export function newFailureCounters(): FailureCounters {
-  return { refused: 0, connectTimeout: 0, readTimeout: 0, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0 };
+  return { refused: 0, connectTimeout: 0, readTimeout: 0, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0, tls: 0 };
 }
 
 /** Processes that share each backend (server.max-worker; 1 without workers). */
@@ -69,10 +69,13 @@ export class Member implements MemberView {
   private removedWaiters: Array<() => void> | null = null;
 
   /**
-   * What carries its connections when it is not a socket (exec: members: a process per request,
-   * process-transport.ts), else null.
+   * What carries its connections when it is not a plain socket (exec: members: a process per
+   * request, process-transport.ts; TLS when the backend asks for it, the backend's transport),
+   * else null.
    */
   readonly transport: TransportDefinition | null;
+  /** The transport's state for this member, kept across connections (a TLS session to resume); null without. */
+  readonly transportState: unknown;
   /**
    * A connection carries one request, opened with that request's environment, never pooled (a
    * process per request).
@@ -81,7 +84,8 @@ export class Member implements MemberView {
 
   constructor(backend: Backend, key: string, address: MemberAddress, weight: number, hostname: string | null) {
     this.backend = backend;
-    this.transport = address.kind === 'exec' ? execTransport : null;
+    this.transport = address.kind === 'exec' ? execTransport : backend.transport;
+    this.transportState = this.transport?.memberState?.() ?? null;
     this.perRequest = this.transport?.perRequest ?? false;
     this.key = key;
     this.address = address;
@@ -252,7 +256,8 @@ export class Member implements MemberView {
     this.lastErrorAtMs = now;
     // A failing script is that script's failure, never the member's.
     if (this.transport !== null && !this.transport.blamesMember) return;
-    if (kind === 'refused' || kind === 'connectTimeout') { this.backend.disable(this, message, false); return; }
+    // A failed TLS handshake is connect-level too: the member's certificate fails every request alike.
+    if (kind === 'refused' || kind === 'connectTimeout' || kind === 'tls') { this.backend.disable(this, message, false); return; }
     if (this.state === 'probing') { this.backend.disable(this, `its probe failed: ${message}`, true); return; }
     this.windowAt(turnNowMs());
     const f = ++this.windowFailures;
@@ -299,7 +304,7 @@ export class Member implements MemberView {
   }
 
   snapshot(): MemberSnapshot {
-    return {
+    const snap: MemberSnapshot = {
       key: this.key,
       hostname: this.hostname,
       weight: this.weight,
@@ -313,5 +318,8 @@ export class Member implements MemberView {
       lastErrorAtMs: this.lastErrorAtMs,
       disabledUntilMs: this.state === 'up' ? 0 : this.disabledUntilMs,
     };
+    const counters = this.transport?.counters;
+    if (counters !== undefined) snap.transport = counters(this.transportState);
+    return snap;
   }
 }

@@ -286,6 +286,12 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
       this.answerLocally(err);
       return;
     }
+    if (err !== null && (err as { tlsHandshakeFailed?: boolean }).tlsHandshakeFailed === true) {
+      // ssl-upstream: the TLS handshake failed (the certificate did not verify...): the member
+      // answered, wrongly: 502 (not the 503 of a refused connect), with the reason.
+      this.attemptFailed('LT_ERR_BACKEND_BAD_RESPONSE', err.message, 'tls');
+      return;
+    }
     const detail = err?.code ?? err?.message ?? 'connection closed';
     if (this.finalHead && (!this.bodyEndWritten || c.writeFailed) && !this.responseDone) {
       // The backend answered before it took the whole request body, then closed: an app that
@@ -375,7 +381,8 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     this.member?.endAttempt();
   }
 
-  protected override attemptFailed(code: ErrorCode, detail: string): void {
+  /** `kind`: the failure counter, when the code does not say it (a TLS handshake: `tls`). */
+  protected override attemptFailed(code: ErrorCode, detail: string, kind?: FailureKind): void {
     const m = this.member!;
     // E5: a reused connection that died before any response byte was most likely closed by the
     // backend while idle: the pool's race, not a failure of the member.
@@ -383,12 +390,13 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     if (!stale) {
       const message = `${ERRORS[code].message} (${detail})`;
       this.backend.logMember(m, `${message} for ${this.req.method} ${this.req.target}`);
-      m.recordFailure(failureKind(code), message, this.req.path);
+      m.recordFailure(kind ?? failureKind(code), message, this.req.path);
     }
     this.lastError = code;
     this.core.debug('%s %s → %s: %s (%s)', this.up.method, this.up.target, m.key, code, detail);
     this.giveUpAttempt();
-    const d = this.decide(code, false, stale);
+    // Nothing of the request went out before a failed TLS handshake: retried as after a refused connect.
+    const d = this.decide(kind === 'tls' ? 'LT_ERR_BACKEND_REFUSED' : code, false, stale);
     if (d === 'fail') this.finishWithError(code);
     else this.retry(d, m);
   }

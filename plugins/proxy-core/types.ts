@@ -31,6 +31,8 @@ export interface FailureCounters {
   reset: number;
   badResponse: number;
   status5xx: number;
+  /** A TLS handshake with the member failed (ssl-upstream: its certificate did not verify, no common protocol version). */
+  tls: number;
 }
 
 /** What a balancer may read about a member. */
@@ -273,6 +275,10 @@ export interface TransportOpenContext {
   readonly onData: (chunk: Buffer) => void;
   /** A line for the error log (a script's stderr). */
   log(message: string): void;
+  /** (Extension) The name the member's address was resolved from, or null for a literal address (TLS: the default SNI). */
+  readonly hostname?: string | null;
+  /** (Extension) The member's own state, kept across its connections (TransportDefinition.memberState(): a TLS session to resume). */
+  readonly memberState?: unknown;
 }
 
 export interface TransportDefinition {
@@ -290,4 +296,8 @@ export interface TransportDefinition {
    */
   blamesMember: boolean;
   open(ctx: TransportOpenContext): TransportStream;
+  /** (Extension) A new member's state, kept across its connections (ctx.memberState). */
+  memberState?(): unknown;
+  /** (Extension) The member's counters for the status snapshot (MemberSnapshot.transport). */
+  counters?(memberState: unknown): Readonly<Record<string, number>>;
 }

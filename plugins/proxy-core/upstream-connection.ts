@@ -116,6 +116,8 @@ export class UpstreamConnection implements BatchedWriter {
         request,
         onData: (chunk) => reader.sink(chunk),
         log: (message) => member.backend.logMember(member, message),
+        hostname: member.hostname,
+        memberState: member.transportState,
       });
       this.setPhase(Phase.Connect);
       // The process closed its stdin before taking the whole body: its answer is still read.

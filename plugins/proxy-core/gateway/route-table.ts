@@ -102,6 +102,7 @@ export function hostOptions(hosts: GatewayHost[]): Partial<BackendOptions> {
   if (h.disableTimeSecs !== undefined) o.disableTimeMs = h.disableTimeSecs * 1000;
   if (h.xSendfile) o.allowXSendfile = true;
   if (h.xSendfileDocroots) o.xSendfileDocroots = h.xSendfileDocroots;
+  if (h.tls) o.tls = h.tls;
   return o;
 }
 
@@ -116,7 +117,9 @@ export const CGI_FAMILY_DEFAULTS: Readonly<Partial<BackendOptions>> = Object.fre
 export function perHostOptionWarnings(ext: GatewayExtension): string[] {
   const [first, ...rest] = ext.hosts;
   const keys = ['connectTimeoutSecs', 'readTimeoutSecs', 'writeTimeoutSecs', 'disableTimeSecs', 'xSendfile', 'checkLocal', 'docroot', 'stripRequestUri', 'fixRootScriptname', 'proto'] as const;
-  const differing = keys.filter((k) => rest.some((h) => h.mode === first!.mode && h[k] !== first![k]));
+  const differing: string[] = keys.filter((k) => rest.some((h) => h.mode === first!.mode && h[k] !== first![k]));
+  // TLS settings are per backend too (ssl-upstream): compared by value.
+  if (rest.some((h) => h.mode === first!.mode && JSON.stringify(h.tls ?? null) !== JSON.stringify(first!.tls ?? null))) differing.push('tls');
   return differing.length === 0 ? [] : [`"${ext.key}": hosts differ in ${differing.join(', ')}; lantern applies the first host's values to all of them`];
 }
 
@@ -232,7 +235,7 @@ export class GatewayRouteTable<S extends GatewaySettings> {
       });
     } catch (err) {
       // proxy-core refused the backend (an address it cannot use): name the line that set it.
-      throw new ConfigError(entry.loc, `${d.mod.key}: "${ext.key}": ${(err as Error).message}`);
+      throw new ConfigError(entry.loc, `${d.mod.key}: "${ext.key}": ${err instanceof ConfigError ? err.detail : (err as Error).message}`);
     }
     this.backends.set(id, backend);
     return backend;

@@ -7,6 +7,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import os from 'node:os';
 import { ConfigHash, type ConfigValue } from '../../../config/model.js';
+import { isTlsKey, TlsKeyReader, type UpstreamTlsOptions } from '../../ssl-upstream/tls-options.js';
 
 /** Which gateway module a `*.server` value belongs to, and what its hosts may say. */
 export interface GatewayModule {
@@ -62,6 +63,8 @@ export interface GatewayHost {
   proto?: 'scgi' | 'uwsgi';
   /** lantern starts this host (bin-path). */
   spawn?: SpawnHostOptions;
+  /** TLS to this host ("tls" => "enable" and the "tls-*" keys; ssl-upstream). */
+  tls?: UpstreamTlsOptions;
 }
 
 /** One key of a `*.server` value: a URL prefix (starts with "/"), a suffix, or "" (everything). */
@@ -155,8 +158,17 @@ function parseHost(mod: GatewayModule, h: ConfigHash, ctx: string, label: string
   const out: GatewayHost = { label, member: '' };
   let spawn: Partial<SpawnHostOptions> | null = null;
   const spawnPart = (): Partial<SpawnHostOptions> => (spawn ??= {});
+  const tls = new TlsKeyReader();
   for (const [key, v] of h.entries) {
     const what = `${ctx}: "${key}"`;
+    if (isTlsKey(key)) {
+      try {
+        tls.set(key, v);
+      } catch (err) {
+        throw new GatewayServerError(`${ctx}: ${(err as Error).message}`);
+      }
+      continue;
+    }
     if (SPAWN_KEYS.has(key) && !mod.spawns) {
       if (key === 'bin-path') throw new GatewayServerError(`${what}: ${mod.module} does not start backends (run the backend yourself and give its host and port)`);
       warnings.push(`${what}: not used by ${mod.module}; ignored`);
@@ -222,6 +234,12 @@ function parseHost(mod: GatewayModule, h: ConfigHash, ctx: string, label: string
         if (key.includes('_')) throw new GatewayServerError(`${what}: incorrect directive contains underscore ('_') instead of dash ('-')`);
         throw new GatewayServerError(`${what}: unknown per-host option of ${mod.module}`);
     }
+  }
+  try {
+    const t = tls.result();
+    if (t !== null) out.tls = t;
+  } catch (err) {
+    throw new GatewayServerError(`${ctx}: ${(err as Error).message}`);
   }
   if (socket !== '' && (host !== '' || port !== undefined)) {
     throw new GatewayServerError(`${ctx}: either "host"/"port" or "socket" has to be set, not both`);

@@ -9,7 +9,7 @@ import { jsonpCallback, statisticsText, statusAutoText, statusJson } from '../..
 
 const T = suite('status/render');
 
-const failures = { refused: 2, connectTimeout: 0, readTimeout: 1, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0 };
+const failures = { refused: 2, connectTimeout: 0, readTimeout: 1, writeTimeout: 0, reset: 0, badResponse: 0, status5xx: 0, tls: 0 };
 
 const backend: BackendSnapshot = {
   name: 'proxy:<evil>"&\n:1:/app/', protocol: 'http', balancer: 'round-robin',
