@@ -11,6 +11,7 @@ import { CLIENT_HIGH_WATER_BYTES, type Listener, type ListenerTls, type ListenSp
 import type { Server } from '../../core/server.js';
 import { loadCaFile, loadCertificate, type LoadedCertificate } from './certificate.js';
 import { socketTlsParams, type SocketTlsParams } from './conf-cmd.js';
+import { clientChainDepth } from './ssl-env.js';
 
 /** Contexts kept per listener scope (one per distinct certificate choice; SNI names are few). */
 const CONTEXT_CACHE_MAX = 256;
@@ -203,7 +204,7 @@ export class ListenerTlsSetup {
     const remote = accepted.remoteAddress ?? '';
     const remoteip = remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
     const v = scope.verify;
-    return new tls.TLSSocket(accepted, {
+    const socket = new tls.TLSSocket(accepted, {
       isServer: true,
       secureContext: this.select(scope, listener, '', remoteip),
       SNICallback: (servername, cb) => {
@@ -217,6 +218,24 @@ export class ListenerTlsSetup {
       rejectUnauthorized: v.activate && v.enforce,
       highWaterMark: CLIENT_HIGH_WATER_BYTES,
     } as tls.TLSSocketOptions);
+    if (v.activate) socket.once('secure', () => this.checkClient(socket, v));
+    return socket;
+  }
+
+  /**
+   * After the handshake, the client certificate's verification result, as tls.Server records it
+   * for its own sockets (a TLSSocket made around an accepted socket does not): `authorized`, or
+   * `authorizationError` with the OpenSSL reason. node:tls has no verify depth, so a chain
+   * longer than ssl.verifyclient.depth is checked here too. With enforce, a failure closes.
+   */
+  private checkClient(socket: tls.TLSSocket, v: VerifyClient): void {
+    const handle = (socket as unknown as { _handle: { verifyError(): (Error & { code?: string }) | null } | null })._handle;
+    const err = handle?.verifyError() ?? null;
+    const state = socket as unknown as { authorized: boolean; authorizationError: string | undefined };
+    if (err !== null) state.authorizationError = err.code ?? err.message;
+    else if (clientChainDepth(socket) > v.depth) state.authorizationError = 'CERT_CHAIN_TOO_LONG';
+    else state.authorized = true;
+    if (!state.authorized && v.enforce) socket.destroy();
   }
 
   /** The client certificate checks of the listener a connection came in on. */

@@ -30,6 +30,19 @@ export function onelineName(subject: string): string {
   return subject.split('\n').filter(Boolean).map((part) => `/${part}`).join('');
 }
 
+/** How many CA certificates sit above the client's in its verified chain (OpenSSL's error depth). */
+export function clientChainDepth(socket: tls.TLSSocket): number {
+  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  let depth = 0;
+  const seen = new Set<string>();
+  while (cert?.issuerCertificate && cert.issuerCertificate !== cert && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    cert = cert.issuerCertificate;
+    depth++;
+  }
+  return depth;
+}
+
 export function clientCertEnv(socket: tls.TLSSocket, verify: VerifyClient): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const cert = socket.getPeerX509Certificate();

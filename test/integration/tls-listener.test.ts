@@ -337,4 +337,72 @@ test('ssl-conf-cmd MinProtocol TLSv1.3 refuses a TLS 1.2 client', async () => {
   }
 });
 
+withPerl('ssl.verifyclient.*: SSL_CLIENT_* and REMOTE_USER from a client certificate; enforce refuses a client without one', async () => {
+  const s = await ready();
+  makeLeaf(s.dir, 'client', 'alice');
+  const dir = makeTempDir('tls-verify', { 'www/env.pl': ENV_PL(PERL!) });
+  dirs.push(dir);
+  const optional = await ListeningSocket.open();
+  const enforced = await ListeningSocket.open();
+  const conf = path.join(dir, 'lighttpd.conf');
+  fs.writeFileSync(conf, `server.port = ${optional.port}
+server.bind = "127.0.0.1"
+server.document-root = "${dir}/www"
+server.modules = ( "mod_openssl", "mod_cgi" )
+cgi.assign = ( ".pl" => "${PERL}" )
+ssl.engine = "enable"
+ssl.pemfile = "${s.dir}/a.pem"
+ssl.ca-file = "${s.dir}/ca.crt"
+ssl.verifyclient.activate = "enable"
+ssl.verifyclient.enforce = "disable"
+ssl.verifyclient.username = "SSL_CLIENT_S_DN_CN"
+ssl.verifyclient.exportcert = "enable"
+$SERVER["socket"] == "127.0.0.1:${enforced.port}" {
+  ssl.pemfile = "${s.dir}/a.pem"
+  ssl.ca-file = "${s.dir}/ca.crt"
+  ssl.verifyclient.activate = "enable"
+  ssl.verifyclient.enforce = "enable"
+}
+`);
+  const proc = await startLanternProcess(['-D', '-f', conf], optional, { cwd: dir, sockets: [optional, enforced] });
+  const envFrom = async (port: number, extra: tls.ConnectionOptions) => {
+    const c = await TlsClient.connect(port, s.ca, 'a.example', extra);
+    try {
+      c.send('GET /env.pl HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+      const r = await c.read();
+      assert.is(r.status, 200);
+      return new Map(r.body.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as [string, string]));
+    } finally { c.close(); }
+  };
+  try {
+    const client = { cert: fs.readFileSync(path.join(s.dir, 'client.crt')), key: fs.readFileSync(path.join(s.dir, 'client.key')) };
+    const withCert = await envFrom(optional.port, client);
+    assert.is(withCert.get('SSL_CLIENT_VERIFY'), 'SUCCESS');
+    assert.is(withCert.get('SSL_CLIENT_S_DN_CN'), 'alice');
+    assert.is(withCert.get('SSL_CLIENT_S_DN'), '/O=first/CN=alice');
+    assert.is(withCert.get('REMOTE_USER'), 'alice');
+    assert.is(withCert.get('AUTH_TYPE'), 'SSL_CLIENT_VERIFY');
+    assert.match(withCert.get('SSL_CLIENT_M_SERIAL') ?? '', /^[0-9A-F]+$/);
+    assert.match(withCert.get('SSL_CLIENT_CERT') ?? '', /^-----BEGIN CERTIFICATE-----/);
+    const without = await envFrom(optional.port, {});
+    assert.is(without.get('SSL_CLIENT_VERIFY'), 'NONE');
+    assert.is(without.get('REMOTE_USER'), undefined);
+    // The socket with enforce refuses a client without a certificate...
+    let refused = false;
+    try {
+      const c = await TlsClient.connect(enforced.port, s.ca, 'a.example');
+      c.send('GET /env.pl HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+      await c.read();
+      c.close();
+    } catch {
+      refused = true;
+    }
+    assert.ok(refused, 'no answer without a client certificate');
+    // ...and serves one with a certificate.
+    assert.is((await envFrom(enforced.port, client)).get('SSL_CLIENT_VERIFY'), 'SUCCESS');
+  } finally {
+    assert.is(await proc.stop('SIGTERM'), 0);
+  }
+});
+
 T.run();
