@@ -2,6 +2,7 @@
 // rounds, reported as medians and ratios (DEVELOPERS: speed is only measured here), and written
 // into docs/performance.md. Cases, in this order:
 //   static13  a 13-byte static file, lantern vs a bare node:http server
+//   tls-static  the 13-byte file over HTTPS (keep-alive), lantern (mod_openssl) vs nginx with TLS
 //   hello     issue 4: nginx origin `return 200 "hello\n"` through lantern (1 and 2 workers),
 //             nginx as a proxy, http-proxy and undici; ratios to nginx-proxy. Also raw-relay, a
 //             Node process relaying raw bytes with no parsing: the ceiling for one Node process
@@ -27,10 +28,11 @@ import { runHundredMib } from './cases/large-body.js';
 import { runHello, runOneMib } from './cases/proxy-load.js';
 import { DOC_FILE, machineLine, markdown, withoutTempDir, writePerformanceDoc, type CaseReport } from './cases/report.js';
 import { runStatic13 } from './cases/static13.js';
+import { runTlsStatic } from './cases/tls-static.js';
 import { findNginx, HELLO_ONLY, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
 import type { LoadOptions } from './cases/wrk-rounds.js';
 
-const CASES = ['static13', 'hello', '1m', '100m', 'fastcgi', 'cgi'] as const;
+const CASES = ['static13', 'tls-static', 'hello', '1m', '100m', 'fastcgi', 'cgi'] as const;
 const PROXY_CASES: readonly CaseName[] = ['hello', '1m', '100m'];
 type CaseName = (typeof CASES)[number];
 
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
   const reports: CaseReport[] = [];
   try {
     if (cases.includes('static13')) report(withoutTempDir(await runStatic13(dir, load), dir), reports);
+    if (cases.includes('tls-static')) report(withoutTempDir(await runTlsStatic(dir, findNginx(), load), dir), reports);
     if (cases.some((c) => PROXY_CASES.includes(c))) await runProxyCases(dir, reports);
     if (cases.includes('fastcgi')) report(withoutTempDir(await runFastcgi(dir, findNginx(), load), dir), reports);
     if (cases.includes('cgi')) report(withoutTempDir(await runCgi(dir, load), dir), reports);
