@@ -6,6 +6,7 @@
 // Certificates are made at test time with the openssl command (the tests skip without it).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import tls from 'node:tls';
 import { suite } from 'uvu';
@@ -96,7 +97,7 @@ class TlsClient {
   close(): void { this.socket.destroy(); }
 }
 
-interface Setup { proc: LanternProcess; dir: string; tlsPort: number; plainPort: number; ca: string }
+interface Setup { proc: LanternProcess; dir: string; tlsPort: number; plainPort: number; ca: string; backend: http.Server }
 let setup: Setup | null = null;
 const dirs: string[] = [];
 
@@ -111,6 +112,10 @@ async function ready(): Promise<Setup> {
   makeLeaf(dir, 'b', 'b.example');
   // a.pem: certificate and key in one file; b: the key apart (ssl.privkey).
   fs.writeFileSync(path.join(dir, 'a.pem'), fs.readFileSync(path.join(dir, 'a.crt'), 'latin1') + fs.readFileSync(path.join(dir, 'a.key'), 'latin1'));
+  // A backend for mod_proxy that answers with the X-Forwarded-Proto it received.
+  const backend = http.createServer((req, res) => res.end(`proto=${req.headers['x-forwarded-proto'] ?? '-'}`));
+  await withTimeout(new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r())), NET_MS, 'the backend listening');
+  const backendPort = (backend.address() as { port: number }).port;
   const tlsSock = await ListeningSocket.open();
   const plainSock = await ListeningSocket.open();
   const conf = path.join(dir, 'lighttpd.conf');
@@ -118,11 +123,14 @@ async function ready(): Promise<Setup> {
 server.bind = "127.0.0.1"
 server.document-root = "${dir}/www"
 server.errorlog = "${dir}/error.log"
-server.modules = ( "mod_openssl", "mod_cgi" )
+server.modules = ( "mod_openssl", "mod_cgi", "mod_proxy" )
 cgi.assign = ( ".pl" => "${PERL ?? '/usr/bin/perl'}" )
 ssl.engine = "enable"
 ssl.pemfile = "${dir}/a.pem"
 ssl.ca-file = "${dir}/ca.crt"
+$HTTP["url"] =^ "/app/" {
+  proxy.server = ( "" => (( "host" => "127.0.0.1", "port" => ${backendPort} )) )
+}
 $HTTP["host"] == "b.example" {
   ssl.pemfile = "${dir}/b.crt"
   ssl.privkey = "${dir}/b.key"
@@ -135,13 +143,14 @@ $SERVER["socket"] == "127.0.0.1:${plainSock.port}" {
 }
 `);
   const proc = await startLanternProcess(['-D', '-f', conf], tlsSock, { cwd: dir, sockets: [tlsSock, plainSock] });
-  setup = { proc, dir, tlsPort: tlsSock.port, plainPort: plainSock.port, ca: fs.readFileSync(path.join(dir, 'ca.crt'), 'latin1') };
+  setup = { proc, dir, tlsPort: tlsSock.port, plainPort: plainSock.port, ca: fs.readFileSync(path.join(dir, 'ca.crt'), 'latin1'), backend };
   return setup;
 }
 
 T.after(async () => {
   if (setup) {
     const code = await setup.proc.stop('SIGTERM');
+    setup.backend.close();
     assert.is(code, 0, 'lantern exits 0 on SIGTERM');
   }
   for (const d of dirs) removeDir(d);
@@ -224,6 +233,19 @@ withPerl('CGI sees HTTPS=on, REQUEST_SCHEME=https and SSL_* on the TLS socket, h
   assert.match(body, /^REQUEST_SCHEME=http$/m);
   assert.not.match(body, /^HTTPS=/m);
   assert.not.match(body, /^SSL_PROTOCOL=/m);
+});
+
+test('a proxied backend gets X-Forwarded-Proto: https from the TLS socket, http from the plain one', async () => {
+  const s = await ready();
+  const c = await TlsClient.connect(s.tlsPort, s.ca, 'a.example');
+  try {
+    c.send('GET /app/x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+    const r = await c.read();
+    assert.is(r.status, 200);
+    assert.is(r.body, 'proto=https');
+  } finally { c.close(); }
+  const p = await rawExchange({ port: s.plainPort, send: ['GET /app/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], expectResponses: 1, halfClose: true, timeoutMs: NET_MS });
+  assert.is(p.responses[0]?.body.toString(), 'proto=http');
 });
 
 test('SIGHUP reloads the certificate: new connections get the new one, an open keep-alive connection goes on', async () => {
