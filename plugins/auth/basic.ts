@@ -17,7 +17,8 @@ export function challengeBasic(req: Request, require: AuthRequire): number {
   return 401;
 }
 
-export function checkBasic(req: Request, require: AuthRequire, sc: SchemeContext): Outcome {
+/** The outcome, or a promise of it when the backend checks the password off the event loop. */
+export function checkBasic(req: Request, require: AuthRequire, sc: SchemeContext): Outcome | Promise<Outcome> {
   const backend = sc.backend;
   if (!backend || !backend.basic) {
     sc.log(backend ? `auth.require "method" => "basic" invalid (try "digest"?) for ${req.path}` : `auth.backend not configured for ${req.path}`);
@@ -39,18 +40,28 @@ export function checkBasic(req: Request, require: AuthRequire, sc: SchemeContext
   }
   const user = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
-  let ok = false;
   const cache = sc.cache;
   const tag = cache?.basic(require, user, sc.nowMs);
-  if (tag !== undefined && constantTimeEqual(tag, cache!.passwordTag(password))) ok = true;
-  else {
-    try {
-      ok = backend.basic(req, user, password, require);
-    } catch (err) {
-      return backendFailed(req, sc, err);
-    }
-    if (ok && cache) cache.setBasic(require, user, password, sc.nowMs);
+  if (tag !== undefined && constantTimeEqual(tag, cache!.passwordTag(password))) return judged(req, require, sc, user, true);
+  let ok: boolean | Promise<boolean>;
+  try {
+    ok = backend.basic(req, user, password, require);
+  } catch (err) {
+    return backendFailed(req, sc, err);
   }
+  if (typeof ok === 'boolean') return checked(req, require, sc, user, password, ok);
+  // A costly hash, checked off the event loop: the outcome comes later.
+  return ok.then((yes) => checked(req, require, sc, user, password, yes), (err: unknown) => backendFailed(req, sc, err));
+}
+
+/** The backend's answer: remember a success in auth.cache, then judge it. */
+function checked(req: Request, require: AuthRequire, sc: SchemeContext, user: string, password: string, ok: boolean): Outcome {
+  if (ok && sc.cache) sc.cache.setBasic(require, user, password, Date.now());
+  return judged(req, require, sc, user, ok);
+}
+
+/** A wrong password, or a user the require rules do not name: 401 and no keep-alive. */
+function judged(req: Request, require: AuthRequire, sc: SchemeContext, user: string, ok: boolean): Outcome {
   if (!ok || !userAllowed(require, user)) {
     sc.log(ok
       ? `user ${logSafe(user)} is not allowed by "require" => "..." for ${req.path}, IP: ${clientIp(req)}`

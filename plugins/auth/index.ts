@@ -12,7 +12,7 @@ import { AuthCache, cacheMaxAge, checkCacheOption } from './auth-cache.js';
 import { checkBasic } from './basic.js';
 import { checkDigest, nextNonces } from './digest.js';
 import { compileRequire, matchRequire, userAllowed } from './require-config.js';
-import type { SchemeContext } from './scheme.js';
+import type { Outcome, SchemeContext } from './scheme.js';
 import type { AuthApi, AuthBackend, AuthRequire } from './types.js';
 
 /** auth.backend values mod_authn_file serves (lighttpd loads it for them when it is not listed). */
@@ -35,6 +35,13 @@ function envGet(req: Request, name: string): string | undefined {
   for (const [k, v] of req.env) if (k === name) return v;
   return undefined;
 }
+
+/** What a request that passed an asynchronous check carries across its restart. */
+interface Passed { readonly require: AuthRequire; readonly authorization: string | undefined; readonly user: string; readonly type: string }
+const PASSED_KEY = 'auth:passed';
+
+/** How often "password check refused" is logged while checks are overloaded. */
+const BUSY_LOG_INTERVAL_MS = 10_000;
 
 function envSet(req: Request, name: string, value: string): void {
   const env = req.env;
@@ -62,6 +69,15 @@ export default definePlugin({
     const compiled = new WeakMap<ConfigHash, AuthRequire[]>();
     const caches = new Map<ConfigHash, AuthCache>();
     const log = (m: string) => ctx.logError(m);
+    let busyLoggedMs = 0;
+    let busySuppressed = 0;
+    const logBusy = (m: string) => {
+      const now = Date.now();
+      if (now - busyLoggedMs < BUSY_LOG_INTERVAL_MS) { busySuppressed++; return; }
+      busyLoggedMs = now;
+      log(busySuppressed > 0 ? `${m}; ${busySuppressed} more refused since the last message (503)` : `${m} (503)`);
+      busySuppressed = 0;
+    };
     const model = ctx.server.model;
 
     const requireList = (hash: ConfigHash): AuthRequire[] => {
@@ -106,18 +122,45 @@ export default definePlugin({
         if (user !== undefined && userAllowed(require, user)) return undefined;
         if (require.method === 'extern') return 401;
       }
+      // Back from an asynchronous check (restarted): it passed for these credentials.
+      const passed = req.pluginData.get(PASSED_KEY) as Passed | undefined;
+      if (passed !== undefined && passed.require === require && passed.authorization === req.header('authorization')) {
+        envSet(req, 'REMOTE_USER', passed.user);
+        envSet(req, 'AUTH_TYPE', passed.type);
+        return undefined;
+      }
       const sc: SchemeContext = {
         backend: o['auth.backend'] === '' ? undefined : backends.get(o['auth.backend']),
         cache: cacheFor(o['auth.cache'] as ConfigHash | undefined),
         nowMs: Date.now(),
         log,
+        logBusy,
       };
+      const type = require.method === 'basic' ? 'Basic' : 'Digest';
       const out = require.method === 'basic' ? checkBasic(req, require, sc) : checkDigest(req, require, sc);
+      if (out instanceof Promise) {
+        // Checked off the event loop: the request waits, then goes on from its start (the
+        // earlier phases run again; this check is not repeated) or gets its answer.
+        out.then((r) => resume(req, require, type, r), (err: unknown) => { if (!req.finished) req.fail(err); });
+        return true;
+      }
       if (typeof out === 'number') return out;
       envSet(req, 'REMOTE_USER', out.user);
-      envSet(req, 'AUTH_TYPE', require.method === 'basic' ? 'Basic' : 'Digest');
+      envSet(req, 'AUTH_TYPE', type);
       return undefined;
     });
+
+    const resume = (req: Request, require: AuthRequire, type: string, out: Outcome): void => {
+      if (req.finished) return; // the client went away meanwhile
+      if (typeof out === 'number') {
+        if (out >= 400) req.sendError(out);
+        else req.respond(out, ['Content-Length', '0']);
+        return;
+      }
+      const passed: Passed = { require, authorization: req.header('authorization'), user: out.user, type };
+      req.pluginData.set(PASSED_KEY, passed);
+      req.conn.server.pipeline.restart(req, req.target, { keepPluginData: true });
+    };
 
     // Authentication-Info: nextnonce="..." when a Digest nonce nears its end. Set here because a
     // handler's writeHead() replaces the fields set before it.

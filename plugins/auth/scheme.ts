@@ -2,7 +2,7 @@
 // and the outcome of a check.
 import type { Request } from '../../core/request.js';
 import type { AuthCache } from './auth-cache.js';
-import { AuthBackendError, type AuthBackend } from './types.js';
+import { AuthBackendError, AuthBusyError, type AuthBackend } from './types.js';
 
 export interface SchemeContext {
   /** The backend auth.backend names for this request; undefined when none is set. */
@@ -10,13 +10,26 @@ export interface SchemeContext {
   readonly cache: AuthCache | null;
   readonly nowMs: number;
   log(message: string): void;
+  /** Log that the backend is overloaded (at most once per interval: it is what an attack looks like). */
+  logBusy(message: string): void;
 }
 
 /** The user that passed (bytes), or the status that ends the request (its fields already set). */
 export type Outcome = { user: string } | number;
 
-/** Log a backend's failure to answer; 500. Anything else thrown is a bug and goes on up. */
+/** Seconds a client is asked to wait when the password checks are overloaded. */
+export const BUSY_RETRY_AFTER = '2';
+
+/**
+ * Log a backend's failure to answer; 500, or 503 with Retry-After when it is overloaded.
+ * Anything else thrown is a bug and goes on up.
+ */
 export function backendFailed(req: Request, sc: SchemeContext, err: unknown): number {
+  if (err instanceof AuthBusyError) {
+    sc.logBusy(`password check refused: ${err.message} (for ${req.path})`);
+    req.setResponseHeader('Retry-After', BUSY_RETRY_AFTER);
+    return 503;
+  }
   if (!(err instanceof AuthBackendError)) throw err;
   sc.log(`${err.message} (for ${req.path})`);
   return 500;

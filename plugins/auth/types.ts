@@ -32,11 +32,21 @@ export interface AuthRequire {
  */
 export class AuthBackendError extends Error {}
 
+/**
+ * The backend is too busy to check now (its bounded queue of password checks is full, or a check
+ * took too long): the request gets 503 with Retry-After, and the message goes to the error log.
+ */
+export class AuthBusyError extends Error {}
+
 export interface AuthBackend {
   /** The auth.backend value that selects it. */
   readonly name: string;
-  /** Whether `password` is the password of `user`. Throws AuthBackendError when it cannot tell. */
-  basic?(req: Request, user: string, password: string, require: AuthRequire): boolean;
+  /**
+   * Whether `password` is the password of `user`. Throws AuthBackendError when it cannot tell.
+   * A costly check returns a promise (computed off the event loop; rejected with AuthBusyError
+   * when the backend is overloaded); the backend drops it itself if the client goes away.
+   */
+  basic?(req: Request, user: string, password: string, require: AuthRequire): boolean | Promise<boolean>;
   /**
    * H(user ":" realm ":" password) in `algorithm` (the Digest HA1), or null for a user it does
    * not know. Throws AuthBackendError when it cannot tell.

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import { constantTimeEqual } from '../auth/constant-time.js';
-import { AuthBackendError, type AuthApi, type DigestAlgorithm } from '../auth/types.js';
-import { hashKind, verifyHtpasswd } from './password-hash.js';
+import { AuthBackendError, AuthBusyError, type AuthApi, type DigestAlgorithm } from '../auth/types.js';
+import { hashKind, isCostly, verifyHtpasswd } from './password-hash.js';
 import { UserFiles, type UserFileFormat } from './user-file.js';
+import { VerifyPool } from './verify-pool.js';
 
 const hashName = (a: DigestAlgorithm) => (a === 'MD5' ? 'md5' : 'sha256');
 const hexLength = (a: DigestAlgorithm) => (a === 'MD5' ? 32 : 64);
@@ -44,6 +45,19 @@ export default definePlugin({
     const ha1Of = (user: string, realm: string, password: string, algorithm: DigestAlgorithm) =>
       createHash(hashName(algorithm)).update(`${user}:${realm}:${password}`, 'latin1').digest();
 
+    // Costly hashes are checked by worker threads, made on the first such check.
+    let pool: VerifyPool | null = null;
+    const poolNow = () => (pool ??= new VerifyPool());
+    ctx.hooks.shutdown.tapPromise(ctx.id, async () => { await pool?.close(); });
+    // The pool's state among the server counters (mod_status's statistics page: core.auth-checks-*).
+    const counters = ctx.server.counters as unknown as Record<string, number>;
+    const gauge = (name: string, read: (p: VerifyPool) => number) =>
+      Object.defineProperty(counters, name, { enumerable: true, configurable: true, get: () => (pool === null ? 0 : read(pool)) });
+    gauge('authChecksPending', (p) => p.pending);
+    gauge('authChecksRefused', (p) => p.refused);
+    gauge('authChecksTimedOut', (p) => p.timedOut);
+    gauge('authCheckWorkerFailures', (p) => p.workerFailures);
+
     const api = ctx.server.host.api<AuthApi>('auth')!;
     api.registerBackend({
       name: 'htpasswd',
@@ -51,11 +65,18 @@ export default definePlugin({
         const { file, map } = entries(req, 'auth.backend.htpasswd.userfile', 'htpasswd');
         const stored = map.get(user)?.[0];
         if (stored === undefined) return false;
-        if (hashKind(stored) === null && !warned.has(`${file}\0${user}`)) {
+        const kind = hashKind(stored);
+        if (kind === null && !warned.has(`${file}\0${user}`)) {
           warned.add(`${file}\0${user}`);
           ctx.logError(`${file}: the password hash of user "${user}" is in a format lantern does not know (it never matches)`);
         }
-        return verifyHtpasswd(password, stored);
+        if (!isCostly(kind)) return verifyHtpasswd(password, stored);
+        const check = poolNow().check(password, stored);
+        req.onAbort(() => check.cancel());
+        return check.result.catch((err: unknown) => {
+          if (err instanceof AuthBusyError) throw err;
+          throw new AuthBackendError(err instanceof Error ? err.message : String(err));
+        });
       },
     });
     api.registerBackend({
