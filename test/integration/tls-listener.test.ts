@@ -333,39 +333,14 @@ test('ssl.* keys without mod_openssl load it with lighttpd 1.4.69\'s warning', a
   assert.match(off.stderr, /lighttpd\.conf:3: ssl\.engine = "enable" needs "mod_openssl" in server\.modules/);
 });
 
-test('ssl-conf-cmd MinProtocol TLSv1.3 refuses a TLS 1.2 client', async () => {
-  const s = await ready();
-  const dir = makeTempDir('tls-min');
-  dirs.push(dir);
-  fs.writeFileSync(path.join(dir, 'x.txt'), 'x');
-  const sock = await ListeningSocket.open();
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, `server.port = ${sock.port}\nserver.bind = "127.0.0.1"\nserver.document-root = "${dir}"\nserver.modules = ( "mod_openssl" )\nssl.engine = "enable"\nssl.pemfile = "${s.dir}/a.pem"\nssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1.3" )\n`);
-  const proc = await startLanternProcess(['-D', '-f', conf], sock, { cwd: dir });
-  try {
-    await assert.not.throws(async () => (await TlsClient.connect(sock.port, s.ca, 'a.example')).close());
-    let refused = false;
-    try {
-      (await TlsClient.connect(sock.port, s.ca, 'a.example', { maxVersion: 'TLSv1.2' })).close();
-    } catch {
-      refused = true;
-    }
-    assert.ok(refused, 'a TLS 1.2 client is refused');
-    const c = await TlsClient.connect(sock.port, s.ca, 'a.example');
-    assert.is(c.socket.getProtocol(), 'TLSv1.3');
-    c.close();
-  } finally {
-    assert.is(await proc.stop('SIGTERM'), 0);
-  }
-});
-
-withPerl('ssl.verifyclient.*: SSL_CLIENT_* and REMOTE_USER from a client certificate; enforce refuses a client without one', async () => {
+withPerl('ssl.verifyclient.*: SSL_CLIENT_* and REMOTE_USER from a client certificate; enforce refuses a client without one; MinProtocol TLSv1.3 refuses TLS 1.2', async () => {
   const s = await ready();
   makeLeaf(s.dir, 'client', 'alice');
   const dir = makeTempDir('tls-verify', { 'www/env.pl': ENV_PL(PERL!) });
   dirs.push(dir);
   const optional = await ListeningSocket.open();
   const enforced = await ListeningSocket.open();
+  const tls13 = await ListeningSocket.open();
   const conf = path.join(dir, 'lighttpd.conf');
   fs.writeFileSync(conf, `server.port = ${optional.port}
 server.bind = "127.0.0.1"
@@ -385,8 +360,13 @@ $SERVER["socket"] == "127.0.0.1:${enforced.port}" {
   ssl.verifyclient.activate = "enable"
   ssl.verifyclient.enforce = "enable"
 }
+$SERVER["socket"] == "127.0.0.1:${tls13.port}" {
+  ssl.pemfile = "${s.dir}/a.pem"
+  ssl.verifyclient.activate = "disable"
+  ssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1.3" )
+}
 `);
-  const proc = await startLanternProcess(['-D', '-f', conf], optional, { cwd: dir, sockets: [optional, enforced] });
+  const proc = await startLanternProcess(['-D', '-f', conf], optional, { cwd: dir, sockets: [optional, enforced, tls13] });
   const envFrom = async (port: number, extra: tls.ConnectionOptions) => {
     const c = await TlsClient.connect(port, s.ca, 'a.example', extra);
     try {
@@ -422,6 +402,20 @@ $SERVER["socket"] == "127.0.0.1:${enforced.port}" {
     assert.ok(refused, 'no answer without a client certificate');
     // ...and serves one with a certificate.
     assert.is((await envFrom(enforced.port, client)).get('SSL_CLIENT_VERIFY'), 'SUCCESS');
+    // ssl.openssl.ssl-conf-cmd MinProtocol TLSv1.3 on the third socket: a TLS 1.2 client is refused.
+    let old = false;
+    try {
+      (await TlsClient.connect(tls13.port, s.ca, 'a.example', { maxVersion: 'TLSv1.2' })).close();
+    } catch {
+      old = true;
+    }
+    assert.ok(old, 'a TLS 1.2 client is refused');
+    const c13 = await TlsClient.connect(tls13.port, s.ca, 'a.example');
+    assert.is(c13.socket.getProtocol(), 'TLSv1.3');
+    c13.close();
+    const c12 = await TlsClient.connect(optional.port, s.ca, 'a.example', { maxVersion: 'TLSv1.2', cert: client.cert, key: client.key });
+    assert.is(c12.socket.getProtocol(), 'TLSv1.2', 'the other sockets take TLS 1.2');
+    c12.close();
   } finally {
     assert.is(await proc.stop('SIGTERM'), 0);
   }
