@@ -16,6 +16,10 @@ import { clientChainDepth } from './ssl-env.js';
 /** Contexts kept per listener scope (one per distinct certificate choice; SNI names are few). */
 const CONTEXT_CACHE_MAX = 256;
 
+/** Keys read per listener (global scope or `$SERVER["socket"]`), as lighttpd's socket scope and node:tls allow. */
+const SOCKET_SCOPE_KEYS = ['ssl.engine', 'ssl.cipher-list', 'ssl.openssl.ssl-conf-cmd', 'ssl.honor-cipher-order',
+  'ssl.verifyclient.activate', 'ssl.verifyclient.enforce', 'ssl.verifyclient.depth', 'ssl.verifyclient.username', 'ssl.verifyclient.exportcert'];
+
 /** Client certificate checking of a listener scope (ssl.verifyclient.*). */
 export interface VerifyClient {
   activate: boolean;
@@ -28,6 +32,8 @@ export interface VerifyClient {
 /** The TLS setup of one scope: the global one or one `$SERVER["socket"]` block. */
 interface ScopeTls {
   name: string;
+  /** debug.log-ssl-noise: log failed handshakes. */
+  noise: boolean;
   params: SocketTlsParams;
   verify: VerifyClient;
 }
@@ -67,8 +73,16 @@ export class ListenerTlsSetup {
   private loaded: Loaded;
 
   constructor(private readonly server: Server, model: ConfigModel, private readonly log: (msg: string) => void) {
+    const sockets = new Set(socketBlocks(model).map((s) => s.block));
     for (const block of allBlocks(model.root)) {
       const own = directEntries(block);
+      if (block !== model.root && !sockets.has(block)) {
+        // lighttpd: these are read per listener only.
+        for (const key of SOCKET_SCOPE_KEYS) {
+          const e = own.get(key);
+          if (e !== undefined) log(`${e.loc.file}:${e.loc.line}: ${key} is valid only in the global scope or a $SERVER["socket"] block (ignored here)`);
+        }
+      }
       const pem = own.get('ssl.pemfile');
       if (pem !== undefined && typeof pem.value === 'string' && pem.value !== '') {
         const key = own.get('ssl.privkey');
@@ -146,7 +160,7 @@ export class ListenerTlsSetup {
     if (verify.activate && !ca) {
       throw new ConfigError(pick('ssl.verifyclient.activate')!.loc, 'ssl.verifyclient.activate: needs ssl.ca-file (or ssl.verifyclient.ca-file) in the same scope: the CAs client certificates are checked against');
     }
-    const scope: ScopeTls = { name, params, verify };
+    const scope: ScopeTls = { name, params, verify, noise: bool('debug.log-ssl-noise') ?? false };
     this.scopes.set(block, scope);
     // Make the default context now: a cipher string or curve OpenSSL refuses stops the start here.
     const hit = this.server.merger.merge(this.conditionContext(block?.condition?.value ?? '', '', ''));
@@ -219,6 +233,11 @@ export class ListenerTlsSetup {
       highWaterMark: CLIENT_HIGH_WATER_BYTES,
     } as tls.TLSSocketOptions);
     if (v.activate) socket.once('secure', () => this.checkClient(socket, v));
+    if (scope.noise) {
+      let established = false;
+      socket.once('secure', () => { established = true; });
+      socket.once('error', (err: Error) => { if (!established) this.log(`SSL: handshake with ${remoteip} on ${listener.name} failed: ${err.message}`); });
+    }
     return socket;
   }
 

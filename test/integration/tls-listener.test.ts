@@ -128,6 +128,7 @@ cgi.assign = ( ".pl" => "${PERL ?? '/usr/bin/perl'}" )
 ssl.engine = "enable"
 ssl.pemfile = "${dir}/a.pem"
 ssl.ca-file = "${dir}/ca.crt"
+debug.log-ssl-noise = "enable"
 $HTTP["url"] =^ "/app/" {
   proxy.server = ( "" => (( "host" => "127.0.0.1", "port" => ${backendPort} )) )
 }
@@ -207,6 +208,9 @@ test('a plain-text request on the TLS port gets no HTTP answer and the server go
   const s = await ready();
   const r = await rawExchange({ port: s.tlsPort, send: ['GET / HTTP/1.0\r\n\r\n'], expectResponses: 0, halfClose: true, timeoutMs: NET_MS });
   assert.not.match(r.raw.toString('latin1'), /^HTTP\//);
+  // debug.log-ssl-noise: the failed handshake is in the error log.
+  const log = path.join(s.dir, 'error.log');
+  await waitFor(() => /SSL: handshake with 127\.0\.0\.1 on 127\.0\.0\.1:\d+ failed/.test(fs.readFileSync(log, 'utf8')), NET_MS, 20, 'the handshake failure in the error log');
   const c = await TlsClient.connect(s.tlsPort, s.ca, 'a.example');
   try {
     c.send('GET /hello.txt HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
