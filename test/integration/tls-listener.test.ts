@@ -310,6 +310,12 @@ test('bad configs stop -tt with file:line, the key and the reason', async () => 
   // ssl.engine without a certificate.
   ({ r } = await tt({}, (d) => base(d, '')));
   assert.match(r.stderr, /lighttpd\.conf:3: ssl\.engine: ssl\.pemfile has to be set/);
+  // A $SERVER["socket"] block with ssl.* keys but no ssl.pemfile of its own.
+  ({ r } = await tt({}, (d) => base(d, `ssl.pemfile = "${s.dir}/a.pem"\n$SERVER["socket"] == "127.0.0.1:1" {\n  ssl.cipher-list = "HIGH"\n}\n`)));
+  assert.match(r.stderr, /lighttpd\.conf:6: ssl\.cipher-list: ssl\.pemfile has to be set in the same \$SERVER\["socket"\] block/);
+  // A cipher string OpenSSL refuses.
+  ({ r } = await tt({}, (d) => base(d, `ssl.pemfile = "${s.dir}/a.pem"\nssl.openssl.ssl-conf-cmd = ( "CipherString" => "NO-SUCH-CIPHER" )\n`)));
+  assert.match(r.stderr, /lighttpd\.conf:5: the global scope: .*no cipher match/);
   // A wrong type.
   ({ r } = await tt({}, (d) => base(d, 'ssl.pemfile = ( "a", "b" )\n')));
   assert.match(r.stderr, /lighttpd\.conf:4: ssl\.pemfile: expected a string/);
@@ -404,6 +410,23 @@ $SERVER["socket"] == "127.0.0.1:${tls13.port}" {
       refused = true;
     }
     assert.ok(refused, 'no answer without a client certificate');
+    // ...and one whose certificate another CA signed.
+    makeCa(dir);
+    makeLeaf(dir, 'mallory', 'mallory');
+    let untrusted = false;
+    try {
+      const c = await TlsClient.connect(enforced.port, s.ca, 'a.example', { cert: fs.readFileSync(path.join(dir, 'mallory.crt')), key: fs.readFileSync(path.join(dir, 'mallory.key')) });
+      c.send('GET /env.pl HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+      await c.read();
+      c.close();
+    } catch {
+      untrusted = true;
+    }
+    assert.ok(untrusted, 'no answer with a certificate of an unknown CA');
+    // Without enforce the request goes on and says why the certificate failed.
+    const failed = await envFrom(optional.port, { cert: fs.readFileSync(path.join(dir, 'mallory.crt')), key: fs.readFileSync(path.join(dir, 'mallory.key')) });
+    assert.match(failed.get('SSL_CLIENT_VERIFY') ?? '', /^FAILED:[A-Z_]+/);
+    assert.is(failed.get('REMOTE_USER'), undefined);
     // ...and serves one with a certificate.
     assert.is((await envFrom(enforced.port, client)).get('SSL_CLIENT_VERIFY'), 'SUCCESS');
     // ssl.openssl.ssl-conf-cmd MinProtocol TLSv1.3 on the third socket: a TLS 1.2 client is refused.
