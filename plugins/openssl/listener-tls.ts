@@ -97,8 +97,8 @@ export class ListenerTlsSetup {
     // The first load stops the start on any error, with the key's file:line.
     this.loaded = this.load((loc, msg) => { throw new ConfigError(loc, msg); });
     const global = directEntries(model.root);
-    this.addScope(null, global, global, model);
-    for (const s of socketBlocks(model)) if (!this.scopes.has(s.block)) this.addScope(s.block, directEntries(s.block), global, model);
+    this.addScope(null, global, global);
+    for (const s of socketBlocks(model)) if (!this.scopes.has(s.block)) this.addScope(s.block, directEntries(s.block), global);
   }
 
   /** Read every certificate, key and CA file; `fail` reports a file that cannot be used. */
@@ -123,7 +123,7 @@ export class ListenerTlsSetup {
     if (ok) this.loaded = next;
   }
 
-  private addScope(block: ConfigBlock | null, own: Map<string, ConfigEntry>, global: Map<string, ConfigEntry>, model: ConfigModel): void {
+  private addScope(block: ConfigBlock | null, own: Map<string, ConfigEntry>, global: Map<string, ConfigEntry>): void {
     const pick = (key: string) => (own.get(key) ?? (block === null ? undefined : global.get(key)));
     const engine = pick('ssl.engine');
     if (engine?.value !== true) return;
@@ -169,7 +169,6 @@ export class ListenerTlsSetup {
     } catch (err) {
       throw new ConfigError(confCmd?.loc ?? pick('ssl.cipher-list')?.loc ?? where, `${name}: ${(err as Error).message}`);
     }
-    void model;
   }
 
   /** TLS for a listen spec, or null when its scope has ssl.engine disabled. */
