@@ -30,7 +30,6 @@ export default definePlugin({
     'ssl.verifyclient.username': { type: 'string', default: '', doc: 'A SSL_CLIENT_* variable (e.g. "SSL_CLIENT_S_DN_CN") whose value becomes REMOTE_USER (AUTH_TYPE SSL_CLIENT_VERIFY) for a verified client certificate, so mod_auth\'s require rules and the access log see it. Default: none.' },
     'ssl.verifyclient.exportcert': { type: 'boolean', default: false, doc: 'Put the verified client certificate (PEM) in SSL_CLIENT_CERT for CGI-family backends. Default: disabled.' },
     'debug.log-ssl-noise': { type: 'boolean', default: false, doc: 'Write failed TLS handshakes (a plain HTTP request on a TLS port, no shared protocol or cipher, a refused client certificate) to the error log, per listener. Default: disabled.' },
-    'ssl.stek-file': { type: 'string', default: '', doc: 'Not supported: session ticket keys are made by node:tls per certificate context; a non-empty value stops the start.', check: (v) => (v ? 'not supported (session ticket keys are made by node:tls); remove it, or disable tickets with ssl.openssl.ssl-conf-cmd = ( "Options" => "-SessionTicket" )' : undefined) },
   },
   create(ctx) {
     const server = ctx.server;
