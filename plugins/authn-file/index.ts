@@ -71,7 +71,7 @@ export default definePlugin({
           ctx.logError(`${file}: the password hash of user "${user}" is in a format lantern does not know (it never matches)`);
         }
         if (!isCostly(kind)) return verifyHtpasswd(password, stored);
-        const check = poolNow().check(password, stored);
+        const check = poolNow().check(password, stored, req.conn.remoteAddress);
         req.onAbort(() => check.cancel());
         return check.result.catch((err: unknown) => {
           if (err instanceof AuthBusyError) throw err;
