@@ -279,6 +279,20 @@ test('SIGHUP reloads the certificate: new connections get the new one, an open k
     assert.is(r.status, 200);
     assert.is(r.body, 'hello over tls\n');
     assert.is(old.fingerprint, before);
+    // A reload that cannot read a certificate keeps the ones in use and says so in the error log.
+    const pem = path.join(s.dir, 'a.pem');
+    const good = fs.readFileSync(pem);
+    fs.writeFileSync(pem, 'not a certificate\n');
+    s.proc.child.kill('SIGHUP');
+    const log = path.join(s.dir, 'error.log');
+    await waitFor(() => /lighttpd\.conf:\d+: ssl\.pemfile: no certificate in ssl\.pemfile ".*a\.pem"; keeping the certificates loaded before/.test(fs.readFileSync(log, 'utf8')), NET_MS, 20, 'the failed reload in the error log');
+    fs.writeFileSync(pem, good);
+    const after = await TlsClient.connect(s.tlsPort, s.ca, 'a.example');
+    try {
+      assert.is(after.fingerprint, seen, 'still the certificate of the last good reload');
+      after.send('GET /hello.txt HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+      assert.is((await after.read()).status, 200);
+    } finally { after.close(); }
   } finally { old.close(); }
 });
 
