@@ -219,4 +219,31 @@ test('clients that go away while their check waits or runs: nothing stays queued
   assert.not.match(errorLog(), STACK_LINE);
 });
 
+test('more than 32 checks from one address: 503 with Retry-After at once, logged once; the queue empties when they leave', async () => {
+  const clients = await Promise.all(Array.from({ length: 40 }, () => connectRaw(port, '127.0.0.1', 5000)));
+  const before = errorLog().split('\n').filter((l) => l.includes('password check refused')).length;
+  const refused: RawResponse[] = [];
+  try {
+    for (const [i, c] of clients.entries()) await c.write(`GET /private/page.txt?many=${i} HTTP/1.${i % 2}\r\nHost: a\r\n${basic('gone', `guess ${i}`)}\r\n`);
+    // The 32 places of this address are taken (a check of ~1 s each): the rest are refused at once.
+    await waitFor(() => clients.filter((c) => c.received.length > 0).length >= 7, 10_000, 20, 'the refused clients\' answers');
+    for (const c of clients) if (c.received.length > 0) refused.push(await c.readResponse(5000));
+    assert.ok((await counter('auth-checks-pending')) <= 32);
+  } finally {
+    for (const c of clients) c.socket.resetAndDestroy();
+  }
+  const busy = refused.filter((r) => r.status === 503);
+  assert.ok(busy.length >= 7, `503s: ${busy.length} of ${refused.map((r) => r.status).join(',')}`);
+  for (const r of busy) {
+    assert.is(r.header('retry-after'), '2');
+    assert.is(r.header('www-authenticate'), undefined);
+  }
+  assert.ok((await counter('auth-checks-refused')) >= 7);
+  await waitFor(async () => (await counter('auth-checks-pending')) === 0, 2500, 20, 'the queue slots of the clients that left');
+  const logged = errorLog().split('\n').filter((l) => l.includes('password check refused'));
+  assert.is(logged.length - before, 1, 'one line for the burst');
+  assert.match(logged[logged.length - 1]!, /password check refused: 32 password checks of 127\.0\.0\.1 are waiting \(for \/private\/page\.txt\) \(503\)/);
+  assert.not.match(errorLog(), STACK_LINE);
+});
+
 A.run();
