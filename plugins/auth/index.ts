@@ -3,6 +3,8 @@
 // before, e.g. by a TLS client certificate). Passwords come from a backend named by auth.backend;
 // mod_authn_file (plugins/authn-file) registers "plain", "htpasswd" and "htdigest". After success
 // REMOTE_USER and AUTH_TYPE are in the request environment (CGI, FastCGI, the access log's %u).
+// A backend may check a costly password asynchronously (authn-file's worker threads): the request
+// then waits and, once it passed, is restarted with a mark so the check is not made twice.
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, type ConfigBlock, type ConfigEntry, type ConfigHash, type ConfigModel } from '../../config/model.js';
@@ -141,7 +143,10 @@ export default definePlugin({
       if (out instanceof Promise) {
         // Checked off the event loop: the request waits, then goes on from its start (the
         // earlier phases run again; this check is not repeated) or gets its answer.
-        out.then((r) => resume(req, require, type, r), (err: unknown) => { if (!req.finished) req.fail(err); });
+        out.then((r) => resume(req, require, type, r)).catch((err: unknown) => {
+          if (!req.finished) req.fail(err);
+          else log(`${req.method} ${req.path}: ${err instanceof Error ? err.message : String(err)}`);
+        });
         return true;
       }
       if (typeof out === 'number') return out;
