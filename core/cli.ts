@@ -12,6 +12,8 @@ import { SPAWNED_BY_PRIMARY_ENV, WORKER_COUNT_ENV } from './hooks.js';
 import { PluginHost } from './plugin-host.js';
 import { Server } from './server.js';
 import { featureReport } from './features.js';
+import { openBreakageLog, reopenBreakageLog } from './error-log.js';
+import { dropPrivileges } from './privileges.js';
 import { VERSION } from './version.js';
 
 const HELP = `lantern ${VERSION} - a lighttpd-style web server and application gateway
@@ -127,6 +129,7 @@ export async function main(argv: string[]): Promise<void> {
       model, cwd, pluginDirs: args.pluginDirs, warn,
       listen: args.single ? [] : undefined,
     });
+    openBreakage(server);
     if (args.test >= 2) {
       await server.stop(0);
       process.stdout.write('Syntax OK\n');
@@ -155,6 +158,8 @@ export async function main(argv: string[]): Promise<void> {
   // lighttpd logs neither line in its one-request mode (-1); workers leave them to their primary.
   if (!args.single && !cluster.isWorker) announce(server);
   if (!cluster.isWorker) writePidFile(server);
+  // After binding, as lighttpd does; a primary of workers keeps root (node:cluster binds for them).
+  changeUser(server);
   installSignals(server);
   if (args.single) {
     const socket = new net.Socket({ fd: 0, allowHalfOpen: true, readable: true, writable: true });
@@ -204,6 +209,30 @@ function writePidFile(server: Server): void {
     fail(`${loc ? `${loc.file}:${loc.line}:` : 'lantern:'} server.pid-file: cannot write ${pidFile}: ${(err as Error).message}`);
   }
   process.once('exit', () => { try { fs.unlinkSync(pidFile); } catch { /* gone */ } });
+}
+
+/** server.breakagelog: opened before the listeners (a bad path stops the start), reopened on SIGHUP. */
+function openBreakage(server: Server): void {
+  const target = server.globalValues.get('server.breakagelog');
+  if (typeof target !== 'string' || target === '') return;
+  try {
+    openBreakageLog(target);
+  } catch (err) {
+    const loc = server.globalLocs.get('server.breakagelog');
+    throw new ConfigError(loc ?? { file: server.model.file, line: 0 }, `server.breakagelog: cannot open "${target}": ${(err as Error).message}`);
+  }
+  server.hooks.sighup.tap('core-breakagelog', () => reopenBreakageLog());
+}
+
+/** server.username / server.groupname (root only); a user that cannot be had stops the server. */
+function changeUser(server: Server): void {
+  const user = server.globalValues.get('server.username');
+  const group = server.globalValues.get('server.groupname');
+  const why = dropPrivileges(typeof user === 'string' ? user : '', typeof group === 'string' ? group : '');
+  if (why === null) return;
+  const loc = server.globalLocs.get(typeof user === 'string' && user !== '' ? 'server.username' : 'server.groupname');
+  server.logError(why);
+  fail(`${loc ? `${loc.file}:${loc.line}:` : 'lantern:'} ${why}`);
 }
 
 function installSignals(server: Server): void {

@@ -31,7 +31,11 @@ export class ErrorLog {
    * names its source already (a plugin's `(proxy-core) ...`) keeps it; others are the server's.
    */
   write(message: string): void {
-    const line = SOURCE_TAG.test(message) ? `${timestamp()}: ${message}\n` : `${timestamp()}: (lantern) ${message}\n`;
+    this.writeRaw(SOURCE_TAG.test(message) ? `${timestamp()}: ${message}\n` : `${timestamp()}: (lantern) ${message}\n`);
+  }
+
+  /** Bytes as they are, no timestamp (server.breakagelog takes a script's stderr unchanged). */
+  writeRaw(line: string): void {
     if (this.pipe?.stdin?.writable) this.pipe.stdin.write(line);
     else if (this.fd !== null) {
       try { fs.writeSync(this.fd, line); } catch { /* disk full: nothing better to do */ }
@@ -56,4 +60,37 @@ function pad(n: number): string { return n < 10 ? `0${n}` : String(n); }
 
 export function timestamp(d = new Date()): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/**
+ * server.breakagelog (lighttpd's serrh): where CGI scripts' stderr goes when it is set; one per
+ * process, opened by the command line once the config is loaded.
+ */
+let breakageLog: ErrorLog | null = null;
+
+/** Open server.breakagelog (`target` '' closes it: stderr lines go to the error log again). Throws when it cannot be opened. */
+export function openBreakageLog(target: string): void {
+  breakageLog?.close();
+  breakageLog = null;
+  if (target !== '') breakageLog = new ErrorLog(target);
+}
+
+/** SIGHUP: reopen server.breakagelog after log rotation. */
+export function reopenBreakageLog(): void {
+  try { breakageLog?.reopen(); } catch { /* the old file stays in use */ }
+}
+
+export function closeBreakageLog(): void {
+  breakageLog?.close();
+  breakageLog = null;
+}
+
+/**
+ * A line of a CGI script's stderr to server.breakagelog, as the script wrote it (lighttpd hands
+ * the file to the script as its stderr); false when none is set (the caller writes the error log).
+ */
+export function writeBreakageLog(line: string): boolean {
+  if (breakageLog === null) return false;
+  breakageLog.writeRaw(`${line}\n`);
+  return true;
 }

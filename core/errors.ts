@@ -138,8 +138,12 @@ export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? 'Unknown';
 }
 
-/** The body lantern sends for an error status (lighttpd sends a small HTML page too). */
+/** The body lantern sends for an error status: lighttpd 1.4.69's page (response.c http_response_static_errdoc), byte for byte. */
 export function errorPage(status: number): string {
   const text = `${status} ${statusText(status)}`;
-  return `<?xml version="1.0" encoding="iso-8859-1"?>\n<!DOCTYPE html>\n<html><head><title>${text}</title></head>\n<body><h1>${text}</h1></body></html>\n`;
+  return '<?xml version="1.0" encoding="iso-8859-1"?>\n' +
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\n' +
+    '         "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n' +
+    '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">\n' +
+    ` <head>\n  <title>${text}</title>\n </head>\n <body>\n  <h1>${text}</h1>\n </body>\n</html>\n`;
 }

@@ -86,7 +86,9 @@ export class Pipeline {
     if (done(req, hooks.docroot.call(req))) return;
     // req.path is normalised (absolute, no dot segments, no `//`): joining is concatenation.
     const root = req.docRoot;
-    req.physicalPath = root === '' ? '' : root.charCodeAt(root.length - 1) === 47 ? root + req.path.slice(1) : root + req.path;
+    // server.force-lowercase-filenames: lighttpd lowercases the path below the docroot only.
+    const rel = req.config.values.get('server.force-lowercase-filenames') === true ? req.path.toLowerCase() : req.path;
+    req.physicalPath = root === '' ? '' : root.charCodeAt(root.length - 1) === 47 ? root + rel.slice(1) : root + rel;
     if (done(req, hooks.physical.call(req))) return;
     hooks.requestEnv.call(req);
     const taken = hooks.subrequestStart.call(req);

@@ -6,6 +6,7 @@ import { Buffer } from 'node:buffer';
 import { FilteredBody, type BodyFilter } from './body-filter.js';
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
+import { errorFile, errorHandlerFor, statusUnderErrorHandler } from './error-response.js';
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
 import { equalsLower, parseContentLength } from './http1/field-lines.js';
 import { latin1 } from './http1/latin1.js';
@@ -125,6 +126,18 @@ export class Request {
   handler: string | null = null;
   /** How many times the request was restarted by an internal redirect. */
   redirects = 0;
+  /**
+   * lighttpd's error_handler_saved_status: the status that sent this request to an error handler
+   * (server.error-handler; negative for server.error-handler-404), 0 when none did. An error
+   * while an error handler runs never starts another one.
+   */
+  errorHandlerStatus = 0;
+  /** The method before server.error-handler made the request a GET (restored for its answer). */
+  private methodBeforeErrorHandler = '';
+  /** server.error-intercept was enabled where the error that started the error handler happened. */
+  private interceptedBeforeErrorHandler = false;
+  /** server.error-intercept: the status of a handler's error answer whose body is being dropped. */
+  private interceptedStatus = 0;
 
   // --- response state ---
   status = 0;
@@ -232,6 +245,16 @@ export class Request {
    */
   writeHead(status: number, headers?: HeaderList, fieldsValid = false): void {
     if (this.headSent) throw new Error('response head already sent');
+    if (status >= 400 && this.interceptsError()) {
+      // server.error-intercept (or the static file handler): the handler's error answer is
+      // replaced by the server's own (the error handler, the errorfile or the built-in page)
+      // once the handler has ended it.
+      this.interceptedStatus = status;
+      this.status = status;
+      if (headers) this.responseHeaders = headers;
+      return;
+    }
+    if (this.errorHandlerStatus !== 0) status = this.statusForErrorHandlerAnswer(status, this.answersAsServer());
     this.status = status;
     if (headers) this.responseHeaders = headers;
     if (fieldsValid) {
@@ -274,6 +297,7 @@ export class Request {
    */
   write(chunk: Buffer | string): boolean {
     if (this.finished) return false;
+    if (this.interceptedStatus !== 0) return true;
     if (!this.headSent) this.conn.writeRaw(this.sendHead(-1));
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.bodyFilter !== null) return this.bodyFilter.write(buf);
@@ -290,6 +314,12 @@ export class Request {
    */
   end(chunk?: Buffer | string, trailers?: HeaderList): void {
     if (this.finished) return;
+    if (this.interceptedStatus !== 0) {
+      const status = this.interceptedStatus;
+      this.interceptedStatus = 0;
+      this.sendError(status);
+      return;
+    }
     const buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.bodyFilter !== null) { this.bodyFilter.end(buf, trailers); return; }
     if (trailers !== undefined && trailers.length > 0 && (this.headSent || (this.head.versionMinor === 1 && this.method !== 'HEAD'))) {
@@ -389,7 +419,7 @@ export class Request {
    */
   respondPrepared(status: number, fields: PreparedFields, body: Buffer | undefined, bodyLatin1?: string): void {
     if (this.headSent || this.finished) return;
-    if (this.responseHeaders.length > 0 || this.conn.server.hooks.responseStart.isUsed() || fields.contentLength !== (body ? body.length : 0) && this.method !== 'HEAD') {
+    if (this.errorHandlerStatus !== 0 || this.responseHeaders.length > 0 || this.conn.server.hooks.responseStart.isUsed() || fields.contentLength !== (body ? body.length : 0) && this.method !== 'HEAD') {
       this.respond(status, this.responseHeaders.concat(fields.list), body);
       return;
     }
@@ -431,22 +461,100 @@ export class Request {
     this.end(body ?? undefined);
   }
 
-  /** Answer with an error status and the standard page. If the head already went out, abort. */
+  /**
+   * Answer with an error status: through server.error-handler / server.error-handler-404 when
+   * configured (an internal redirect), else with `<server.errorfile-prefix><status>.html`, else the
+   * built-in page (lighttpd's http_response_static_errdoc). If the head already went out, abort.
+   * Errors about the request's framing (phase "request": 400, 408, 413, 417...) get no handler.
+   */
   sendError(status: number, code?: ErrorCode): void {
     if (code) this.errorCode = code;
     if (this.finished) return;
     if (this.headSent) { this.abort(); return; }
     if (code && ERRORS[code].close) this.keepAlive = false;
-    const body = errorPage(status);
+    this.interceptedStatus = 0;
+    const values = this.config.values;
+    if (status >= 400 && (code === undefined || ERRORS[code].phase !== 'request')) {
+      if (this.errorHandlerStatus !== 0) status = this.statusForErrorHandlerAnswer(status, true);
+      else {
+        const handler = errorHandlerFor(values, status);
+        if (handler !== null) { this.callErrorHandler(handler.uri, handler.general, status); return; }
+      }
+    }
     this.status = status;
     // Keep the fields that belong to the error itself (405 Allow, 401 WWW-Authenticate, 416
     // Content-Range, 503 Retry-After); drop what described a body that will not be sent.
     const kept: HeaderList = [];
     const h = this.responseHeaders;
     for (let i = 0; i < h.length; i += 2) if (ERROR_KEPT_FIELDS.has(h[i].toLowerCase())) kept.push(h[i], h[i + 1]);
+    // lighttpd: a custom body for 4xx and 5xx only.
+    const file = status >= 400 && status < 600 ? errorFile(values, status) : null;
+    if (file !== null) {
+      if (file.contentType !== null) kept.push('Content-Type', file.contentType);
+      kept.push('Content-Length', String(file.body.length));
+      this.responseHeaders = kept;
+      this.end(file.body);
+      return;
+    }
+    const body = errorPage(status);
     kept.push('Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(body)));
     this.responseHeaders = kept;
     this.end(body);
+  }
+
+  /** server.error-intercept (or the static file handler) applies to an error answer the handler is making now. */
+  private interceptsError(): boolean {
+    if (this.interceptedStatus !== 0 || this.errorHandlerStatus !== 0 || this.handler === null) return false;
+    // The static file handler's error answers are the server's own in lighttpd (no handler module).
+    return this.handler === 'staticfile' || this.config.values.get('server.error-intercept') === true;
+  }
+
+  /**
+   * The status of an error handler's own answer; the method is the client's again. lighttpd
+   * 1.4.69 (http_response_has_error_handler) applies statusUnderErrorHandler only when the server
+   * itself answers (no handler module: a static file, an error page) or server.error-intercept
+   * is enabled; a backend's answer (a CGI or PHP error page) goes out with its own status.
+   */
+  private statusForErrorHandlerAnswer(status: number, byServer: boolean): number {
+    if (this.methodBeforeErrorHandler !== '') { this.method = this.methodBeforeErrorHandler; this.methodBeforeErrorHandler = ''; }
+    if (!byServer && !this.interceptedBeforeErrorHandler) return status;
+    return statusUnderErrorHandler(this.errorHandlerStatus, status);
+  }
+
+  /** The answer is the server's own, as lighttpd has no handler module for it: no handler, or the static file one. */
+  private answersAsServer(): boolean {
+    return this.handler === null || this.handler === 'staticfile';
+  }
+
+  /**
+   * lighttpd's http_response_call_error_handler: REDIRECT_STATUS in the environment, the request
+   * restarted at `uri` (server.error-handler: as a GET, HEAD staying HEAD). The handler that
+   * failed can write nothing more (the request counts as finished until the restart, on the next
+   * tick, so that it unwinds first); pipeline.restart() bounds the redirects.
+   */
+  private callErrorHandler(uri: string, general: boolean, status: number): void {
+    const env = this.env;
+    for (let i = env.length - 1; i >= 0; i--) if (env[i]![0] === 'REDIRECT_STATUS') env.splice(i, 1);
+    env.push(['REDIRECT_STATUS', String(status)]);
+    this.interceptedBeforeErrorHandler = this.config.values.get('server.error-intercept') === true;
+    if (general) {
+      this.errorHandlerStatus = status;
+      if (this.method !== 'HEAD' && this.method !== 'GET') { this.methodBeforeErrorHandler = this.method; this.method = 'GET'; }
+    } else {
+      this.errorHandlerStatus = -status;
+    }
+    // lighttpd http_response_errdoc_init: the fields go, except a 401's WWW-Authenticate.
+    const auth = status === 401 ? this.getResponseHeader('WWW-Authenticate') : undefined;
+    this.responseHeaders = auth === undefined ? [] : ['WWW-Authenticate', auth];
+    this.validFields = null;
+    this.status = 0;
+    this.headWouldBeChunked = false;
+    this.finished = true;
+    process.nextTick(() => {
+      if (this.aborted || this.conn.closed) return;
+      this.finished = false;
+      this.conn.server.pipeline.restart(this, uri);
+    });
   }
 
   /** Answer with the error-table entry for an error. */

@@ -114,16 +114,14 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   const tag = values.get('server.tag');
   out.push(['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : `lantern/${VERSION}`]);
   const serverAddr = conn.localAddress;
-  // lighttpd: the authority without its port, else SERVER_ADDR; here server.name comes between
-  // (core-options: "SERVER_NAME for CGI when the request has no Host").
-  const host = req.host;
+  // lighttpd 1.4.69 (response.c, http_cgi.c): server.name when set, else the authority; either
+  // without its port; with neither, SERVER_ADDR.
+  const configured = values.get('server.name');
+  const host = typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : req.host;
   let serverName = host.charCodeAt(0) === 91 /* [ */ ? host.slice(0, host.indexOf(']') + 1) : host;
   const colon = serverName.charCodeAt(0) === 91 ? -1 : serverName.indexOf(':');
   if (colon >= 0) serverName = serverName.slice(0, colon);
-  if (serverName === '') {
-    const configured = values.get('server.name');
-    serverName = typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : serverAddr;
-  }
+  if (serverName === '') serverName = serverAddr;
   out.push(['SERVER_NAME', serverName]);
   out.push(['GATEWAY_INTERFACE', 'CGI/1.1']);
   out.push(['SERVER_PROTOCOL', req.head.versionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1']);

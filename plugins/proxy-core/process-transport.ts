@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { LanternError } from '../../core/errors.js';
+import { writeBreakageLog } from '../../core/error-log.js';
 import { launchProcess, stopLauncher, type LaunchedProcess } from './process-launcher.js';
 import type { TransportDefinition, TransportOpenContext, TransportStream, UpstreamRequest } from './types.js';
 
@@ -96,7 +97,10 @@ export class ProcessStream extends EventEmitter implements TransportStream {
     child.once('exit', (code, signal) => {
       this.exited = true;
       if (this.killTimer !== null) { clearTimeout(this.killTimer); this.killTimer = null; }
-      if (this.stderrLine !== '') { this.logLine(this.stderrLine); this.stderrLine = ''; }
+      if (this.stderrLine !== '') {
+        if (!writeBreakageLog(this.stderrLine)) this.logLine(this.stderrLine);
+        this.stderrLine = '';
+      }
       if (signal !== null && !this.destroyed) this.logLine(`terminated by ${signal}`);
       else if (code !== null && code !== 0 && code !== 255) this.logLine(`exited with status ${code}`);
     });
@@ -111,11 +115,12 @@ export class ProcessStream extends EventEmitter implements TransportStream {
     let nl: number;
     while ((nl = s.indexOf('\n')) >= 0) {
       const line = s.slice(0, nl).replace(/\r$/, '');
-      if (line !== '') this.logLine(line);
+      // server.breakagelog takes a script's stderr when it is set (lighttpd mod_cgi's serrh).
+      if (line !== '' && !writeBreakageLog(line)) this.logLine(line);
       s = s.slice(nl + 1);
     }
     while (s.length > STDERR_LINE_MAX) {
-      this.logLine(s.slice(0, STDERR_LINE_MAX));
+      if (!writeBreakageLog(s.slice(0, STDERR_LINE_MAX))) this.logLine(s.slice(0, STDERR_LINE_MAX));
       s = s.slice(STDERR_LINE_MAX);
     }
     this.stderrLine = s;

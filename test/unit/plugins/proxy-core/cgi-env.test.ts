@@ -208,8 +208,9 @@ T('values as received: latin1 bytes never re-encoded or trimmed; decoded paths a
   for (const [k, v] of e) for (let i = 0; i < v.length; i++) assert.ok(v.charCodeAt(i) <= 0xff, k);
 });
 
-T('SERVER_NAME: the authority without its port, else server.name, else SERVER_ADDR; SERVER_PROTOCOL', () => {
+T('SERVER_NAME: server.name, else the authority, without its port, else SERVER_ADDR; SERVER_PROTOCOL', () => {
   assert.is(env({ host: 'example.org:8080' }).get('SERVER_NAME'), 'example.org');
+  assert.is(env({ host: 'example.org:8080', configValues: [['server.name', 'www.example.net:81']] }).get('SERVER_NAME'), 'www.example.net', 'lighttpd 1.4.69: server.name wins');
   assert.is(env({ host: '[2001:db8::1]:8080' }).get('SERVER_NAME'), '[2001:db8::1]');
   assert.is(env({ host: '', configValues: [['server.name', 'www.example.net']] }).get('SERVER_NAME'), 'www.example.net');
   assert.is(env({ host: '' }).get('SERVER_NAME'), '192.0.2.1');
