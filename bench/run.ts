@@ -16,6 +16,8 @@
 //             mod_cgi (no nginx: it has no CGI), a fresh front end per measurement, wrk -c4 and
 //             -c16 (--connections does not apply), CPU per request of front end and script, and
 //             Node's spawn() cost next to sh's; ratios to lighttpd
+//   tls-upstream  hello from an nginx origin over HTTPS (verified, pooled TLS connections) through
+//             lantern (ssl-upstream) and nginx (proxy_pass https://, proxy_ssl_session_reuse on); ratio to nginx
 // Flags: --case <name>[,<name>] (repeatable), --rounds N (3), --duration S (10), --connections N
 // (50), --quick (3 s runs), --no-docs (do not write docs/performance.md). Only 127.0.0.1 is used.
 import { execFileSync } from 'node:child_process';
@@ -29,10 +31,11 @@ import { runHello, runOneMib } from './cases/proxy-load.js';
 import { DOC_FILE, machineLine, markdown, withoutTempDir, writePerformanceDoc, type CaseReport } from './cases/report.js';
 import { runStatic13 } from './cases/static13.js';
 import { runTlsStatic } from './cases/tls-static.js';
+import { runTlsUpstream } from './cases/tls-upstream.js';
 import { findNginx, HELLO_ONLY, missingPeerPackages, PEER_INSTALL_COMMAND, PROXY_TARGET_NAMES, startProxyTargets, stopTargets, type ProxyTargetName } from './cases/targets.js';
 import type { LoadOptions } from './cases/wrk-rounds.js';
 
-const CASES = ['static13', 'tls-static', 'hello', '1m', '100m', 'fastcgi', 'cgi'] as const;
+const CASES = ['static13', 'tls-static', 'hello', '1m', '100m', 'fastcgi', 'cgi', 'tls-upstream'] as const;
 const PROXY_CASES: readonly CaseName[] = ['hello', '1m', '100m'];
 type CaseName = (typeof CASES)[number];
 
@@ -126,6 +129,7 @@ async function main(): Promise<void> {
     if (cases.some((c) => PROXY_CASES.includes(c))) await runProxyCases(dir, reports);
     if (cases.includes('fastcgi')) report(withoutTempDir(await runFastcgi(dir, findNginx(), load), dir), reports);
     if (cases.includes('cgi')) report(withoutTempDir(await runCgi(dir, load), dir), reports);
+    if (cases.includes('tls-upstream')) report(withoutTempDir(await runTlsUpstream(dir, findNginx(), load), dir), reports);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
