@@ -32,6 +32,7 @@ let port = 0;
 const backends: Backend[] = [];
 let good: Backend;
 let wrongCa: Backend;
+let expired: Backend;
 let mtls: Backend;
 let fcgi: FakeFastcgi;
 let fcgiTls: net.Server;
@@ -75,6 +76,7 @@ Ssl.before(async () => {
   const read = (f: string) => fs.readFileSync(f);
   good = await httpsBackend({ key: read(certs.serverKey), cert: read(certs.serverCert) });
   wrongCa = await httpsBackend({ key: read(certs.otherKey), cert: read(certs.otherChain) });
+  expired = await httpsBackend({ key: read(certs.serverKey), cert: read(certs.expiredCert) });
   mtls = await httpsBackend({ key: read(certs.serverKey), cert: read(certs.serverCert), ca: read(certs.caCert), requestCert: true, rejectUnauthorized: true });
   // FastCGI over TLS: a TLS terminator in front of the fake FastCGI responder.
   fcgi = await startFakeFastcgi({ respond: (r) => fcgiResponse(`Content-Type: text/plain\r\n\r\nfastcgi ${r.env.get('REQUEST_URI')} over TLS\n`, r.requestId) });
@@ -95,6 +97,8 @@ Ssl.before(async () => {
     'status.status-url = "/server-status"',
     '$HTTP["url"] =^ "/ok/" {', `  proxy.server = ${host(good.port)}`, '}',
     '$HTTP["url"] =^ "/wrong-ca/" {', `  proxy.server = ${host(wrongCa.port)}`, '}',
+    '$HTTP["url"] =^ "/expired/" {', `  proxy.server = ${host(expired.port)}`, '}',
+    '$HTTP["url"] =^ "/two/" {', `  proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${wrongCa.port}, "tls" => "enable", "tls-ca-file" => "${ca}" ), ( "host" => "127.0.0.1", "port" => ${good.port}, "tls" => "enable", "tls-ca-file" => "${ca}" ) ) )`, '}',
     '$HTTP["url"] =^ "/sni-a/" {', `  proxy.server = ${host(good.port, ', "tls-sni" => "a.test"')}`, '}',
     '$HTTP["url"] =^ "/sni-b/" {', `  proxy.server = ${host(good.port, ', "tls-sni" => "b.test"')}`, '}',
     '$HTTP["url"] =^ "/bad-name/" {', `  proxy.server = ${host(good.port, ', "tls-sni" => "c.test"')}`, '}',
@@ -138,7 +142,7 @@ async function get(target: string, version = '1.1'): Promise<RawResponse> {
   return res!;
 }
 
-interface Snap { name: string; failures: Record<string, number>; transport?: Record<string, number>; members: Array<{ key: string; lastError: string | null; transport?: Record<string, number> }> }
+interface Snap { name: string; failures: Record<string, number>; transport?: Record<string, number>; members: Array<{ key: string; state: string; lastError: string | null; transport?: Record<string, number> }> }
 
 /** The status snapshot of the backend configured in the block of `prefix`. */
 async function backendSnapshot(prefix: string, module = 'proxy'): Promise<Snap> {
@@ -179,6 +183,28 @@ test('a backend whose certificate another CA signed: 502, the reason in the erro
   assert.is(b.failures.tls, 1);
   assert.match(b.members[0]!.lastError ?? '', 'self-signed certificate in certificate chain');
   assert.is(b.members[0]!.transport!.tlsFailedHandshakes, 1);
+});
+
+test('an expired certificate: 502, "certificate has expired" in the error log', async () => {
+  const r = await get('/expired/x');
+  assert.is(r.status, 502);
+  assert.is(expired.seen.length, 0);
+  await proc!.waitOutput('stderr', /certificate has expired/, 5000);
+  const b = await backendSnapshot('/expired/');
+  assert.match(b.members[0]!.lastError ?? '', 'certificate has expired [CERT_HAS_EXPIRED]');
+});
+
+test('two hosts, one with a bad certificate: the request goes on to the other (nothing was sent), the bad one is disabled', async () => {
+  const before = good.seen.length;
+  for (const n of [1, 2, 3]) {
+    const r = await get(`/two/${n}`);
+    assert.is(r.status, 200, `request ${n}`);
+  }
+  assert.equal(good.seen.slice(before).map((s) => s.url), ['/two/1', '/two/2', '/two/3']);
+  const b = await backendSnapshot('/two/');
+  assert.is(b.failures.tls, 1, 'tried once, then left out');
+  const bad = b.members.find((m) => m.key === `127.0.0.1:${wrongCa.port}`) as { state?: string } | undefined;
+  assert.is(bad?.state, 'disabled');
 });
 
 test('a certificate that does not name the SNI host: 502, the altnames mismatch logged', async () => {
@@ -257,27 +283,22 @@ async function configTest(lines: string[]): Promise<{ code: number | null; stder
 }
 
 test('bad TLS settings stop the start with file:line and the key', async () => {
-  const cases: Array<[string, RegExp]> = [
-    ['"tls-min-version" => "SSLv3"', /tls-min-version.*TLSv1\.2/],
-    ['"tls-ca-file" => "/nonexistent/ca.pem"', /tls-ca-file "\/nonexistent\/ca.pem": cannot read it \(ENOENT\)/],
-    ['"tls" => "maybe"', /"tls": expected "enable" or "disable"/],
-    ['"tls-insecure-skip-verify" => "yes"', /tls-insecure-skip-verify/],
+  // Every way of being wrong in the TlsKeyReader unit tests; here that each surface reports it.
+  const server = (opts: string) => `proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => 443, ${opts} ) ) )`;
+  const cases: Array<[string[], RegExp, RegExp]> = [
+    [[server('"tls" => "enable", "tls-min-version" => "SSLv3"')], /:3: /, /"tls-min-version": expected "TLSv1\.2" or "TLSv1\.3", got "SSLv3"/],
+    [[server('"tls" => "enable", "tls-ca-file" => "/nonexistent/ca.pem"')], /:3: /, /tls-ca-file "\/nonexistent\/ca.pem": cannot read it \(ENOENT\)/],
+    [[server('"tls-sni" => "a.test"')], /:3: /, /"tls-sni" needs "tls" => "enable"/],
+    [['proxy-core.backends = ( "127.0.0.1:443" )', 'proxy-core.tls-min-version = "TLSv1.1"'], /:4: /, /proxy-core\.tls-min-version/],
   ];
-  for (const [opt, re] of cases) {
-    const extra = opt.startsWith('"tls" =>') ? opt : `"tls" => "enable", ${opt}`;
-    const r = await configTest([`proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => 443, ${extra} ) ) )`]);
-    assert.is.not(r.code, 0, opt);
-    assert.match(r.stderr, /bad-[a-z0-9]+\.conf:3/, `${opt}: ${r.stderr}`);
-    assert.match(r.stderr, re, `${opt}: ${r.stderr}`);
+  const results = await Promise.all(cases.map(([lines]) => configTest(lines)));
+  cases.forEach(([lines, where, what], i) => {
+    const r = results[i]!;
+    assert.is.not(r.code, 0, lines.join(' '));
+    assert.match(r.stderr, new RegExp(`bad-[a-z0-9]+\\.conf${where.source}`), r.stderr);
+    assert.match(r.stderr, what, r.stderr);
     assert.not.match(r.stderr, STACK_LINE);
-  }
-  const noTls = await configTest([`proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => 443, "tls-sni" => "a.test" ) ) )`]);
-  assert.is.not(noTls.code, 0);
-  assert.match(noTls.stderr, /"tls-sni" needs "tls" => "enable"/);
-  const core = await configTest(['proxy-core.backends = ( "127.0.0.1:443" )', 'proxy-core.tls-min-version = "TLSv1.1"']);
-  assert.is.not(core.code, 0);
-  assert.match(core.stderr, /:4/);
-  assert.match(core.stderr, /proxy-core\.tls-min-version/);
+  });
 });
 
 Ssl.run();

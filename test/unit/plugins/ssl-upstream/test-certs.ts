@@ -1,5 +1,5 @@
 // Certificates for the ssl-upstream tests, made at test time with openssl (EC P-256: fast): a test
-// CA, a backend certificate it signs (127.0.0.1, localhost, a.test, b.test), a second CA with its
+// CA, a backend certificate it signs (127.0.0.1, localhost, a.test, b.test) and an expired copy, a second CA with its
 // own backend certificate (the "wrong CA"), and a client certificate signed by the test CA.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +10,8 @@ export interface TestCerts {
   caCert: string;
   serverCert: string;
   serverKey: string;
+  /** The backend certificate (same key), expired since yesterday. */
+  expiredCert: string;
   /** The wrong CA's backend: its certificate followed by that CA (a chain that ends self-signed). */
   otherChain: string;
   otherKey: string;
@@ -43,6 +45,8 @@ export function makeTestCerts(dir: string): TestCerts {
   makeLeaf(dir, 'server', 'ca', 'backend', serverExt);
   makeLeaf(dir, 'other', 'other-ca', 'backend', serverExt);
   makeLeaf(dir, 'client', 'ca', 'lantern client', 'extendedKeyUsage=clientAuth');
+  // -days -1: notAfter a day before now (notBefore is now), so it is expired from the start.
+  openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'expired.crt', '-days', '-1', '-extfile', 'server.ext']);
   const p = (f: string) => path.join(dir, f);
   fs.writeFileSync(p('other-chain.crt'), Buffer.concat([fs.readFileSync(p('other.crt')), fs.readFileSync(p('other-ca.crt'))]));
   fs.writeFileSync(p('client.pem'), Buffer.concat([fs.readFileSync(p('client.crt')), fs.readFileSync(p('client.key'))]));
@@ -51,6 +55,7 @@ export function makeTestCerts(dir: string): TestCerts {
     caCert: p('ca.crt'),
     serverCert: p('server.crt'),
     serverKey: p('server.key'),
+    expiredCert: p('expired.crt'),
     otherChain: p('other-chain.crt'),
     otherKey: p('other.key'),
     clientCert: p('client.crt'),
