@@ -48,7 +48,7 @@ async function httpsBackend(opts: https.ServerOptions): Promise<Backend> {
     const seen: Seen = {
       url: req.url ?? '',
       servername: (s as unknown as { servername: string | false }).servername,
-      alpn: s.alpnProtocol,
+      alpn: s.alpnProtocol ?? false,
       reused: s.isSessionReused(),
       clientCert: peer && peer.subject ? String(peer.subject.CN) : null,
     };
@@ -79,7 +79,7 @@ Ssl.before(async () => {
   expired = await httpsBackend({ key: read(certs.serverKey), cert: read(certs.expiredCert) });
   mtls = await httpsBackend({ key: read(certs.serverKey), cert: read(certs.serverCert), ca: read(certs.caCert), requestCert: true, rejectUnauthorized: true });
   // FastCGI over TLS: a TLS terminator in front of the fake FastCGI responder.
-  fcgi = await startFakeFastcgi({ respond: (r) => fcgiResponse(`Content-Type: text/plain\r\n\r\nfastcgi ${r.env.get('REQUEST_URI')} over TLS\n`, r.requestId) });
+  fcgi = await startFakeFastcgi({ respond: (r) => fcgiResponse(`Content-Type: text/plain\r\n\r\nfastcgi ${r.env.get('REQUEST_URI')} over TLS\n`, { requestId: r.requestId }) });
   fcgiTls = tls.createServer({ key: read(certs.serverKey), cert: read(certs.serverCert) }, (s) => {
     const plain = net.connect(fcgi.port, '127.0.0.1');
     s.pipe(plain).pipe(s);
