@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
+import { ListeningSocket, refusingPort } from '../helpers/ports.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { makeTempDir, removeDir, runLantern, STACK_LINE, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { withTimeout } from '../helpers/wait.js';
@@ -48,9 +48,9 @@ const FILES: Record<string, string> = {
   'errors/status-404.html': '<p>custom 404 page</p>\n',
 };
 
-function config(dir: string): string {
+function config(dir: string, refusedPort: number): string {
   return `# the smallest config a lighttpd user writes for these keys
-server.modules = ( "mod_cgi" )
+server.modules = ( "mod_cgi", "mod_proxy" )
 server.document-root = "${dir}/www"
 server.errorlog = "${dir}/error.log"
 server.breakagelog = "${dir}/breakage.log"
@@ -80,6 +80,13 @@ $HTTP["url"] =~ "^/st/" {
 $HTTP["url"] =~ "^/st4/" {
   server.error-handler-404 = "/file.txt"
 }
+$HTTP["url"] =~ "^/down/" {
+  proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${refusedPort} ) ) )
+  server.error-handler = "/file.txt"
+}
+$HTTP["url"] =~ "^/down2/" {
+  proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${refusedPort} ) ) )
+}
 $HTTP["url"] =~ "^/loop/" {
   server.error-handler = "/loop/missing-handler"
 }
@@ -108,6 +115,7 @@ const Core = suite('core-compat');
 let dir = '';
 let port = 0;
 let proc: LanternProcess | undefined;
+let refused: { port: number; close(): void } | undefined;
 
 Core.before(async () => {
   dir = makeTempDir('core-compat', FILES);
@@ -121,7 +129,8 @@ Core.before(async () => {
     fs.copyFileSync(path.join(dir, 'www', 'fail.sh'), path.join(dir, 'www', d, 'fail.sh'));
     fs.copyFileSync(path.join(dir, 'www', 'gone.sh'), path.join(dir, 'www', d, 'gone.sh'));
   }
-  fs.writeFileSync(path.join(dir, 'lighttpd.conf'), config(dir));
+  refused = await refusingPort();
+  fs.writeFileSync(path.join(dir, 'lighttpd.conf'), config(dir, refused.port));
   const socket = await ListeningSocket.open();
   port = socket.port;
   proc = await startLanternProcess(['-D', '-f', path.join(dir, 'lighttpd.conf')], socket, { cwd: dir });
@@ -231,6 +240,15 @@ Core('server.error-handler-404: the handler\'s own status; a static page\'s 200 
   assert.is(page.body.toString(), 'plain file\n');
 });
 
+Core('a backend that refuses: 503 through server.error-handler (a static file), else the built-in 503 page', async () => {
+  const res = await ask('GET', '/down/x');
+  assert.is(res.status, 503);
+  assert.is(res.body.toString(), 'plain file\n');
+  const plain = await ask('GET', '/down2/x', { version: '1.0' });
+  assert.is(statusLine(plain), 'HTTP/1.0 503 Service Unavailable');
+  assert.is(plain.body.toString(), lighttpdErrorPage('503 Service Unavailable'));
+});
+
 Core('error handler loops are bounded: an error in the handler gets the errorfile with the original status', async () => {
   const res = await ask('GET', '/loop/missing.txt');
   assert.is(res.status, 404);
@@ -276,6 +294,7 @@ Core('server.breakagelog: a CGI script\'s stderr goes there, not to the error lo
 Core('server.pid-file holds the pid once listening; the extra keys start without a warning', async () => {
   assert.is(fs.readFileSync(path.join(dir, 'lantern.pid'), 'utf8'), `${proc!.pid}\n`);
   assert.is(proc!.stderr, '', 'no warning for feature-flags, http-parseopts, debug.*');
+  assert.not.match(fs.readFileSync(path.join(dir, 'error.log'), 'utf8'), STACK_LINE, 'no stack trace in the error log');
 });
 
 Core('bad values stop the start with file:line and the key', async () => {
