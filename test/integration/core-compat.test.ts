@@ -303,6 +303,7 @@ Core('bad values stop the start with file:line and the key', async () => {
     ['server.http-parseopts = ( "header-strict" => "maybe" )', /lighttpd\.conf:2:.*server\.http-parseopts.*header-strict/],
     ['server.http-parseopts = ( "url-path-2f-decode" => "enable", "url-path-2f-reject" => "enable" )', /lighttpd\.conf:2:.*conflicting/],
     ['server.error-intercept = "sometimes"', /lighttpd\.conf:2:.*server\.error-intercept/],
+    ['server.error-handler = "error.php"', /lighttpd\.conf:2:.*server\.error-handler.*local URI/],
   ];
   // In parallel: each -t run is a Node start, and they do not depend on each other.
   await Promise.all(cases.map(async ([line, re]) => {
