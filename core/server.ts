@@ -142,11 +142,16 @@ export class Server {
     this.merger = new ConfigMerger(opts.model);
     this.conditional = opts.model.root.children.length > 0;
     const g = <T>(key: string, dflt: T): T => (this.globalValues.get(key) as T | undefined) ?? dflt;
-    const headBytes = g<number>('server.max-request-head-size', 32768);
+    const fieldBytes = Math.max(g<number>('server.max-request-field-size', 8192), 256);
+    // lighttpd 1.4.69 limits the whole request head with server.max-request-field-size: when
+    // the config sets it, it caps server.max-request-head-size too (431 above it).
+    const headBytes = this.globalLocs.has('server.max-request-field-size')
+      ? Math.min(fieldBytes, g<number>('server.max-request-head-size', 32768))
+      : g<number>('server.max-request-head-size', 32768);
     this.limits = {
       request: {
         maxRequestLineBytes: 8192,
-        maxFieldBytes: Math.max(g<number>('server.max-request-field-size', 8192), 256),
+        maxFieldBytes: fieldBytes,
         maxHeadBytes: headBytes,
         maxHeaderCount: 256,
       },

@@ -291,6 +291,14 @@ Core('server.breakagelog: a CGI script\'s stderr goes there, not to the error lo
   assert.not.match(fs.readFileSync(path.join(dir, 'error.log'), 'utf8'), /oops-on-stderr/);
 });
 
+Core('server.max-request-field-size (8192 here) limits the whole head, as lighttpd: over it 431', async () => {
+  const fields = (n: number) => Array.from({ length: n }, (_, i) => `X-Filler-${i}: ${'a'.repeat(1000)}\r\n`).join('');
+  const small = await rawExchange({ port, send: `GET /file.txt HTTP/1.1\r\nHost: localhost\r\n${fields(6)}Connection: close\r\n\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 5000 });
+  assert.is(small.responses[0]?.status, 200, 'about 6 KiB of fields');
+  const big = await rawExchange({ port, send: `GET /file.txt HTTP/1.1\r\nHost: localhost\r\n${fields(9)}Connection: close\r\n\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 5000 });
+  assert.is(big.responses[0]?.status, 431, 'about 9 KiB of fields, each under the limit');
+});
+
 Core('server.pid-file holds the pid once listening; the extra keys start without a warning', async () => {
   assert.is(fs.readFileSync(path.join(dir, 'lantern.pid'), 'utf8'), `${proc!.pid}\n`);
   assert.is(proc!.stderr, '', 'no warning for feature-flags, http-parseopts, debug.*');
