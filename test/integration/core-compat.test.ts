@@ -213,6 +213,17 @@ Core('server.error-handler: a CGI handler answers with its own status and REDIRE
   assert.is(head.body.length, 0, 'HEAD: no body');
 });
 
+Core('keep-alive: requests pipelined after one that went through the error handler are answered in order', async () => {
+  const send = 'GET /gen/missing.txt HTTP/1.1\r\nHost: localhost\r\n\r\n' +
+    'GET /st/missing HTTP/1.1\r\nHost: localhost\r\n\r\n' +
+    'GET /file.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+  const r = await rawExchange({ port, send, halfClose: true, expectResponses: 3, timeoutMs: 5000 });
+  assert.equal(r.responses.map((x) => x.status), [200, 404, 200], r.raw.toString('latin1').slice(0, 600));
+  assert.match(r.responses[0]!.body.toString(), /^status=404 /);
+  assert.is(r.responses[1]!.body.toString(), 'plain file\n');
+  assert.is(r.responses[2]!.body.toString(), 'plain file\n');
+});
+
 Core('server.error-handler with a static file: the file with the original status', async () => {
   for (const version of ['1.0', '1.1'] as const) {
     const res = await ask('GET', '/st/missing', { version });
