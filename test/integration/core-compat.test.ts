@@ -90,6 +90,9 @@ $HTTP["url"] =~ "^/down2/" {
 $HTTP["url"] =~ "^/loop/" {
   server.error-handler = "/loop/missing-handler"
 }
+$HTTP["url"] =~ "^/sub/" {
+  dir-listing.activate = "enable"
+}
 $HTTP["url"] =~ "^/noname/" {
   server.name = ""
 }
@@ -308,6 +311,15 @@ Core('server.max-request-field-size (8192 here) limits the whole head, as lightt
   assert.is(small.responses[0]?.status, 200, 'about 6 KiB of fields');
   const big = await rawExchange({ port, send: `GET /file.txt HTTP/1.1\r\nHost: localhost\r\n${fields(9)}Connection: close\r\n\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 5000 });
   assert.is(big.responses[0]?.status, 431, 'about 9 KiB of fields, each under the limit');
+});
+
+Core('server.compat-module-load: staticfile, indexfile and dirlisting work without being listed', async () => {
+  const file = await ask('GET', '/file.txt');
+  assert.is(file.status, 200);
+  assert.is(file.body.toString(), 'plain file\n');
+  const listing = await ask('GET', '/sub/');
+  assert.is(listing.status, 200);
+  assert.match(listing.body.toString(), /a\.txt/);
 });
 
 Core('server.pid-file holds the pid once listening; the extra keys start without a warning', async () => {
