@@ -242,6 +242,8 @@ class HelperProcess extends EventEmitter implements LaunchedProcess {
   private closed = false;
   /** Waits for the connections of a process reaped before all of them were accepted. */
   private lateTimer: NodeJS.Timeout | null = null;
+  /** Lantern's listening socket closed: connections still in its backlog are lost. */
+  private socketGone = false;
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
     if (this.pid === undefined || this.reaped) return false;
@@ -294,6 +296,12 @@ class HelperProcess extends EventEmitter implements LaunchedProcess {
     this.maybeClose();
   }
 
+  /** Lantern's listening socket closed (the helper died): connections not read yet never will be. */
+  listenerGone(): void {
+    this.socketGone = true;
+    this.maybeClose();
+  }
+
   /** The helper reaped it. */
   exited(how: string): void {
     this.reaped = true;
@@ -306,9 +314,17 @@ class HelperProcess extends EventEmitter implements LaunchedProcess {
   private maybeClose(): void {
     if (!this.reaped || this.openSockets > 0 || this.closed) return;
     if (!this.failed && this.attached < 3) {
-      // Reaped before lantern accepted all its connections (a quick script: the helper's report
-      // can come first): they are in the socket's backlog. A child that died before it made them
-      // all never sends them: given up after a while.
+      // Reaped before lantern read all its connections (a quick script, or lantern busy: the
+      // helper's reports run ahead of the reads). Both helpers report a start only after the
+      // three connections were made, so they are in the socket's backlog and will come, however
+      // long lantern takes to get to them (a 2 s limit here failed scripts under load). Only
+      // when the listening socket is gone can they not: then at once; else a safety net.
+      if (this.socketGone) {
+        const err = new Error('the process ended before it was connected') as NodeJS.ErrnoException;
+        err.code = 'ECONNRESET';
+        this.fail(err);
+        return;
+      }
       this.lateTimer ??= setTimeout(() => {
         const err = new Error('the process ended before it was connected') as NodeJS.ErrnoException;
         err.code = 'ECONNRESET';
@@ -455,6 +471,7 @@ class Launcher {
       } else {
         p.kill('SIGKILL');
         p.exited('s9');
+        p.listenerGone();
       }
     }
   }
@@ -482,8 +499,11 @@ function helperProgram(choice: string | undefined): { interpreter: string; args:
 }
 
 const NUL = Buffer.from([0]);
-/** How long a reaped process's connections may still be on their way. */
-const LATE_CONNECTION_MS = 2000;
+/**
+ * Safety net: how long a reaped process's connections may still be unread (they were made before
+ * its start was reported, so only a fault can keep them away this long).
+ */
+const LATE_CONNECTION_MS = 60_000;
 
 /** child_process.spawn(), with the environment as Node can pass it (UTF-8 strings). */
 function directSpawn(spec: LaunchSpec): ChildProcess {
