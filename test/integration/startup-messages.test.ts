@@ -212,9 +212,11 @@ Startup('-V lists features and modules with + and -, as lighttpd -V does', async
   }
 });
 
-Startup('SIGTERM on an idle server: exit 0 within 100 ms (the best of up to three servers, as the machine may be busy)', async () => {
-  // The first was timed by the -D test above; more only while none was fast enough.
-  while (sigtermToExitMs.length < 3 && !sigtermToExitMs.some((ms) => ms < 100)) {
+Startup('SIGTERM on an idle server: exit 0 within 100 ms (the best of up to five servers, as the machine may be busy)', async () => {
+  // The first was timed by the -D test above; more only while none was fast enough. Idle, it
+  // takes about 20 ms from the sources (10 ms from dist/); a loaded CI machine adds scheduling
+  // delays of 100 ms and more to some of them.
+  while (sigtermToExitMs.length < 5 && !sigtermToExitMs.some((ms) => ms < 100)) {
     const socket = await ListeningSocket.open();
     const p = await startLanternProcess(['-D', '-f', write('idle.conf', base(''))], socket, { cwd: dir, env: { PORT: String(socket.port) } });
     try {
