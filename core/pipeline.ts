@@ -51,7 +51,7 @@ export class Pipeline {
     const server = this.server;
     // Methods the core refuses outright (B11): TRACE echoes credentials; CONNECT is not for us.
     if (req.method === 'TRACE' || req.method === 'CONNECT') {
-      req.setResponseHeader('Allow', 'GET, HEAD, POST, OPTIONS');
+      req.setResponseHeader('Allow', SERVER_ALLOW);
       finish(req, 405);
       return;
     }
@@ -79,7 +79,7 @@ export class Pipeline {
     if (done(req, hooks.uriClean.call(req))) return;
     if (req.path === '*') {
       // OPTIONS * (RFC 9110 §9.3.7): the server's own capabilities.
-      req.respond(200, ['Allow', 'GET, HEAD, POST, OPTIONS', 'Content-Length', '0']);
+      req.respond(200, ['Allow', SERVER_ALLOW, 'Content-Length', '0']);
       return;
     }
     req.docRoot = (req.config.values.get('server.document-root') as string | undefined) ?? '';
@@ -132,6 +132,10 @@ export class Pipeline {
       const pq = req.head.target === t ? req.head.pathAndQuery : t.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
       t = pq || '/';
     }
+    // A fragment is not part of a request target (RFC 9112 §3.2); a client that sends one anyway
+    // gets it dropped, as lighttpd drops it, rather than a lookup of "/file#frag".
+    const hash = t.indexOf('#');
+    if (hash >= 0) t = t.slice(0, hash);
     const q = t.indexOf('?');
     const raw = q < 0 ? t : t.slice(0, q);
     req.query = q < 0 ? null : t.slice(q + 1);
@@ -148,6 +152,9 @@ export class Pipeline {
     return true;
   }
 }
+
+/** The methods the server as a whole allows (OPTIONS *), in lighttpd's order. */
+const SERVER_ALLOW = 'OPTIONS, GET, HEAD, POST';
 
 function done(req: Request, r: HookResult): boolean {
   if (r === undefined) return req.finished;
