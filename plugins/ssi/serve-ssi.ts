@@ -6,7 +6,6 @@ import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigHash } from '../../config/model.js';
-import type { ErrorCode } from '../../core/errors.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import { buildCgiEnv } from '../proxy-core/cgi-env.js';
@@ -14,6 +13,7 @@ import { evaluatePreconditions } from '../staticfile/conditional.js';
 import { makeETag, type ETagFlags } from '../staticfile/etag.js';
 import { checkPhysicalPath } from '../staticfile/file-check.js';
 import { formatHttpDate } from '../staticfile/http-date.js';
+import { CODE_FOR_STATUS } from '../staticfile/serve-file.js';
 import { runShellCommand } from './exec-command.js';
 import { MAX_OUTPUT_BYTES, SsiRun, type SsiEnvironment } from './ssi-processor.js';
 import { queryStringUnescaped } from './ssi-values.js';
@@ -31,9 +31,6 @@ export interface SsiSettings {
   etag: ETagFlags;
 }
 
-const CODE_FOR_STATUS: Record<number, ErrorCode> = {
-  403: 'LT_ERR_FORBIDDEN', 404: 'LT_ERR_NOT_FOUND', 500: 'LT_ERR_INTERNAL',
-};
 
 /** The CGI variables for the document (lighttpd build_ssi_cgi_vars): Authorization is left out. */
 function cgiVariables(req: Request): Map<string, string> {
@@ -119,7 +116,7 @@ export async function serveSsi(req: Request, s: SsiSettings, logError: (msg: str
     const etag = makeETag({ ino: target.stat.ino, size: target.stat.size, mtimeMs: newest }, s.etag);
     if (etag !== null) headers.push('ETag', etag);
     headers.push('Last-Modified', formatHttpDate(newest));
-    const pre = evaluatePreconditions(req.method, (n) => req.header(n), { etag, lastModifiedMs: newest }, Date.now());
+    const pre = evaluatePreconditions(req.method, (n) => req.header(n), { etag, lastModifiedMs: newest });
     if (pre === 304) { req.respond(304, headers.slice(2)); return; }
     if (pre === 412) { req.sendError(412); return; }
   }

@@ -23,14 +23,13 @@ export type PreconditionOutcome = 'proceed' | 304 | 412;
  *   proceeds and If-Modified-Since is not looked at (§13.2.2 step 3).
  * - Otherwise If-Modified-Since, for GET and HEAD only: 304 when it is the Last-Modified string
  *   itself, or a valid HTTP-date not earlier than Last-Modified. A date in the future counts too
- *   (lighttpd http_date_if_modified_since; RFC 9110 §13.1.3 leaves a future date to the server),
- *   so `_nowMs` is not used; it stays in the signature for the callers. An invalid date is ignored.
+ *   (lighttpd http_date_if_modified_since; RFC 9110 §13.1.3 leaves a future date to the server).
+ *   An invalid date is ignored.
  */
 export function evaluatePreconditions(
   method: string,
   header: (name: string) => string | undefined,
   v: Validators,
-  _nowMs: number,
 ): PreconditionOutcome {
   const getOrHead = method === 'GET' || method === 'HEAD';
   const ifNoneMatch = header('if-none-match');

@@ -106,7 +106,7 @@ export default definePlugin({
       if (cache !== null && (req.method === 'GET' || req.method === 'HEAD')) {
         const now = Date.now();
         const hit = cache.get(req.physicalPath, now);
-        if (hit !== undefined && serveCached(req, hit, s, now)) return true;
+        if (hit !== undefined && serveCached(req, hit, s)) return true;
       }
       serveStatic(req, s, ctx.logError, cache).catch((err: unknown) => {
         // serveStatic handles its own errors; this is the last net for a bug in it.

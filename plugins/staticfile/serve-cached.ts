@@ -12,7 +12,7 @@ import type { StaticSettings } from './serve-file.js';
  * Answer from the cache; false when the request needs the full path (Range, If-Match,
  * If-Unmodified-Since, If-Range, or symlink checks).
  */
-export function serveCached(req: Request, e: CachedFile, s: StaticSettings, nowMs: number): boolean {
+export function serveCached(req: Request, e: CachedFile, s: StaticSettings): boolean {
   if (!s.followSymlinks) return false;
   const h = req.head.headers;
   let conditional = false;
@@ -26,7 +26,7 @@ export function serveCached(req: Request, e: CachedFile, s: StaticSettings, nowM
   const f = s.etag;
   const etag = f === null ? null : f.inode && f.size && f.mtime ? e.etag : makeETag(e.st, f);
   if (conditional) {
-    const pre = evaluatePreconditions(req.method, (n) => req.header(n), { etag, lastModifiedMs: e.st.mtimeMs }, nowMs);
+    const pre = evaluatePreconditions(req.method, (n) => req.header(n), { etag, lastModifiedMs: e.st.mtimeMs });
     if (pre === 304) {
       const headers: HeaderList = req.responseHeaders.length > 0 ? req.responseHeaders.slice() : [];
       headers.push('Last-Modified', e.lastModified);

@@ -35,7 +35,8 @@ export interface StaticSettings {
   mimeAssign: unknown;
 }
 
-const CODE_FOR_STATUS: Record<number, ErrorCode> = {
+/** The error code of each status checkPhysicalPath() refuses with (ssi answers with them too). */
+export const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   403: 'LT_ERR_FORBIDDEN', 404: 'LT_ERR_NOT_FOUND', 500: 'LT_ERR_INTERNAL',
 };
 
@@ -106,7 +107,7 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     if (etag) validators.push('ETag', etag);
 
     const type = contentTypeFor(target.path, s.mimeAssign);
-    const pre = evaluatePreconditions(req.method, (n) => req.header(n), v, Date.now());
+    const pre = evaluatePreconditions(req.method, (n) => req.header(n), v);
     if (pre === 304) {
       // lighttpd sets Content-Type before it evaluates the conditionals, so its 304 has one too.
       req.respond(304, [...validators, 'Content-Type', type]);

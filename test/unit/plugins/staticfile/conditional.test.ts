@@ -8,11 +8,10 @@ const LM_MS = Date.UTC(2020, 0, 1, 12, 0, 0, 500);
 const LM = 'Wed, 01 Jan 2020 12:00:00 GMT';
 const BEFORE = 'Wed, 01 Jan 2020 11:59:59 GMT';
 const AFTER = 'Wed, 01 Jan 2020 12:00:01 GMT';
-const NOW = Date.UTC(2021, 0, 1);
 const V: Validators = { etag: '"abc"', lastModifiedMs: LM_MS };
 
 const run = (headers: Record<string, string>, method = 'GET', v = V) =>
-  evaluatePreconditions(method, (n) => headers[n], v, NOW);
+  evaluatePreconditions(method, (n) => headers[n], v);
 
 T('no conditionals → proceed', () => {
   assert.is(run({}), 'proceed');
