@@ -50,7 +50,7 @@ export default definePlugin({
         return undefined;
       },
     },
-    'dir-listing.encoding': { type: 'string', default: 'utf-8', doc: 'The charset named in the Content-Type and the `<meta charset>` of the page. Default: "utf-8".' },
+    'dir-listing.encoding': { type: 'string', default: '', doc: 'The charset named in the Content-Type (`text/html;charset=<encoding>`) and the `<meta charset>` of the page. Default: none, as in lighttpd: `text/html` and no `<meta charset>` (file names are sent as the bytes they are).' },
     'dir-listing.show-readme': { type: 'any', default: false, check: stringOrBool, doc: 'Show a text file of the directory below the listing: "enable" for README.txt, or a file name. Default: disabled.' },
     'dir-listing.hide-readme-file': { type: 'boolean', default: false, doc: 'Leave the file shown by dir-listing.show-readme out of the list. Default: disabled.' },
     'dir-listing.show-header': { type: 'any', default: false, check: stringOrBool, doc: 'Show a text file of the directory above the listing: "enable" for HEADER.txt, or a file name. Default: disabled.' },
@@ -110,7 +110,7 @@ export default definePlugin({
       const headerText = header ? await readNote(path.join(target.path, header)) : null;
       const readmeText = readme ? await readNote(path.join(target.path, readme)) : null;
       if (req.finished) return;
-      const encoding = o['dir-listing.encoding'] || 'utf-8';
+      const encoding = o['dir-listing.encoding'];
       const html = renderListing({
         urlPath: req.path,
         entries,
@@ -124,7 +124,7 @@ export default definePlugin({
         footer: o['dir-listing.set-footer'] || ctx.server.tag,
       });
       const body = Buffer.from(html, 'utf8');
-      req.respond(200, [...req.responseHeaders, 'Content-Type', `text/html; charset=${encoding}`, 'Content-Length', String(body.length)], body);
+      req.respond(200, [...req.responseHeaders, 'Content-Type', encoding === '' ? 'text/html' : `text/html;charset=${encoding}`, 'Content-Length', String(body.length)], body);
     }
   },
 });

@@ -17,7 +17,7 @@ export interface ListingPage {
   /** The decoded URL path of the directory, ending in '/'. */
   urlPath: string;
   entries: ListingEntry[];
-  /** Charset named in the page (dir-listing.encoding). */
+  /** Charset named in the page (dir-listing.encoding); '' = none. */
   encoding: string;
   /** dir-listing.external-css: a stylesheet URL instead of the built-in style. */
   externalCss: string;
@@ -87,7 +87,8 @@ function row(href: string, label: string, mtime: string, size: string, type: str
 /** The whole page. */
 export function renderListing(page: ListingPage): string {
   const title = `Index of ${escapeHtml(page.urlPath)}`;
-  let html = `<!DOCTYPE html>\n<html>\n<head>\n<meta charset="${escapeHtml(page.encoding)}">\n<title>${title}</title>\n`;
+  const meta = page.encoding === '' ? '' : `<meta charset="${escapeHtml(page.encoding)}">\n`;
+  let html = `<!DOCTYPE html>\n<html>\n<head>\n${meta}<title>${title}</title>\n`;
   html += page.externalCss
     ? `<meta name="viewport" content="initial-scale=1">\n<link rel="stylesheet" type="text/css" href="${escapeHtml(page.externalCss)}">\n`
     : STYLE;

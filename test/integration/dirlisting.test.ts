@@ -14,7 +14,7 @@ D.before(async () => {
 server.document-root = "%DIR%"
 mimetype.assign = ( ".txt" => "text/plain" )
 dir-listing.activate = "enable"
-$HTTP["url"] =^ "/dots/" { dir-listing.hide-dotfiles = "disable" }
+$HTTP["url"] =^ "/dots/" { dir-listing.hide-dotfiles = "disable" dir-listing.encoding = "utf-8" }
 $HTTP["url"] =^ "/excl/" { dir-listing.exclude = ( "~$", "^tmp" ) }
 $HTTP["url"] =^ "/notes/" { dir-listing.show-readme = "enable" dir-listing.hide-readme-file = "enable" dir-listing.show-header = "HEAD.txt" }
 $HTTP["url"] =^ "/off/" { dir-listing.activate = "disable" }
@@ -39,7 +39,13 @@ async function get(target: string, method = 'GET'): Promise<RawResponse> {
 D('a listing: HTML, escaped names, encoded links, directories first, parent link', async () => {
   const r = await get('/list/');
   assert.is(r.status, 200);
-  assert.is(r.header('content-type'), 'text/html; charset=utf-8');
+  // No dir-listing.encoding: lighttpd's plain text/html and no <meta charset>.
+  assert.is(r.header('content-type'), 'text/html');
+  assert.not.ok(r.body.toString('latin1').includes('<meta charset'));
+  // With dir-listing.encoding: named in both, in lighttpd's spelling.
+  const named = await get('/dots/');
+  assert.is(named.header('content-type'), 'text/html;charset=utf-8');
+  assert.ok(named.body.toString('latin1').includes('<meta charset="utf-8">'));
   const html = r.body.toString('utf8');
   assert.ok(html.includes('<title>Index of /list/</title>'));
   assert.ok(html.includes('<a href="%3Cb%3E&%22x">&lt;b&gt;&amp;&quot;x</a>'), 'escaped name and link');

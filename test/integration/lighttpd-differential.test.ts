@@ -273,11 +273,11 @@ differential('POST to a file with a body', { send: req11('POST', '/file.txt', 'C
 differential('POST to a file, empty body', { send: req11('POST', '/file.txt', 'Content-Length: 0\r\n') });
 differential('POST to a file, HTTP/1.0 without Content-Length', {
   send: 'POST /file.txt HTTP/1.0\r\n\r\n',
-  known: [todo('0.status', '411', '200', 'lighttpd requires Content-Length (or chunked) on a POST: 411 Length Required; lantern reads no body')],
+  known: [deliberate('0.status', '411', '200', 'lighttpd requires Content-Length (or chunked) on a POST: 411 Length Required; lantern reads no body')],
 });
 differential('POST without Content-Length, HTTP/1.1', {
   send: 'POST /file.txt HTTP/1.1\r\nHost: diff.test\r\n\r\n',
-  known: [todo('0.status', '411', '200', 'lighttpd requires Content-Length (or chunked) on a POST: 411 Length Required; lantern reads no body')],
+  known: [deliberate('0.status', '411', '200', 'lighttpd requires Content-Length (or chunked) on a POST: 411 Length Required; lantern reads no body')],
 });
 differential('POST to a missing file', { send: req11('POST', '/missing.txt', 'Content-Length: 3\r\n', 'abc') });
 differential('OPTIONS a file', { send: req11('OPTIONS', '/file.txt') });
@@ -313,7 +313,6 @@ differential('a directory listing (status and type only)', {
   bodies: 'skip',
   known: [
     todo('0.accept-ranges', 'bytes', undefined, 'lighttpd advertises Accept-Ranges on every complete 200 response to a GET or HEAD (http_range_rfc7233), dirlisting\'s pages too; plugins/dirlisting sends none', false),
-    todo('0.content-type', 'text/html', 'text/html; charset=utf-8', 'lighttpd adds a charset only when dir-listing.encoding is set; plugins/dirlisting always says utf-8', false),
   ],
 });
 differential('an empty file', { send: get11('/empty.txt') });
@@ -328,7 +327,7 @@ differential('percent-encoded letters', { send: get11('/%66ile%2etxt') });
 differential('percent-encoded slash', { send: get11('/sub%2Findex.html') });
 differential('a bad percent escape', {
   send: get11('/file%zz.txt'),
-  known: [todo('0.status', '404', '400', 'lighttpd keeps a malformed %-escape as it is and looks the path up (404); lantern\'s core refuses the target (400)')],
+  known: [deliberate('0.status', '404', '400', 'lighttpd keeps a malformed %-escape as it is and looks the path up (404); lantern\'s core refuses the target (400)')],
 });
 differential('an encoded NUL', { send: get11('/file.txt%00') });
 differential('a ".." segment inside the tree', { send: get11('/sub/../file.txt') });
@@ -473,12 +472,12 @@ differential('an empty Host', { send: 'GET /file.txt HTTP/1.1\r\nHost:\r\n\r\n' 
 differential('a Host with a bad character', { send: 'GET /file.txt HTTP/1.1\r\nHost: a/b\r\n\r\n' });
 differential('HTTP/1.2', {
   send: 'GET /file.txt HTTP/1.2\r\nHost: diff.test\r\n\r\n',
-  known: [todo('0.status', '505', '200', 'lighttpd answers 505 to any version but 1.0 and 1.1; lantern serves a higher 1.x minor as 1.1 (RFC 9110 §2.5)')],
+  known: [deliberate('0.status', '505', '200', 'lighttpd answers 505 to any version but 1.0 and 1.1; lantern serves a higher 1.x minor as 1.1 (RFC 9110 §2.5)')],
 });
 differential('HTTP/2.0 in a request line', { send: 'GET /file.txt HTTP/2.0\r\nHost: diff.test\r\n\r\n' });
 differential('a malformed version', {
   send: 'GET /file.txt HTTP/1\r\nHost: diff.test\r\n\r\n',
-  known: [todo('0.status', '505', '400', 'lighttpd answers 505 to a version it cannot read; lantern\'s core 400')],
+  known: [deliberate('0.status', '505', '400', 'lighttpd answers 505 to a version it cannot read; lantern\'s core 400')],
 });
 differential('a request line without a version (HTTP/0.9)', { send: 'GET /file.txt\r\n\r\n' });
 differential('a header of 10 kB', { send: get11('/file.txt', `X-Long: ${'a'.repeat(10_000)}\r\n`) });
@@ -486,16 +485,16 @@ differential('a header block of 70 kB', { send: get11('/file.txt', `X-Long: ${'a
 differential('absolute-form without Host', { send: 'GET http://diff.test/file.txt HTTP/1.1\r\n\r\n' });
 differential('absolute-form with another Host', {
   send: 'GET http://diff.test/file.txt HTTP/1.1\r\nHost: other.test\r\n\r\n',
-  known: [todo('0.status', '400', '200', 'lighttpd refuses a Host that differs from the absolute-form authority (400); lantern ignores the Host (RFC 9112 §3.2.2)')],
+  known: [deliberate('0.status', '400', '200', 'lighttpd refuses a Host that differs from the absolute-form authority (400); lantern ignores the Host (RFC 9112 §3.2.2)')],
 });
 differential('a request line of 10 kB', {
   send: get11(`/file.txt?${'q'.repeat(10_000)}`),
-  known: [todo('0.status', '431', '414', 'lighttpd counts the request line in server.max-request-field-size (8 kB): 431; lantern\'s core answers 414')],
+  known: [deliberate('0.status', '431', '414', 'lighttpd counts the request line in server.max-request-field-size (8 kB): 431; lantern\'s core answers 414')],
 });
 differential('a bad character in a field name', { send: 'GET /file.txt HTTP/1.1\r\nHost: diff.test\r\nBad(Name): x\r\n\r\n' });
 differential('a chunked GET', {
   send: req11('GET', '/file.txt', 'Transfer-Encoding: chunked\r\n', '0\r\n\r\n'),
-  known: [todo('0.status', '400', '200', 'lighttpd refuses a GET or HEAD with a body, chunked too (400); lantern reads and discards it')],
+  known: [deliberate('0.status', '400', '200', 'lighttpd refuses a GET or HEAD with a body, chunked too (400); lantern reads and discards it')],
 });
 differential('If-None-Match: the current ETag, HTTP/1.0', { send: (etag) => `GET /file.txt HTTP/1.0\r\nIf-None-Match: ${etag}\r\n\r\n` });
 differential('bare LF line ends', { send: 'GET /file.txt HTTP/1.1\nHost: diff.test\n\n' });
@@ -515,12 +514,12 @@ differential('an unknown Transfer-Encoding', {
 differential('a negative Content-Length', { send: req11('POST', '/file.txt', 'Content-Length: -1\r\n') });
 differential('a GET with a body', {
   send: req11('GET', '/file.txt', 'Content-Length: 3\r\n', 'abc'),
-  known: [todo('0.status', '400', '200', 'lighttpd refuses a GET or HEAD with a Content-Length body (400); lantern reads and discards it (RFC 9110 §9.3.1 allows one)')],
+  known: [deliberate('0.status', '400', '200', 'lighttpd refuses a GET or HEAD with a Content-Length body (400); lantern reads and discards it (RFC 9110 §9.3.1 allows one)')],
 });
 differential('Expect: 100-continue on a GET', { send: req11('GET', '/file.txt', 'Expect: 100-continue\r\n') });
 differential('an unknown Expect', {
   send: req11('GET', '/file.txt', 'Expect: something\r\n'),
-  known: [todo('0.status', '200', '417', 'lighttpd ignores an Expect it does not know; lantern\'s core answers 417')],
+  known: [deliberate('0.status', '200', '417', 'lighttpd ignores an Expect it does not know; lantern\'s core answers 417')],
 });
 differential('error page body', {
   send: get11('/missing.txt'),
