@@ -413,18 +413,23 @@ W('webdav.is-readonly: writing methods 403, PROPFIND still answers', async () =>
 });
 
 W('paths stay below the document root: dot segments, encoded slashes, symlinks with follow-symlink disabled', async () => {
-  const up = await dav('PUT', '/dav/../../escape.txt', { body: 'x' });
-  // The path is /escape.txt: outside webdav.activate, so nothing writes it.
+  // Names nothing else in the temp directory's parent (often /tmp) can have.
+  const escape = `escape-${path.basename(dir)}.txt`;
+  const up = await dav('PUT', `/dav/../../${escape}`, { body: 'x' });
+  // The path is /escape-...: outside webdav.activate, so nothing writes it.
   assert.ok(up.status >= 400, String(up.status));
-  assert.not.ok(fs.existsSync(file('escape.txt')));
-  assert.not.ok(fs.existsSync(path.join(dir, 'escape.txt')));
-  assert.not.ok(fs.existsSync(path.join(path.dirname(dir), 'escape.txt')));
-  const enc = await dav('PUT', '/dav/%2e%2e%2f%2e%2e%2fescape2.txt', { body: 'x' });
-  // %2F is a separator and the dot segments resolve: /escape2.txt, outside webdav.activate too.
+  assert.not.ok(fs.existsSync(file(escape)));
+  assert.not.ok(fs.existsSync(path.join(dir, escape)));
+  assert.not.ok(fs.existsSync(path.join(path.dirname(dir), escape)));
+  const escape2 = `escape2-${path.basename(dir)}.txt`;
+  const enc = await dav('PUT', `/dav/%2e%2e%2f%2e%2e%2f${escape2}`, { body: 'x' });
+  // %2F is a separator and the dot segments resolve: /escape2-..., outside webdav.activate too.
   assert.ok(enc.status >= 400, String(enc.status));
-  assert.not.ok(fs.existsSync(file('escape2.txt')) || fs.existsSync(path.join(dir, 'escape2.txt')));
-  const moveOut = await dav('MOVE', '/dav/copy.txt', { headers: { Destination: '/dav/../../../out.txt' } });
-  assert.ok(!fs.existsSync(path.join(dir, 'out.txt')) && !fs.existsSync(path.join(path.dirname(dir), 'out.txt')), String(moveOut.status));
+  assert.not.ok(fs.existsSync(file(escape2)) || fs.existsSync(path.join(dir, escape2)));
+  const outName = `out-${path.basename(dir)}.txt`;
+  const outside = [path.join(dir, outName), path.join(path.dirname(dir), outName)];
+  const moveOut = await dav('MOVE', '/dav/copy.txt', { headers: { Destination: `/dav/../../../${outName}` } });
+  assert.ok(!outside.some((f) => fs.existsSync(f)), String(moveOut.status));
   assert.is((await dav('PROPFIND', '/nolink/link.txt', { headers: { Depth: '0' } })).status, 403);
   assert.is((await dav('DELETE', '/nolink/link.txt')).status, 403);
   const list = await dav('PROPFIND', '/nolink/', { headers: { Depth: '1' } });
