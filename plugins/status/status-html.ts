@@ -73,7 +73,7 @@ function formatDuration(secs: number): string {
 const words = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
 /** Failure kinds whose name does not read well as words. */
-const FAILURE_LABELS: Record<string, string> = { status5xx: '5xx' };
+const FAILURE_LABELS: Record<string, string> = { status5xx: '5xx', tls: 'TLS handshake' };
 
 function backendSection(b: BackendSnapshot, sortable: boolean): string {
   const kinds = Object.keys(b.failures) as Array<keyof BackendSnapshot['failures']>;

@@ -37,7 +37,7 @@ T('HTML: backends with per-member failures by kind, state class, last error; eve
   const html = renderStatusHtml(report([backend]), false);
   assert.ok(html.includes('<h3>backend <code>proxy:&lt;evil&gt;&quot;&amp;\n:1:/app/</code></h3>'));
   assert.ok(html.includes('<th>failed: refused</th><th>failed: connect timeout</th><th>failed: read timeout</th>'));
-  assert.ok(html.includes('<th>failed: bad response</th><th>failed: 5xx</th><th>last error</th>'));
+  assert.ok(html.includes('<th>failed: bad response</th><th>failed: 5xx</th><th>failed: TLS handshake</th><th>last error</th>'));
   assert.ok(html.includes('<td>10.0.0.2:80 (app.internal)</td><td class="disabled">disabled until 2024-01-02T00:01:00.000Z</td>'));
   assert.ok(html.includes('<td class="n">2</td><td class="n">0</td><td class="n">1</td>'), 'refused 2, connect timeout 0, read timeout 1');
   assert.ok(html.includes('<td>LT_ERR_BACKEND_REFUSED: &lt;connect ECONNREFUSED&gt; (2024-01-02T00:00:00.000Z)</td>'));
