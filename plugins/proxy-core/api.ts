@@ -28,6 +28,12 @@ export interface ProxyCoreApi {
   backends(): BackendHandle[];
   /** Take `req` (from a subrequestStart tap, which then returns true) and proxy it to `backend`. */
   forward(req: Request, backend: BackendHandle, opts?: ForwardOptions): void;
+  /**
+   * lighttpd 1.5's X-Rewrite-Backend: the next forward() of `req` (after the internal redirect a
+   * backend asked for) goes to `address` instead of the backend its route names, with that
+   * backend's protocol and options. Returns why when the address cannot be used.
+   */
+  forwardNextTo(req: Request, address: string): string | undefined;
   /** Counters and state for the status page. */
   snapshot(): ProxySnapshot;
   /** proxy-core's own hooks (tapable SyncHooks; tap at startup only). */

@@ -11,6 +11,7 @@ import {
   DEFAULT_BACKEND_OPTIONS, type BackendHandle, type BackendSpec, type ForwardOptions, type ProxyCoreApi,
   type ProxyHooks, type ProxySnapshot,
 } from './api.js';
+import { parseMemberEntry } from './address.js';
 import { Backend } from './backend.js';
 import { stopAllProcesses } from './process-transport.js';
 import { ProxyRequest } from './proxy-request.js';
@@ -25,6 +26,8 @@ const { SyncHook } = tapable;
 
 /** Largest response head a protocol accepts by default (D5). */
 const DEFAULT_MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/** Most backends X-Rewrite-Backend may make (each address a backend asks for is one). */
+const MAX_REDIRECT_BACKENDS = 64;
 
 export class ProxyCore implements ProxyCoreApi {
   readonly hooks: ProxyHooks = Object.freeze({
@@ -38,6 +41,10 @@ export class ProxyCore implements ProxyCoreApi {
   private readonly protocols = new Map<string, ProtocolDefinition>();
   private readonly balancers = new Map<string, BalancerDefinition>();
   private readonly byName = new Map<string, Backend>();
+  /** forwardNextTo(): the address the next forward() of a request goes to (X-Rewrite-Backend). */
+  private readonly nextAddress = new WeakMap<Request, string>();
+  /** Backends made for X-Rewrite-Backend addresses so far. */
+  private redirectBackends = 0;
   private readonly logError: (message: string) => void;
   readonly debug: (fmt: string, ...args: unknown[]) => void;
   private readonly spawned: SpawnedBackends;
@@ -173,8 +180,42 @@ export class ProxyCore implements ProxyCoreApi {
     return normalizeTarget(t, norm);
   }
 
+  forwardNextTo(req: Request, address: string): string | undefined {
+    const entry = parseMemberEntry(address);
+    if ('error' in entry) return entry.error;
+    this.nextAddress.set(req, address);
+    return undefined;
+  }
+
+  /**
+   * The backend for an X-Rewrite-Backend address: `route`'s protocol, balancer and options with
+   * that one member, made on first use and kept (at most MAX_REDIRECT_BACKENDS of them).
+   */
+  private redirectBackend(route: Backend, address: string): Backend | string {
+    const name = `${route.name} -> ${address}`;
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    if (this.redirectBackends >= MAX_REDIRECT_BACKENDS) return `more than ${MAX_REDIRECT_BACKENDS} backends made for X-Rewrite-Backend`;
+    this.redirectBackends++;
+    return this.addBackend({
+      name, protocol: route.protocol, balancer: route.balancer, hashKey: route.hashKey,
+      members: [address], options: route.options, protocolOptions: route.protocolOptions,
+    });
+  }
+
   forward(req: Request, handle: BackendHandle, opts?: ForwardOptions): void {
-    const b = handle instanceof Backend ? handle : this.byName.get(handle.name);
+    let b = handle instanceof Backend ? handle : this.byName.get(handle.name);
+    const next = this.nextAddress.get(req);
+    if (next !== undefined && b !== undefined) {
+      this.nextAddress.delete(req);
+      const r = this.redirectBackend(b, next);
+      if (typeof r === 'string') {
+        this.log(`X-Rewrite-Backend ${JSON.stringify(next)} for ${req.method} ${JSON.stringify(req.target)}: ${r}`);
+        req.sendError(502, 'LT_ERR_BACKEND_BAD_RESPONSE');
+        return;
+      }
+      b = r;
+    }
     if (b === undefined || b.removed || b.protocolDef === null) {
       req.sendError(503, 'LT_ERR_BACKEND_ALL_DOWN');
       return;

@@ -42,7 +42,7 @@ export default definePlugin({
     'url.rewrite-repeat-if-not-file': { type: 'hash', check: checkRuleList, doc: 'Like url.rewrite-repeat, but applied only when the request does not name an existing regular file; checked after the url.rewrite-if-not-file rules. Default: none.' },
     'proxy-core.rewrite-request': { type: 'hash', check: checkRequestRewrite, doc: 'lighttpd 1.5: rewrites of what proxy-core sends to a backend: ( "Header-Name" => ( "regex" => "replacement", ... ), "_uri" => ( ... ), ... ). A header\'s value (all its lines joined, "" when absent) is matched and replaced by the first rule that matches (an empty result removes it); "_uri" rewrites the target sent, "_docroot" DOCUMENT_ROOT, and "_pathinfo" / "_scriptname" set PATH_INFO / SCRIPT_NAME from the decoded request path (FastCGI, SCGI, CGI backends; SCRIPT_FILENAME follows). A result that is not a valid target or value answers 500. Default: none.' },
     'proxy-core.rewrite-response': { type: 'hash', check: checkResponseRewrite, doc: 'lighttpd 1.5: rewrites of a backend\'s response header lines before they reach the client: ( "Location" => ( "regex" => "replacement", ... ), "Set-Cookie" => ( ... ) ). Each line is matched on its own and replaced by the first rule that matches; an empty result removes the line. A result holding CR, LF, NUL or another control byte answers 500. Default: none.' },
-    'proxy-core.allow-x-rewrite': { type: 'boolean', default: false, doc: 'lighttpd 1.5: let a backend\'s X-Rewrite-URI and X-Rewrite-Host response fields restart the request at that target and Host (its response is discarded; the restarted request is a GET, HEAD stays HEAD; more than 10 restarts answer 500). The fields never reach the client. X-Rewrite-Backend is not supported. Default: disabled.' },
+    'proxy-core.allow-x-rewrite': { type: 'boolean', default: false, doc: 'lighttpd 1.5: let a backend\'s X-Rewrite-URI and X-Rewrite-Host response fields restart the request at that target and Host (its response is discarded; the restarted request is a GET, HEAD stays HEAD; more than 10 restarts answer 500). X-Rewrite-Backend ("host:port", "[v6]:port" or "unix:/path") sends the restarted request to that address, with the protocol and options of the backend that answered. The fields never reach the client. Default: disabled.' },
     'rewrite.request-header': { type: 'hash', check: checkHeaderEdits, doc: 'Request header edits before any handler sees the request (after url.rewrite-*): { "remove": [ "Name", ... ], "set": { "Name": "value" }, "add": { "Name": "value" } }, applied in that order; "set" replaces every line of the field (an empty value removes it), "add" appends a line. The native config\'s form; lighttpd syntax writes the same as ( "set" => ( "Name" => "value" ), "remove" => ( "Name" ) ). Default: none.' },
     'rewrite.response-header': { type: 'hash', check: checkHeaderEdits, doc: 'Response header edits on every response (files, backends, redirects, error pages), in the form of rewrite.request-header. Content-Length and Transfer-Encoding cannot be edited. Default: none.' },
   },
@@ -133,7 +133,7 @@ export default definePlugin({
       api.hooks.upstreamResponse.tap(ctx.id, (head, req) => {
         const o = ctx.options(req);
         if (o['proxy-core.allow-x-rewrite']) {
-          applyXRewrite(head, req, log);
+          applyXRewrite(head, req, api, log);
           if (head.localRedirect !== null) return;
         }
         const spec = o['proxy-core.rewrite-response'];

@@ -6,6 +6,7 @@ import { isFieldName } from '../../core/http1/response-writer.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
 import { joinPath, type CgiPath } from '../proxy-core/cgi-path.js';
+import type { ProxyCoreApi } from '../proxy-core/api.js';
 import type { UpstreamRequest } from '../proxy-core/types.js';
 import { applyRules, badFieldValue, badTarget, compileRuleList, type RuleList } from './rule-list.js';
 import { urlPartsOf, whereSet } from './url-rewrite.js';
@@ -192,25 +193,26 @@ const X_REWRITE_BACKEND = 'x-rewrite-backend';
  * for the request to be served again at another target and/or Host. The fields never reach the
  * client. The restart is proxy-core's internal redirect (head.localRedirect): the response is
  * discarded, the method becomes GET (HEAD stays HEAD), and more than 10 restarts answer 500.
- * An invalid value is logged and ignored. X-Rewrite-Backend is not supported (logged, ignored).
+ * X-Rewrite-Backend (`host:port`, `[v6]:port`, `unix:/path`) sends the restarted request to that
+ * address, with the protocol and options of the backend that was asked (proxy-core's
+ * forwardNextTo()). An invalid value is logged and ignored.
  */
-export function applyXRewrite(head: ResponseHead, req: Request, log: (m: string) => void): void {
+export function applyXRewrite(head: ResponseHead, req: Request, api: Pick<ProxyCoreApi, 'forwardNextTo'>, log: (m: string) => void): void {
   const h = head.headers;
   let uri: string | undefined;
   let host: string | undefined;
-  let backend = false;
+  let backend: string | undefined;
   const out: HeaderList = [];
   for (let i = 0; i < h.length; i += 2) {
     const lower = h[i]!.toLowerCase();
     if (lower === X_REWRITE_URI) uri = h[i + 1]!.trim();
     else if (lower === X_REWRITE_HOST) host = h[i + 1]!.trim();
-    else if (lower === X_REWRITE_BACKEND) backend = true;
+    else if (lower === X_REWRITE_BACKEND) backend = h[i + 1]!.trim();
     else { out.push(h[i]!, h[i + 1]!); continue; }
   }
   if (out.length === h.length) return;
   head.headers = out;
-  if (backend) log(`X-Rewrite-Backend from the backend of ${req.method} ${JSON.stringify(req.target)} is not supported: ignored`);
-  if (uri === undefined && host === undefined) return;
+  if (uri === undefined && host === undefined && backend === undefined) return;
   if (uri !== undefined) {
     const bad = badTarget(uri);
     if (bad !== undefined) { log(`X-Rewrite-URI ${JSON.stringify(uri)} from the backend ${bad}: ignored`); return; }
@@ -218,6 +220,10 @@ export function applyXRewrite(head: ResponseHead, req: Request, log: (m: string)
   if (host !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
     log(`X-Rewrite-Host ${JSON.stringify(host)} from the backend is not a host: ignored`);
     return;
+  }
+  if (backend !== undefined) {
+    const bad = api.forwardNextTo(req, backend);
+    if (bad !== undefined) { log(`X-Rewrite-Backend ${JSON.stringify(backend)} from the backend is not an address (${bad}): ignored`); return; }
   }
   if (host !== undefined) {
     req.host = host.toLowerCase();

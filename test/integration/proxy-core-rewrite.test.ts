@@ -24,6 +24,8 @@ const ENV_PHP = `<?php foreach (array('SCRIPT_NAME', 'PATH_INFO', 'SCRIPT_FILENA
 
 let proc: LanternProcess | null = null;
 let backend: FakeBackend | null = null;
+/** The backend X-Rewrite-Backend names: no config block routes to it. */
+let other: FakeBackend | null = null;
 let phpChild: ChildProcess | null = null;
 let port = 0;
 let dir = '';
@@ -34,6 +36,8 @@ function reply(target: string, host: string): string {
   if (target === '/xr/go') return 'HTTP/1.1 200 OK\r\nX-Rewrite-URI: /xr/final?a=1\r\nX-Rewrite-Host: other.test\r\nContent-Length: 9\r\n\r\ndiscarded';
   if (target === '/xr/loop') return 'HTTP/1.1 200 OK\r\nX-Rewrite-URI: /xr/loop\r\nContent-Length: 4\r\n\r\nloop';
   if (target === '/xr/bad') return 'HTTP/1.1 200 OK\r\nX-Rewrite-URI: no-slash\r\nContent-Length: 8\r\n\r\nbad-body';
+  if (target === '/xr/elsewhere') return `HTTP/1.1 200 OK\r\nX-Rewrite-Backend: 127.0.0.1:${other!.port}\r\nX-Rewrite-URI: /xr/there\r\nContent-Length: 9\r\n\r\ndiscarded`;
+  if (target === '/xr/nowhere') return 'HTTP/1.1 200 OK\r\nX-Rewrite-Backend: not an address\r\nContent-Length: 4\r\n\r\nhere';
   if (target.startsWith('/xr/final')) return `HTTP/1.1 200 OK\r\nContent-Length: ${target.length + host.length + 1}\r\n\r\n${target} ${host}`;
   if (target === '/redirect') {
     return 'HTTP/1.1 302 Found\r\nLocation: http://backend.internal/login?next=%2F\r\nSet-Cookie: a=1; Path=/\r\n'
@@ -91,6 +95,7 @@ S.before(async () => {
     await waitFor(() => canConnect({ path: sock }, 500), 10_000, 20, `php-cgi -b ${sock} to listen`);
   }
   backend = await fakeBackend({ respond: (r) => reply(r.target, r.header('host') ?? '') });
+  other = await fakeBackend({ respond: (r) => `HTTP/1.1 200 OK\r\nContent-Length: ${r.target.length + 6}\r\n\r\nother ${r.target}` });
   const socket = await ListeningSocket.open();
   port = socket.port;
   const file = path.join(dir, 'lighttpd.conf');
@@ -104,6 +109,7 @@ S.after(async () => {
   } finally {
     proc?.kill();
     await backend?.close();
+    await other?.close();
     if (phpChild?.pid !== undefined) { try { process.kill(-phpChild.pid, 'SIGKILL'); } catch { /* gone */ } }
     removeDir(dir);
   }
@@ -182,6 +188,21 @@ S('allow-x-rewrite: X-Rewrite-URI / X-Rewrite-Host restart the request, with a l
   assert.is(d.body.toString(), 'bad-body');
   assert.is(d.header('x-rewrite-uri'), undefined);
   assert.match(errorLog(), /X-Rewrite-URI "no-slash" from the backend does not begin with "\/": ignored/);
+});
+
+S('allow-x-rewrite: X-Rewrite-Backend sends the restarted request to that address; a bad one is ignored', async () => {
+  const a = await get11('/xr/elsewhere');
+  assert.is(a.status, 200);
+  assert.is(a.body.toString(), 'other /xr/there');
+  assert.is(a.header('x-rewrite-backend'), undefined);
+  assert.is(other!.connections.flatMap((c) => c.requests).map((r) => r.target).join(','), '/xr/there');
+  // Again: the backend made for the address is reused, not made twice.
+  assert.is((await get10('/xr/elsewhere')).body.toString(), 'other /xr/there');
+  assert.is(other!.requestCount, 2);
+  const b = await get11('/xr/nowhere');
+  assert.is(b.status, 200);
+  assert.is(b.body.toString(), 'here');
+  assert.match(errorLog(), /X-Rewrite-Backend "not an address" from the backend is not an address/);
 });
 
 php('_scriptname / _pathinfo give php-cgi the right SCRIPT_NAME, PATH_INFO and SCRIPT_FILENAME', async () => {
