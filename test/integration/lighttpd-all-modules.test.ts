@@ -146,7 +146,7 @@ test('auth, access, alias, rewrite, redirect, expire, deflate, ssi, userdir, vho
   const auth = await req('/private/secret.txt', `Authorization: Basic ${Buffer.from('alice:pw').toString('base64')}\r\n`);
   assert.is(auth.status, 200);
   assert.is(auth.body.toString(), 'secret\n');
-  assert.is((await req('/notes.inc')).status, 403);
+  assert.is((await req('/notes.inc', '', '1.0')).status, 403);
   assert.is((await req('/aliased/a.txt')).body.toString(), 'aliased\n');
   const pretty = await req('/pretty/a.css');
   assert.is(pretty.status, 200);
@@ -162,7 +162,7 @@ test('auth, access, alias, rewrite, redirect, expire, deflate, ssi, userdir, vho
   assert.is((await req('/', 'Host: vhost.test\r\n')).body.toString(), 'default vhost\n');
   const dav = await rawExchange({ port: socket!.port, send: 'PROPFIND /dav/file.txt HTTP/1.1\r\nHost: test\r\nDepth: 0\r\nContent-Length: 0\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
   assert.is(dav.responses[0]?.status, 207);
-  const status = await req('/server-status?auto');
+  const status = await req('/server-status?auto', '', '1.0');
   assert.is(status.status, 200);
   assert.match(status.body.toString(), /Total Accesses: \d+/);
 });
