@@ -11,9 +11,8 @@ import type { Request } from '../../core/request.js';
 import { buildCgiEnv } from '../proxy-core/cgi-env.js';
 import { evaluatePreconditions } from '../staticfile/conditional.js';
 import { makeETag, type ETagFlags } from '../staticfile/etag.js';
-import { checkPhysicalPath } from '../staticfile/file-check.js';
 import { formatHttpDate } from '../staticfile/http-date.js';
-import { CODE_FOR_STATUS } from '../staticfile/serve-file.js';
+import { physicalTargetOrAnswer } from '../staticfile/serve-file.js';
 import { runShellCommand } from './exec-command.js';
 import { MAX_OUTPUT_BYTES, SsiRun, type SsiEnvironment } from './ssi-processor.js';
 import { queryStringUnescaped } from './ssi-values.js';
@@ -58,13 +57,8 @@ function commandEnv(cgi: ReadonlyMap<string, string>): NodeJS.ProcessEnv {
 
 /** Answer `req` with its processed document. Never throws. */
 export async function serveSsi(req: Request, s: SsiSettings, logError: (msg: string) => void): Promise<void> {
-  const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: s.followSymlinks });
-  if (req.finished) return;
-  if (target.kind === 'error') {
-    if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
-    req.sendError(target.status, CODE_FOR_STATUS[target.status]);
-    return;
-  }
+  const target = await physicalTargetOrAnswer(req, s.followSymlinks, logError);
+  if (target === null) return;
   if (target.kind !== 'file') { req.sendError(403, 'LT_ERR_FORBIDDEN'); return; }
   if (target.stat.size > MAX_OUTPUT_BYTES) {
     logError(`${target.path}: ${target.stat.size} bytes, more than an SSI page may have (${MAX_OUTPUT_BYTES})`);

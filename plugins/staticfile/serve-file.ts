@@ -12,7 +12,7 @@ import type { Request } from '../../core/request.js';
 import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
 import { makeETag, type ETagFlags } from './etag.js';
 import type { FileCache } from './file-cache.js';
-import { checkPhysicalPath, statusForErrno } from './file-check.js';
+import { checkPhysicalPath, statusForErrno, type PathTarget } from './file-check.js';
 import { CHUNK_BYTES, FileShrankError, sendPieces } from './file-sender.js';
 import { formatHttpDate } from './http-date.js';
 import { contentTypeFor } from './mime-type.js';
@@ -35,24 +35,32 @@ export interface StaticSettings {
   mimeAssign: unknown;
 }
 
-/** The error code of each status checkPhysicalPath() refuses with (ssi answers with them too). */
-export const CODE_FOR_STATUS: Record<number, ErrorCode> = {
+const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   403: 'LT_ERR_FORBIDDEN', 404: 'LT_ERR_NOT_FOUND', 500: 'LT_ERR_INTERNAL',
 };
+
+/**
+ * What req.physicalPath is (checkPhysicalPath); a refusal (403, 404, 500) is answered here, the
+ * 500 logged, and null returned. Also for the handlers that serve files their own way (ssi).
+ */
+export async function physicalTargetOrAnswer(req: Request, followSymlinks: boolean, logError: (msg: string) => void): Promise<Exclude<PathTarget, { kind: 'error' }> | null> {
+  const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks });
+  if (req.finished) return null;
+  if (target.kind !== 'error') return target;
+  if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
+  if (target.status === 404 && req.conn.server.debugFlags.fileNotFound && req.config.values.get('debug.log-file-not-found') === true) {
+    logError(`file not found: ${req.path} -> "${req.physicalPath}"`);
+  }
+  req.sendError(target.status, CODE_FOR_STATUS[target.status]);
+  return null;
+}
 
 /** Answer `req` from the file system. Never throws; errors become 403/404/500 or an abort. */
 export async function serveStatic(req: Request, s: StaticSettings, logError: (msg: string) => void, cache: FileCache | null = null): Promise<void> {
   const startedMs = Date.now();
-  const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: s.followSymlinks });
-  if (req.finished) return;
+  const target = await physicalTargetOrAnswer(req, s.followSymlinks, logError);
+  if (target === null) return;
   switch (target.kind) {
-    case 'error':
-      if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
-      if (target.status === 404 && req.conn.server.debugFlags.fileNotFound && req.config.values.get('debug.log-file-not-found') === true) {
-        logError(`file not found: ${req.path} -> "${req.physicalPath}"`);
-      }
-      req.sendError(target.status, CODE_FOR_STATUS[target.status]);
-      return;
     case 'special':
       req.sendError(403, 'LT_ERR_FORBIDDEN');
       return;
@@ -187,13 +195,7 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
  * in lighttpd, where nobody handles a file that exists, 403; a missing one stays 404.
  */
 export async function refuseExcluded(req: Request, s: StaticSettings, logError: (msg: string) => void): Promise<void> {
-  const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: s.followSymlinks });
-  if (req.finished) return;
-  if (target.kind === 'error') {
-    if (target.status === 500) logError(`${req.physicalPath}: ${target.reason}`);
-    req.sendError(target.status, CODE_FOR_STATUS[target.status]);
-    return;
-  }
+  if (await physicalTargetOrAnswer(req, s.followSymlinks, logError) === null) return;
   req.sendError(403, 'LT_ERR_FORBIDDEN');
 }
 
