@@ -7,8 +7,7 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import type { ListeningSocket } from './ports.js';
-import type { ExitStatus, LanternProcess } from './spawn-lantern.js';
-import { TimeoutError, withTimeout } from './wait.js';
+import { childHandle, type LanternProcess } from './spawn-lantern.js';
 
 /** Where Debian installs lighttpd; LIGHTTPD_BIN overrides it. */
 export const LIGHTTPD_BIN = process.env.LIGHTTPD_BIN ?? '/usr/sbin/lighttpd';
@@ -49,52 +48,5 @@ export function spawnLighttpd(conf: string, socket: ListeningSocket, opts: { cwd
   } finally {
     socket.close();
   }
-  let stdout = '';
-  let stderr = '';
-  let status: ExitStatus | null = null;
-  const listeners = new Set<() => void>();
-  const notify = () => { for (const l of [...listeners]) l(); };
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; notify(); });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; notify(); });
-  const exited = new Promise<ExitStatus>((resolve) => {
-    child.once('close', (code, signal) => { status = { code, signal }; notify(); resolve(status); });
-    child.once('error', (err) => { stderr += `spawn error: ${err.message}\n`; status = { code: null, signal: null }; notify(); resolve(status); });
-  });
-  // A test process that dies must not leave a lighttpd behind.
-  const onExit = () => { if (status === null) child.kill('SIGKILL'); };
-  process.once('exit', onExit);
-  void exited.then(() => process.off('exit', onExit));
-  const describe = () => `\n--- lighttpd stdout ---\n${stdout}\n--- lighttpd stderr ---\n${stderr}`;
-  const proc: LanternProcess = {
-    child,
-    pid: child.pid ?? -1,
-    get stdout() { return stdout; },
-    get stderr() { return stderr; },
-    exited,
-    get status() { return status; },
-    waitOutput(stream, re, ms = LIGHTTPD_WAIT_MS) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = (stream === 'stdout' ? stdout : stderr).match(re);
-          if (m) { done(); resolve(m); return; }
-          if (status) { done(); reject(new Error(`lighttpd exited (${JSON.stringify(status)}) before ${stream} matched ${re}${describe()}`)); }
-        };
-        const timer = setTimeout(() => { done(); reject(new TimeoutError(`timed out after ${ms} ms waiting for lighttpd's ${stream} to match ${re}${describe()}`)); }, ms);
-        const done = () => { clearTimeout(timer); listeners.delete(check); };
-        listeners.add(check);
-        check();
-      });
-    },
-    waitExit(ms = LIGHTTPD_WAIT_MS) {
-      return withTimeout(exited, ms, `lighttpd (pid ${child.pid}) to exit${describe()}`);
-    },
-    async stop(signal = 'SIGTERM', ms = LIGHTTPD_WAIT_MS) {
-      if (status === null) child.kill(signal);
-      return (await proc.waitExit(ms)).code;
-    },
-    kill() {
-      if (status === null) child.kill('SIGKILL');
-    },
-  };
-  return proc;
+  return childHandle(child, 'lighttpd', LIGHTTPD_WAIT_MS);
 }

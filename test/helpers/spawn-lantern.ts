@@ -146,6 +146,15 @@ export function spawnLantern(args: string[], opts: SpawnLanternOptions): Lantern
     // spawn() returns once the child has its copies (or failed): from here on only it accepts.
     for (const s of sockets) s.close();
   }
+  return childHandle(child, 'lantern', START_TIMEOUT_MS);
+}
+
+/**
+ * The handle of a server child (lantern, or another server a test compares it with): its output
+ * so far, its exit, waits with a hard timeout, stop and kill (of its whole process tree, also
+ * when the test process itself exits). `name` and `waitMs` are for messages and default waits.
+ */
+export function childHandle(child: ChildProcess, name: string, waitMs: number): LanternProcess {
   live.add(child);
   let stdout = '';
   let stderr = '';
@@ -169,7 +178,7 @@ export function spawnLantern(args: string[], opts: SpawnLanternOptions): Lantern
       resolve(status);
     });
   });
-  const describe = () => `\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`;
+  const describe = () => `\n--- ${name} stdout ---\n${stdout}\n--- ${name} stderr ---\n${stderr}`;
 
   const proc: LanternProcess = {
     child,
@@ -178,23 +187,23 @@ export function spawnLantern(args: string[], opts: SpawnLanternOptions): Lantern
     get stderr() { return stderr; },
     exited,
     get status() { return status; },
-    waitOutput(stream, re, ms = START_TIMEOUT_MS) {
+    waitOutput(stream, re, ms = waitMs) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = (stream === 'stdout' ? stdout : stderr).match(re);
           if (m) { done(); resolve(m); return; }
-          if (status) { done(); reject(new Error(`lantern exited (${JSON.stringify(status)}) before ${stream} matched ${re}${describe()}`)); }
+          if (status) { done(); reject(new Error(`${name} exited (${JSON.stringify(status)}) before ${stream} matched ${re}${describe()}`)); }
         };
-        const timer = setTimeout(() => { done(); reject(new TimeoutError(`timed out after ${ms} ms waiting for ${stream} to match ${re}${describe()}`)); }, ms);
+        const timer = setTimeout(() => { done(); reject(new TimeoutError(`timed out after ${ms} ms waiting for ${name}'s ${stream} to match ${re}${describe()}`)); }, ms);
         const done = () => { clearTimeout(timer); listeners.delete(check); };
         listeners.add(check);
         check();
       });
     },
-    waitExit(ms = START_TIMEOUT_MS) {
-      return withTimeout(exited, ms, `lantern (pid ${child.pid}) to exit${describe()}`);
+    waitExit(ms = waitMs) {
+      return withTimeout(exited, ms, `${name} (pid ${child.pid}) to exit${describe()}`);
     },
-    async stop(signal = 'SIGTERM', ms = START_TIMEOUT_MS) {
+    async stop(signal = 'SIGTERM', ms = waitMs) {
       if (status === null) child.kill(signal);
       return (await proc.waitExit(ms)).code;
     },
