@@ -26,6 +26,9 @@ const TEXT_BODY_MAX_BYTES = 2048;
  * Response fields formatted and checked once, to be sent many times with respondPrepared().
  * Fields the core owns are dropped, as in every response.
  */
+/** The env of a request that has none (peekEnv). */
+const NO_ENV: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+
 export class PreparedFields {
   /** `Name: value\r\n` lines. */
   readonly text: string;
@@ -117,6 +120,10 @@ export class Request {
   get env(): Array<[string, string]> { return (this.envList ??= []); }
   /** Per-plugin state, keyed by plugin id; dropped at requestReset. */
   get pluginData(): Map<string, unknown> { return (this.pluginState ??= new Map()); }
+  /** `pluginData.get(key)` without making the map for a request that has none (the request path reads it on every request). */
+  peekPluginData(key: string): unknown { return this.pluginState?.get(key); }
+  /** `env` without making the list for a request that has none. */
+  peekEnv(): ReadonlyArray<readonly [string, string]> { return this.envList ?? NO_ENV; }
   readonly body: RequestBody;
   /** When the head was complete (ms, performance.now() as of that turn: core/turn.ts). */
   readonly startMs: number;

@@ -18,12 +18,45 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
 /** Above this many bytes an unfinished head is only searched natively (see request-head.ts). */
 const JS_RESCAN_LIMIT_BYTES = 4096;
 
-/** Heads this parser (or makeResponseHead) produced: their fields are known valid (G7). */
-const VALIDATED = new WeakSet<ResponseHead>();
+/**
+ * A head this parser (or makeResponseHead) produced: its fields are known valid (G7). The mark is
+ * a private field, so it is the object itself that counts: a copy (`{ ...head }`) is not marked.
+ * (A WeakSet of heads did the same at the cost of an ephemeron-table entry per response.)
+ */
+class ValidatedHead implements ResponseHead {
+  readonly #validated = true;
+  status: number;
+  reason: string;
+  versionMinor: 0 | 1;
+  headers: HeaderList;
+  contentLength: number;
+  chunked: boolean;
+  noBody: boolean;
+  closeDelimited: boolean;
+  keepAlive: boolean;
+  localRedirect: string | null;
+
+  constructor(h: ResponseHead) {
+    this.status = h.status;
+    this.reason = h.reason;
+    this.versionMinor = h.versionMinor;
+    this.headers = h.headers;
+    this.contentLength = h.contentLength;
+    this.chunked = h.chunked;
+    this.noBody = h.noBody;
+    this.closeDelimited = h.closeDelimited;
+    this.keepAlive = h.keepAlive;
+    this.localRedirect = h.localRedirect;
+  }
+
+  static is(h: ResponseHead): boolean {
+    return #validated in h;
+  }
+}
 
 /** The head came from parseResponseHead or makeResponseHead (so it cannot split a response). */
 export function isValidatedHead(h: ResponseHead): boolean {
-  return VALIDATED.has(h);
+  return ValidatedHead.is(h);
 }
 
 /**
@@ -64,7 +97,7 @@ export function makeResponseHead(status: number, headers: HeaderList, opts: { re
     }
   }
   const noBody = isBodiless(status, opts.requestMethod ?? 'GET');
-  const head: ResponseHead = {
+  const head: ResponseHead = new ValidatedHead({
     status,
     reason: opts.reason ?? statusText(status),
     versionMinor: 1,
@@ -75,10 +108,9 @@ export function makeResponseHead(status: number, headers: HeaderList, opts: { re
     closeDelimited: !noBody && contentLength < 0,
     keepAlive: true,
     localRedirect: null,
-  };
+  });
   const why = checkResponseHead(head);
   if (why !== null) throw new LanternError('LT_ERR_BACKEND_BAD_RESPONSE', why);
-  VALIDATED.add(head);
   return head;
 }
 
@@ -275,7 +307,7 @@ function buildHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions)
   const noBody = isBodiless(status, opts.requestMethod);
   const closeDelimited = !noBody && !chunked && f.contentLength < 0;
   const close = hasToken(f.connection, 'close');
-  const head: ResponseHead = {
+  const head: ResponseHead = new ValidatedHead({
     status,
     reason,
     versionMinor,
@@ -287,8 +319,7 @@ function buildHttp(b: Buffer, s: string, end: number, opts: ResponseHeadOptions)
     // RFC 9112 §9.3: 1.1 persists unless "close", 1.0 only with "keep-alive"; a close-delimited body ends the connection.
     keepAlive: !closeDelimited && !close && (versionMinor === 1 || hasToken(f.connection, 'keep-alive')),
     localRedirect: null,
-  };
-  VALIDATED.add(head);
+  });
   return { kind: 'head', head, consumed: end };
 }
 
@@ -320,7 +351,7 @@ function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions):
   }
   if (reason === '') reason = statusText(status);
   const noBody = isBodiless(status, opts.requestMethod);
-  const head: ResponseHead = {
+  const head: ResponseHead = new ValidatedHead({
     status,
     reason,
     versionMinor: 1,
@@ -332,7 +363,6 @@ function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions):
     closeDelimited: !noBody && f.contentLength < 0,
     keepAlive: true,
     localRedirect,
-  };
-  VALIDATED.add(head);
+  });
   return { kind: 'head', head, consumed: end };
 }

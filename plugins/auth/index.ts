@@ -125,7 +125,7 @@ export default definePlugin({
         if (require.method === 'extern') return 401;
       }
       // Back from an asynchronous check (restarted): it passed for these credentials.
-      const passed = req.pluginData.get(PASSED_KEY) as Passed | undefined;
+      const passed = req.peekPluginData(PASSED_KEY) as Passed | undefined;
       if (passed !== undefined && passed.require === require && passed.authorization === req.header('authorization')) {
         envSet(req, 'REMOTE_USER', passed.user);
         envSet(req, 'AUTH_TYPE', passed.type);

@@ -203,7 +203,7 @@ export default definePlugin({
 
     ctx.hooks.subrequestStart.tap(ctx.id, (req) => {
       const s = settingsFor(req.config.values);
-      if (s === null || req.pluginData.has(DECLINED) || !mayMatch(s, req.path)) return undefined;
+      if (s === null || req.peekPluginData(DECLINED) !== undefined || !mayMatch(s, req.path)) return undefined;
       run(req, s).catch((err: unknown) => { if (!req.finished) req.fail(err); });
       return true;
     });

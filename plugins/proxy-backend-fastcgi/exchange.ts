@@ -7,12 +7,12 @@ import type { ErrorCode } from '../../core/errors.js';
 import { parseResponseHead } from '../../core/http1/response-head.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Exchange, ProtocolOptions, ResponseSink, UpstreamRequest } from '../proxy-core/types.js';
-import { decodeParams, encodeParams } from './params.js';
+import { decodeParams, encodeParams, paramsByteLength, writeParams } from './params.js';
 import {
   FCGI_GET_VALUES_RESULT, FCGI_NULL_REQUEST_ID,
-  FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_CANT_MPX_CONN, FCGI_END_REQUEST, FCGI_KEEP_CONN,
+  FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_CANT_MPX_CONN, FCGI_END_REQUEST, FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_CONTENT_BYTES,
   FCGI_OVERLOADED, FCGI_PARAMS, FCGI_REQUEST_COMPLETE, FCGI_RESPONDER, FCGI_STDERR, FCGI_STDIN, FCGI_STDOUT,
-  FCGI_UNKNOWN_ROLE, RecordDecoder, encodeBeginRequest, encodeRecord, frameStream,
+  FCGI_UNKNOWN_ROLE, RecordDecoder, encodeBeginRequest, encodeRecord, frameStream, paddingFor, writeHeader,
 } from './record.js';
 
 export const REQUEST_ID = 1;
@@ -21,6 +21,8 @@ const EMPTY = Buffer.alloc(0);
 const PARAMS_END = encodeRecord(FCGI_PARAMS, REQUEST_ID);
 const STDIN_END = encodeRecord(FCGI_STDIN, REQUEST_ID);
 const ABORT = encodeRecord(FCGI_ABORT_REQUEST, REQUEST_ID);
+/** BEGIN_REQUEST records by [authorizer][keepConn]: the same 16 bytes for every request of a kind. */
+const BEGIN = [FCGI_RESPONDER, FCGI_AUTHORIZER].map((role) => [0, FCGI_KEEP_CONN].map((flags) => encodeBeginRequest(REQUEST_ID, role, flags)));
 
 /** §6.3: an Authorizer is not sent these (it gets no body, and no script is addressed). */
 const AUTHORIZER_OMITS = new Set(['CONTENT_LENGTH', 'PATH_INFO', 'PATH_TRANSLATED', 'SCRIPT_NAME']);
@@ -55,13 +57,32 @@ export class FastcgiExchange implements Exchange {
 
   head(): Buffer {
     const env = this.authorizer ? this.up.env.filter(([name]) => !AUTHORIZER_OMITS.has(name)) : this.up.env;
-    const begin = encodeBeginRequest(REQUEST_ID, this.authorizer ? FCGI_AUTHORIZER : FCGI_RESPONDER, this.keepConn ? FCGI_KEEP_CONN : 0);
+    const begin = BEGIN[this.authorizer ? 1 : 0]![this.keepConn ? 1 : 0]!;
     // §3.3, G8: the empty PARAMS record ends the stream. Without a body the empty STDIN record
     // goes with it, so the whole request is one write (end() then has nothing left to send).
     this.stdinSent = this.authorizer || this.up.bodyLength === 0;
-    const parts = [begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, encodeParams(env)), PARAMS_END];
-    if (this.stdinSent) parts.push(STDIN_END);
-    return Buffer.concat(parts);
+    const paramsBytes = paramsByteLength(env);
+    if (paramsBytes > FCGI_MAX_CONTENT_BYTES) {
+      // More than one PARAMS record (a huge cookie or target): framed piece by piece.
+      const parts = [begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, encodeParams(env)), PARAMS_END];
+      if (this.stdinSent) parts.push(STDIN_END);
+      return Buffer.concat(parts);
+    }
+    // The common case, written straight into one buffer: BEGIN_REQUEST, one PARAMS record with
+    // its padding, the empty PARAMS record, and the empty STDIN record when there is no body.
+    const pad = paddingFor(paramsBytes);
+    const total = begin.length + FCGI_HEADER_LEN + paramsBytes + pad + PARAMS_END.length + (this.stdinSent ? STDIN_END.length : 0);
+    const out = Buffer.allocUnsafe(total);
+    out.set(begin, 0);
+    let at = begin.length;
+    at = writeHeader(out, at, FCGI_PARAMS, REQUEST_ID, paramsBytes, pad);
+    at = writeParams(env, out, at);
+    out.fill(0, at, at + pad);
+    at += pad;
+    out.set(PARAMS_END, at);
+    at += PARAMS_END.length;
+    if (this.stdinSent) out.set(STDIN_END, at);
+    return out;
   }
 
   body(chunk: Buffer): Buffer | Buffer[] {

@@ -43,17 +43,26 @@ export interface FcgiRecord {
 }
 
 /** §3.3: padding that rounds the record up to a multiple of 8 bytes (recommended, and what servers send). */
-const paddingFor = (contentBytes: number): number => (8 - (contentBytes & 7)) & 7;
+export const paddingFor = (contentBytes: number): number => (8 - (contentBytes & 7)) & 7;
 /** Padding bytes are zero; shared, since sockets never write into what they send. */
 const PADDING = Buffer.alloc(7);
 
+/** A record header at `at` in `out`; returns where the content starts. */
+export function writeHeader(out: Buffer, at: number, type: number, requestId: number, contentBytes: number, paddingBytes: number): number {
+  out[at] = FCGI_VERSION_1;
+  out[at + 1] = type;
+  out[at + 2] = requestId >>> 8;
+  out[at + 3] = requestId & 0xff;
+  out[at + 4] = contentBytes >>> 8;
+  out[at + 5] = contentBytes & 0xff;
+  out[at + 6] = paddingBytes;
+  out[at + 7] = 0;
+  return at + FCGI_HEADER_LEN;
+}
+
 function header(type: number, requestId: number, contentBytes: number, paddingBytes: number): Buffer {
-  const h = Buffer.alloc(FCGI_HEADER_LEN);
-  h[0] = FCGI_VERSION_1;
-  h[1] = type;
-  h.writeUInt16BE(requestId, 2);
-  h.writeUInt16BE(contentBytes, 4);
-  h[6] = paddingBytes;
+  const h = Buffer.allocUnsafe(FCGI_HEADER_LEN);
+  writeHeader(h, 0, type, requestId, contentBytes, paddingBytes);
   return h;
 }
 

@@ -96,6 +96,15 @@ function originalTarget(req: Request): string {
   return pq.charCodeAt(0) === 63 /* ? */ ? '/' + pq : pq;
 }
 
+/** Up to this many client fields, a repeated one is found by a scan instead of a map. */
+const SCAN_MAX_FIELDS = 24;
+
+/** Where `name` is in `out` from `from` on, or undefined. */
+function indexOfName(out: ReadonlyArray<readonly [string, string]>, from: number, name: string): number | undefined {
+  for (let i = from; i < out.length; i++) if (out[i]![0] === name) return i;
+  return undefined;
+}
+
 /** The first value of a req.env name, or undefined. */
 function envGet(env: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
   for (let i = 0; i < env.length; i++) if (env[i]![0] === name) return env[i]![1];
@@ -107,7 +116,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   const req = input.req;
   const conn = req.conn;
   const values = req.config.values;
-  const extra = req.env;
+  const extra = req.peekEnv();
   const out: Array<[string, string]> = [];
   // CONTENT_LENGTH first and always (the SCGI spec; lighttpd sends "0" without a body).
   out.push(['CONTENT_LENGTH', input.bodyLength > 0 ? String(input.bodyLength) : '0']);
@@ -176,7 +185,9 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   const head = req.head;
   const h = head.headers;
   let contentType: string | undefined;
-  let seen: Map<string, number> | null = null;
+  // Where each variable went, to join a repeated field: a map only for many fields, else a scan
+  // of the few HTTP_* entries (most requests have no repeat, and a map per request costs more).
+  let seen: Map<string, number> | null = h.length > 2 * SCAN_MAX_FIELDS ? new Map() : null;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     let value = h[i + 1]!;
@@ -191,9 +202,9 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
     if (kind === Field.Host && head.targetScheme) value = req.host;
     const key = envName(name);
     if (key === '') continue;
-    const at = (seen ??= new Map()).get(key);
+    const at = seen !== null ? seen.get(key) : indexOfName(out, httpStart, key);
     if (at === undefined) {
-      seen.set(key, out.length);
+      seen?.set(key, out.length);
       out.push([key, value]);
     } else {
       // Repeated fields are one list (RFC 9110 §5.3); Cookie pairs with "; " (RFC 6265 §5.4).
@@ -202,7 +213,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
     }
   }
   // An absolute-form target without Host: its authority is the Host (lighttpd sets the field from it).
-  if (head.targetScheme && req.host !== '' && seen?.has('HTTP_HOST') !== true) out.push(['HTTP_HOST', req.host]);
+  if (head.targetScheme && req.host !== '' && indexOfName(out, httpStart, 'HTTP_HOST') === undefined) out.push(['HTTP_HOST', req.host]);
   // §4.1.3: CONTENT_TYPE just before the HTTP_* variables.
   if (contentType !== undefined) out.splice(httpStart, 0, ['CONTENT_TYPE', contentType]);
   if (extra.length > 0) mergeEnv(out, extra);

@@ -33,7 +33,7 @@ export function passedBackends(req: Request): Set<object> {
 
 /** Whether `backend` fell through for `req` already: it is skipped for the rest of the request. */
 export function backendPassed(req: Request, backend: object): boolean {
-  const set = req.pluginData.get(PASSED_KEY) as Set<object> | undefined;
+  const set = req.peekPluginData(PASSED_KEY) as Set<object> | undefined;
   return set !== undefined && set.has(backend);
 }
 

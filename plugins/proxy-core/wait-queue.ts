@@ -1,6 +1,9 @@
 // The bounded FIFO a backend keeps for requests that found every connection busy (lighttpd 1.5's
 // backlog; checklist E12): full → 503 at once, waited longer than timeoutMs → 504. One timer per
 // queue, armed for the oldest entry only (every entry waits the same time, so deadlines are in order).
+// Taking entries out never moves the timer: it fires at a deadline no later than the new oldest
+// entry's and is then armed again for what is left. A busy queue (a pool whose every connection is
+// in use, each answer taking the next entry) so sets about one timer per timeoutMs, not one per entry.
 
 export interface QueueEntry {
   /** When it was queued (Date.now()). */
@@ -12,7 +15,7 @@ export interface QueueEntry {
 export class WaitQueue<T extends QueueEntry> {
   private items: T[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private timerDueMs = 0;
+  private readonly onTimer = (): void => this.expire();
   capacity: number;
   timeoutMs: number;
 
@@ -28,7 +31,8 @@ export class WaitQueue<T extends QueueEntry> {
     if (this.items.length >= this.capacity) return false;
     entry.queuedAtMs = nowMs;
     this.items.push(entry);
-    if (this.items.length === 1) this.arm();
+    // A timer still armed fires no later than this entry's deadline (it was set for an older one).
+    if (this.timer === null) this.arm();
     return true;
   }
 
@@ -36,10 +40,7 @@ export class WaitQueue<T extends QueueEntry> {
   peek(): T | undefined { return this.items[0]; }
 
   shift(): T | undefined {
-    const e = this.items.shift();
-    if (this.items.length === 0) this.disarm();
-    else if (this.timerDueMs !== this.items[0]!.queuedAtMs + this.timeoutMs) this.arm();
-    return e;
+    return this.items.shift();
   }
 
   /** Take `entry` out (its client went away). */
@@ -60,17 +61,14 @@ export class WaitQueue<T extends QueueEntry> {
   }
 
   private arm(): void {
-    this.disarm();
     const head = this.items[0];
     if (head === undefined || this.timeoutMs <= 0) return;
-    this.timerDueMs = head.queuedAtMs + this.timeoutMs;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, this.timerDueMs - Date.now()));
+    this.timer = setTimeout(this.onTimer, Math.max(0, head.queuedAtMs + this.timeoutMs - Date.now()));
     this.timer.unref();
   }
 
   private disarm(): void {
     if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
-    this.timerDueMs = 0;
   }
 
   private expire(): void {
@@ -79,6 +77,7 @@ export class WaitQueue<T extends QueueEntry> {
     while (this.items.length > 0 && this.items[0]!.queuedAtMs + this.timeoutMs <= now) {
       this.items.shift()!.queueTimedOut();
     }
-    if (this.items.length > 0) this.arm();
+    // (An answer to a timed-out entry may have queued another one, and armed the timer.)
+    if (this.items.length > 0 && this.timer === null) this.arm();
   }
 }

@@ -59,7 +59,7 @@ export function createGateway<S extends GatewaySettings>(ctx: PluginContext, dia
   const pathKinds = statCacheFor(ctx);
 
   /** The authorizers this request already passed (kept across the restart that follows a yes). */
-  const passed = (req: Request): Set<BackendHandle> | undefined => req.pluginData.get(authorizedKey) as Set<BackendHandle> | undefined;
+  const passed = (req: Request): Set<BackendHandle> | undefined => req.peekPluginData(authorizedKey) as Set<BackendHandle> | undefined;
 
   /** Forward with the script split: at once without check-local, else after the stats. */
   const forward = (req: Request, route: Route, backend: BackendHandle, authorizer: boolean, debug: number): void => {

@@ -1,7 +1,7 @@
-// Tests for core/http1/response-head.ts: HTTP/1.x and CGI response heads, checklist rows D1-D5, D9-D12, G10.
+// Tests for core/http1/response-head.ts: HTTP/1.x and CGI response heads, checklist rows D1-D5, D9-D12, G7, G10.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseResponseHead } from '../../../../core/http1/response-head.js';
+import { checkResponseHead, isValidatedHead, makeResponseHead, parseResponseHead } from '../../../../core/http1/response-head.js';
 import type { ResponseHead, ResponseHeadOptions } from '../../../../core/http1/types.js';
 
 const ResponseHeadSuite = suite('response-head');
@@ -31,7 +31,7 @@ ResponseHeadSuite('http: a 200 with Content-Length', () => {
   assert.is(r.kind, 'head');
   if (r.kind !== 'head') return;
   assert.is(r.consumed, text.length);
-  assert.equal(r.head, {
+  assert.equal({ ...r.head }, {
     status: 200, reason: 'OK', versionMinor: 1, headers: ['Content-Length', '5', 'X-A', 'b'], contentLength: 5,
     chunked: false, noBody: false, closeDelimited: false, keepAlive: true, localRedirect: null,
   });
@@ -169,7 +169,7 @@ ResponseHeadSuite('G10 cgi: a document with LF-only line endings', () => {
   assert.is(r.kind, 'head');
   if (r.kind !== 'head') return;
   assert.is(r.consumed, text.length);
-  assert.equal(r.head, {
+  assert.equal({ ...r.head }, {
     status: 200, reason: 'OK', versionMinor: 1, headers: ['Content-Type', 'text/html', 'X-A', 'b'], contentLength: -1,
     chunked: false, noBody: false, closeDelimited: true, keepAlive: true, localRedirect: null,
   });
@@ -246,6 +246,15 @@ ResponseHeadSuite('G10 cgi: HEAD and 204/304 have no body', () => {
 ResponseHeadSuite('cgi: every strict prefix is incomplete', () => {
   const text = 'Status: 200 OK\r\nContent-Type: a\n\n';
   for (let k = 0; k < text.length; k++) assert.is(parse(text.slice(0, k), CGI).kind, 'incomplete', `prefix ${k}`);
+});
+
+ResponseHeadSuite('G7: parsed and constructed heads are marked validated; a copy or a hand-made literal is not', () => {
+  const parsed = head('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  assert.ok(isValidatedHead(parsed));
+  assert.ok(isValidatedHead(makeResponseHead(204, ['X-A', 'b'])));
+  const copy = { ...parsed, headers: ['X-A', 'b\r\nSet-Cookie: evil'] };
+  assert.not.ok(isValidatedHead(copy));
+  assert.is(checkResponseHead(copy), 'CR, LF or NUL in X-A');
 });
 
 ResponseHeadSuite.run();

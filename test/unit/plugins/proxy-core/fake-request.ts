@@ -57,6 +57,7 @@ export function fakeRequest(o: FakeRequestInit = {}): Request {
       socket: { localAddress: o.local ?? '192.0.2.1', localPort: 8080 },
       localAddress: o.local ?? '192.0.2.1', localPort: 8080,
     },
+    peekEnv(): ReadonlyArray<readonly [string, string]> { return this.env; },
     header(name: string): string | undefined {
       const l = name.toLowerCase();
       const vals: string[] = [];

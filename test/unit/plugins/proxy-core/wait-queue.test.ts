@@ -64,4 +64,20 @@ T('a shifted entry never times out', async () => {
   assert.not.ok(e.timedOut);
 });
 
+T('E12: entries taken out leave the timer as it is; the next oldest times out at its own deadline, never before', async () => {
+  const q = new WaitQueue<Entry>(5, 40);
+  const first = new Entry(1);
+  q.push(first, Date.now());
+  await new Promise((r) => setTimeout(r, 15));
+  q.shift();
+  const second = new Entry(2);
+  const queuedAt = Date.now();
+  const done = new Promise<number>((resolve) => { second.onTimeout = () => resolve(Date.now()); });
+  q.push(second, queuedAt);
+  const at = await withTimeout(done, 2000, 'the second entry to time out');
+  assert.not.ok(first.timedOut);
+  assert.ok(at - queuedAt >= 40, `timed out after ${at - queuedAt} ms, before its 40 ms`);
+  assert.is(q.length, 0);
+});
+
 T.run();
