@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess, type RunResult } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { runLantern, STACK_LINE, type LanternProcess, type RunResult } from '../helpers/spawn-lantern.js';
 
 const T = suite('mod-access-alias');
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
-let port = 0;
 let proc: LanternProcess | undefined;
 /** `lantern -t` on a bad config, run while the server starts (each start compiles the sources). */
 let badConfigRun: Promise<RunResult> | undefined;
@@ -27,68 +27,61 @@ const CGI_SCRIPT = [
 ].join('\n');
 
 T.before(async () => {
-  dir = makeTempDir('access-alias', {
-    'htdocs/a.txt': 'plain a',
-    'htdocs/page.html': '<p>page</p>',
-    'htdocs/backup.txt~': 'editor backup',
-    'htdocs/config.inc': 'secret include',
-    'htdocs/private/x.txt': 'private x',
-    'htdocs/only-txt/a.txt': 'only txt a',
-    'htdocs/only-txt/b.html': 'only txt b',
-    'htdocs/deny-php/index.php': '<?php echo "source"; ?>',
-    'htdocs/deny-php/page.txt': 'deny-php page',
-    'files/a.txt': 'aliased a',
-    'files/index.html': 'aliased index',
-    'files/x.inc': 'aliased include',
-    'files/sub/b.txt': 'aliased sub b',
-    'secret.txt': 'outside every root',
-    'manual/intro.txt': 'manual intro',
-    'misc/icon.txt': 'one file aliased',
-    'other/a.txt': 'other host a',
-    'scripts/env.sh': CGI_SCRIPT,
-  });
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, `
-server.document-root = "${dir}/htdocs"
+  server = await startLighttpdConfig((d) => `
+server.document-root = "${d}/htdocs"
 server.modules = ( "mod_access", "mod_alias", "mod_cgi" )
 mimetype.assign = ( ".txt" => "text/plain", ".html" => "text/html" )
 index-file.names = ( "index.php", "index.html" )
 url.access-deny = ( "~", ".inc" )
-alias.url = ( "/files" => "${dir}/files/",
-              "/docs/" => "${dir}/manual/",
-              "/icon.txt" => "${dir}/misc/icon.txt",
-              "/cgi/" => "${dir}/scripts/" )
+alias.url = ( "/files" => "${d}/files/",
+              "/docs/" => "${d}/manual/",
+              "/icon.txt" => "${d}/misc/icon.txt",
+              "/cgi/" => "${d}/scripts/" )
 cgi.assign = ( ".sh" => "/bin/sh" )
 $HTTP["url"] =~ "^/private/" { url.access-deny = ( "" ) }
 $HTTP["url"] =^ "/only-txt/" { url.access-allow = ( ".txt" ) }
 $HTTP["url"] =^ "/deny-php/" { url.access-deny = ( ".php" ) }
-$HTTP["host"] == "other.test" { alias.url = ( "/files" => "${dir}/other/" ) }
-`);
-  const bad = path.join(dir, 'bad.conf');
-  fs.writeFileSync(bad, `server.document-root = "${dir}/htdocs"\nserver.modules = ( "mod_access", "mod_alias" )\nalias.url = ( "/a" => "/tmp/a", "/a/b" => "/tmp/b" )\n`);
-  badConfigRun = runLantern(['-t', '-f', bad], { cwd: dir });
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+$HTTP["host"] == "other.test" { alias.url = ( "/files" => "${d}/other/" ) }
+`, {
+    prefix: 'access-alias',
+    files: {
+      'htdocs/a.txt': 'plain a',
+      'htdocs/page.html': '<p>page</p>',
+      'htdocs/backup.txt~': 'editor backup',
+      'htdocs/config.inc': 'secret include',
+      'htdocs/private/x.txt': 'private x',
+      'htdocs/only-txt/a.txt': 'only txt a',
+      'htdocs/only-txt/b.html': 'only txt b',
+      'htdocs/deny-php/index.php': '<?php echo "source"; ?>',
+      'htdocs/deny-php/page.txt': 'deny-php page',
+      'files/a.txt': 'aliased a',
+      'files/index.html': 'aliased index',
+      'files/x.inc': 'aliased include',
+      'files/sub/b.txt': 'aliased sub b',
+      'secret.txt': 'outside every root',
+      'manual/intro.txt': 'manual intro',
+      'misc/icon.txt': 'one file aliased',
+      'other/a.txt': 'other host a',
+      'scripts/env.sh': CGI_SCRIPT,
+    },
+    prepare(d) {
+      const bad = path.join(d, 'bad.conf');
+      fs.writeFileSync(bad, `server.document-root = "${d}/htdocs"\nserver.modules = ( "mod_access", "mod_alias" )\nalias.url = ( "/a" => "/tmp/a", "/a/b" => "/tmp/b" )\n`);
+      badConfigRun = runLantern(['-t', '-f', bad], { cwd: d });
+    },
+  });
+  ({ dir, proc } = server);
 });
 
 T.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    removeDir(dir);
-  }
+  await server?.stop();
 });
 
 /** One request, HTTP/1.1 by default, the client half-closing after it. */
 async function get(target: string, opts: { version?: '1.0' | '1.1'; host?: string } = {}): Promise<RawResponse> {
   const version = opts.version ?? '1.1';
   const host = opts.version === '1.0' && opts.host === undefined ? '' : `Host: ${opts.host ?? 't.test'}\r\n`;
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/${version}\r\n${host}\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return res!;
+  return server!.request(`GET ${target} HTTP/${version}\r\n${host}\r\n`);
 }
 
 T('url.access-deny: paths ending in a denied suffix get 403, others are served', async () => {
