@@ -13,6 +13,7 @@ import {
 } from './listeners.js';
 import { Pipeline } from './pipeline.js';
 import { SocketReader } from './socket-reader.js';
+import { StatCache } from './stat-cache.js';
 import { turnNowMs } from './turn.js';
 import { PluginHost } from './plugin-host.js';
 import type { ErrorCode } from './errors.js';
@@ -95,6 +96,11 @@ export class Server {
   readonly globalValues: Map<string, ConfigValue>;
   /** server.upload-dirs: where request and response bodies held for a backend spill to temp files. */
   readonly uploadDirs: readonly string[];
+  /**
+   * The one stat cache every plugin asks (lighttpd's stat_cache.c): what a path is, trusted for a
+   * second, swept by the tick; off with server.stat-cache-engine "disable" or "none".
+   */
+  readonly statCache: StatCache;
   /** How a target forwarded to a backend is normalised (server.http-parseopts); null: as received. */
   readonly targetNormalization: TargetNormalization | null;
   readonly globalLocs = new Map<string, SourceLoc>();
@@ -167,6 +173,7 @@ export class Server {
       gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
     };
     this.uploadDirs = g<string[]>('server.upload-dirs', ['/var/tmp']);
+    this.statCache = StatCache.forEngine(this.globalValues.get('server.stat-cache-engine'));
     this.targetNormalization = targetNormalizationFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
     this.tag = g<string>('server.tag', 'lantern');
     this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';
@@ -316,6 +323,7 @@ export class Server {
     const now = Date.now();
     this.nowMs = now;
     for (const c of this.connections) c.tick(now);
+    this.statCache.sweep();
     try {
       this.hooks.trigger.call(now);
     } catch (err) {

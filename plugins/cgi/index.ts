@@ -12,7 +12,6 @@ import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import type { BackendHandle, BackendOptions, ProxyCoreApi } from '../proxy-core/api.js';
 import { resolveCgiPath, type GatewayRoute } from '../proxy-core/cgi-path.js';
-import { statCacheFor } from '../proxy-core/path-kind-cache.js';
 
 /** The cgi.* settings of one merged config. */
 interface CgiSettings {
@@ -174,7 +173,7 @@ export default definePlugin({
       return b;
     };
 
-    const pathKinds = statCacheFor(ctx);
+    const statCache = ctx.server.statCache;
 
     /** Not ours after all: the request starts again and goes to the next handler. */
     const decline = (req: Request): void => {
@@ -183,7 +182,7 @@ export default definePlugin({
     };
 
     const run = async (req: Request, s: CgiSettings): Promise<void> => {
-      const cgi = await resolveCgiPath(req, CGI_ROUTE, pathKinds);
+      const cgi = await resolveCgiPath(req, CGI_ROUTE, statCache);
       if (req.finished) return;
       if ('status' in cgi) {
         // A directory is not a script (lighttpd: not S_ISREG, go on): the index file or listing.

@@ -2,7 +2,7 @@
 // host, in the `docroot` phase; when that directory does not exist the error log says so and
 // server.document-root stays (lighttpd 1.4.69 mod_evhost.c).
 import { definePlugin } from '../../core/plugin.js';
-import { DirectoryCache, isSafeHostComponent, hostWithoutPort } from '../simple-vhost/directory-check.js';
+import { isSafeHostComponent, hostWithoutPort } from '../simple-vhost/host-name.js';
 import { fillPathPattern, parsePathPattern, type PatternPiece } from './path-pattern.js';
 
 export default definePlugin({
@@ -20,7 +20,7 @@ export default definePlugin({
     },
   },
   create(ctx) {
-    const dirs = new DirectoryCache();
+    const statCache = ctx.server.statCache;
     // Patterns are checked at boot (check above); parsed once each, by their text.
     const parsed = new Map<string, PatternPiece[]>();
     ctx.hooks.docroot.tap(ctx.id, (req) => {
@@ -36,9 +36,10 @@ export default definePlugin({
         parsed.set(pattern, pieces);
       }
       const root = fillPathPattern(pieces, req.host);
-      const found = dirs.check(root);
-      if (!found.isDir) {
-        ctx.logError(`${root}: ${found.reason}`);
+      // A failure is kept for a second too, as simple-vhost does: the host is the client's choice.
+      const found = statCache.kindSync(root, { keepFailures: true });
+      if (found !== 'dir') {
+        ctx.logError(`${root}: ${typeof found === 'string' ? 'Not a directory' : found.reason}`);
         return undefined;
       }
       ctx.debug('%s -> document root %s', req.host, root);

@@ -4,8 +4,7 @@
 // path) when check-local is enabled, and the docroot / broken-scriptfilename rules of
 // http_cgi.c http_cgi_headers().
 import type { Request } from '../../core/request.js';
-import { turnNowMs } from '../../core/turn.js';
-import { statKind, type PathKindCache } from './path-kind-cache.js';
+import { StatCache } from '../../core/stat-cache.js';
 
 /** How a CGI-family backend was chosen for a request, and its path options (lighttpd's gw.server keys). */
 export interface GatewayRoute {
@@ -81,12 +80,15 @@ function tailStart(physical: string, path: string): { base: number; tail: number
   return { base: pl - k, tail: ul - k };
 }
 
+/** Stats without a cache, for callers that pass none. */
+const UNCACHED = new StatCache({ enabled: false });
+
 /**
- * The split for this request (an async stat per path segment at most, none for what `cache` saw
- * in the last second), or the status to answer with. With check-local disabled no file is looked
- * at: splitCgiPath() answers at once.
+ * The split for this request (an async stat per path segment at most, none for what the server's
+ * stat cache saw in the last second; a missing file is always looked up again), or the status to
+ * answer with. With check-local disabled no file is looked at: splitCgiPath() answers at once.
  */
-export async function resolveCgiPath(req: Request, route: GatewayRoute, cache: PathKindCache | null = null): Promise<CgiPath | CgiPathRefusal> {
+export async function resolveCgiPath(req: Request, route: GatewayRoute, cache: StatCache = UNCACHED): Promise<CgiPath | CgiPathRefusal> {
   if (!route.checkLocal) return splitCgiPath(req, route);
   const path = req.path;
   const key = route.key;
@@ -171,14 +173,13 @@ function statFailure(err: unknown): CgiPathRefusal | 'pathinfo' {
  * http_response_physical_pathinfo). At most one stat per segment below the document root; never
  * one above it (req.path is normalised: no dot segments).
  */
-async function findScript(physical: string, path: string, cache: PathKindCache | null): Promise<{ scriptFile: string; pathInfo: string } | CgiPathRefusal> {
+async function findScript(physical: string, path: string, cache: StatCache): Promise<{ scriptFile: string; pathInfo: string } | CgiPathRefusal> {
   // No document root: nothing local to find (a configuration error, as lighttpd refuses to start).
   if (physical === '') return { status: 500 };
-  const nowMs = turnNowMs();
   try {
     // lighttpd would redirect a directory to its "/" form or leave it to the index file or
     // directory listing; it is never a script: unhandled, 403 (http_response_prepare_unhandled).
-    return (await statKind(physical, cache, nowMs)) === 'file' ? { scriptFile: physical, pathInfo: '' } : { status: 403 };
+    return (await cache.kind(physical)) === 'file' ? { scriptFile: physical, pathInfo: '' } : { status: 403 };
   } catch (err) {
     const failure = statFailure(err);
     if (failure !== 'pathinfo') return failure;
@@ -190,7 +191,7 @@ async function findScript(physical: string, path: string, cache: PathKindCache |
     const candidate = physical.slice(0, at.base + (i - at.tail));
     let isDir: boolean;
     try {
-      const kind = await statKind(candidate, cache, nowMs);
+      const kind = await cache.kind(candidate);
       if (kind === 'file') return { scriptFile: candidate, pathInfo: path.slice(i) };
       isDir = kind === 'dir';
     } catch {

@@ -2,7 +2,7 @@
 // `docroot` phase from the request's host (port stripped); a host without such a directory gets
 // the default host's (lighttpd 1.4.69 mod_simple_vhost.c).
 import { definePlugin } from '../../core/plugin.js';
-import { DirectoryCache, hostWithoutPort, isSafeHostComponent } from './directory-check.js';
+import { hostWithoutPort, isSafeHostComponent } from './host-name.js';
 
 /** `dir` with one trailing '/'; '' stays '' (lighttpd buffer_append_slash on a set value). */
 function withSlash(dir: string): string {
@@ -49,7 +49,7 @@ export default definePlugin({
     },
   },
   create(ctx) {
-    const dirs = new DirectoryCache();
+    const statCache = ctx.server.statCache;
     ctx.hooks.docroot.tap(ctx.id, (req) => {
       const o = ctx.options(req);
       const serverRoot = o['simple-vhost.server-root'];
@@ -58,9 +58,11 @@ export default definePlugin({
       const debug = o['simple-vhost.debug'] > 0;
       const tryRoot = (host: string): string | null => {
         const root = buildVhostRoot(serverRoot, host, documentRoot);
-        const found = dirs.check(root);
-        if (found.isDir) return root;
-        if (debug) ctx.logError(`${root}: ${found.reason}`);
+        // A failure is kept for a second too: the host is the client's choice, and each new one
+        // would otherwise block the event loop for a stat.
+        const found = statCache.kindSync(root, { keepFailures: true });
+        if (found === 'dir') return root;
+        if (debug) ctx.logError(`${root}: ${typeof found === 'string' ? 'Not a directory' : found.reason}`);
         return null;
       };
       const host = hostWithoutPort(req.host);

@@ -9,7 +9,6 @@ import type { PluginContext, PluginInstance } from '../../../core/plugin.js';
 import type { Request } from '../../../core/request.js';
 import type { BackendHandle, ProxyCoreApi } from '../api.js';
 import { resolveCgiPath, splitCgiPath, type CgiPath, type CgiPathRefusal } from '../cgi-path.js';
-import { statCacheFor } from '../path-kind-cache.js';
 import { BALANCERS, GatewayRouteTable, matchRoute, type GatewayDialect, type GatewaySettings, type Route } from './route-table.js';
 import { gatewayServerCheck, type GatewayModule } from './server-config.js';
 
@@ -56,7 +55,8 @@ export function createGateway<S extends GatewaySettings>(ctx: PluginContext, dia
   table.createAtBoot();
   for (const entry of table.entries.values()) for (const w of entry.warnings) ctx.logError(`${entry.loc.file}:${entry.loc.line}: ${key}: ${w}`);
   const authorizedKey = `${ctx.id}:authorized`;
-  const pathKinds = statCacheFor(ctx);
+  // check-local's stats go through the server's stat cache (a missing script is asked again).
+  const statCache = ctx.server.statCache;
 
   /** The authorizers this request already passed (kept across the restart that follows a yes). */
   const passed = (req: Request): Set<BackendHandle> | undefined => req.peekPluginData(authorizedKey) as Set<BackendHandle> | undefined;
@@ -68,7 +68,7 @@ export function createGateway<S extends GatewaySettings>(ctx: PluginContext, dia
       send(req, route, backend, authorizer, debug, splitCgiPath(req, route.cgi));
       return;
     }
-    resolveCgiPath(req, route.cgi, pathKinds).then((cgi) => {
+    resolveCgiPath(req, route.cgi, statCache).then((cgi) => {
       if (!req.finished) send(req, route, backend, authorizer, debug, cgi);
     }, (err: unknown) => {
       if (!req.finished) req.fail(err);

@@ -1,5 +1,5 @@
 // plugins/simple-vhost: how the document root is put together, the host checks, the directory
-// cache, the options' checks at boot, and that every option is documented in docs/modules.md.
+// check through the server's stat cache, the options' checks at boot, and that every option is documented in docs/modules.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { parseLighttpdConfig } from '../../../../config/lighttpd/parser.js';
 import { ConfigError } from '../../../../config/model.js';
 import { PluginHost } from '../../../../core/plugin-host.js';
-import { DirectoryCache, hostWithoutPort, isSafeHostComponent } from '../../../../plugins/simple-vhost/directory-check.js';
+import { PATH_KIND_TTL_MS, StatCache } from '../../../../core/stat-cache.js';
+import { hostWithoutPort, isSafeHostComponent } from '../../../../plugins/simple-vhost/host-name.js';
 import { buildVhostRoot } from '../../../../plugins/simple-vhost/index.js';
 
 const T = suite('simple-vhost');
@@ -35,15 +36,21 @@ T('a host that could leave server-root is not used', () => {
   for (const h of ['example.org', 'localhost', '[::1]', '127.0.0.1', 'a-b.c_d']) assert.ok(isSafeHostComponent(h), h);
 });
 
-T('the directory cache answers from the disk, and a directory that appears is seen after a second at most', () => {
+T('the directory check (kept failures) answers from the disk, and a folder that appears is seen after a second at most', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-svh-'));
+  let now = 1000;
   try {
-    const cache = new DirectoryCache();
-    assert.equal(cache.check(dir), { isDir: true });
-    assert.equal(cache.check(path.join(dir, 'nope')), { isDir: false, reason: 'No such file or directory' });
+    const cache = new StatCache({ enabled: true, nowMs: () => now });
+    const check = (p: string) => cache.kindSync(p, { keepFailures: true });
+    assert.is(check(dir + '/'), 'dir');
+    assert.equal(check(path.join(dir, 'nope') + '/'), { code: 'ENOENT', reason: 'No such file or directory' });
     fs.writeFileSync(path.join(dir, 'file'), 'x');
-    assert.equal(cache.check(path.join(dir, 'file')), { isDir: false, reason: 'Not a directory' });
-    assert.equal(cache.check(path.join(dir, 'file', 'x')), { isDir: false, reason: 'Not a directory' });
+    assert.equal(check(path.join(dir, 'file') + '/'), { code: 'ENOTDIR', reason: 'Not a directory' });
+    assert.equal(check(path.join(dir, 'file', 'x') + '/'), { code: 'ENOTDIR', reason: 'Not a directory' });
+    fs.mkdirSync(path.join(dir, 'nope'));
+    assert.equal(check(path.join(dir, 'nope') + '/'), { code: 'ENOENT', reason: 'No such file or directory' }, 'a made-up host costs one stat a second');
+    now += PATH_KIND_TTL_MS;
+    assert.is(check(path.join(dir, 'nope') + '/'), 'dir');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
