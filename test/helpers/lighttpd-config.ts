@@ -27,8 +27,8 @@ export interface LighttpdConfigOptions {
   confName?: string;
   /** Arguments after `-D -f <conf>`. */
   args?: string[];
-  /** Added to the child's environment. */
-  env?: NodeJS.ProcessEnv;
+  /** Added to the child's environment (made from the dir where it names files in it). */
+  env?: NodeJS.ProcessEnv | ((dir: string) => NodeJS.ProcessEnv);
   /** More sockets lantern inherits after the first one (fds 4, 5... in this order), e.g. for `$SERVER["socket"]`. */
   sockets?: ListeningSocket[];
 }
@@ -72,7 +72,7 @@ export async function startLighttpdConfig(
     fs.writeFileSync(conf, typeof config === 'string' ? config : config(dir, port));
     const proc = await startLanternProcess(['-D', '-f', conf, ...(opts.args ?? [])], socket, {
       cwd: dir,
-      env: opts.env,
+      env: typeof opts.env === 'function' ? opts.env(dir) : opts.env,
       sockets: [socket, ...(opts.sockets ?? [])],
     });
     let stopped = false;
