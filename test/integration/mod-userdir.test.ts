@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 
 const T = suite('mod-userdir');
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
-let port = 0;
 let proc: LanternProcess | undefined;
 
 const CGI_SCRIPT = [
@@ -24,28 +24,8 @@ const CGI_SCRIPT = [
 ].join('\n');
 
 T.before(async () => {
-  dir = makeTempDir('userdir', {
-    'htdocs/index.html': 'site index',
-    'htdocs/~root/r.txt': 'docroot file named ~root',
-    'home/jan/public_html/index.html': 'jan index',
-    'home/jan/public_html/a.txt': 'jan a',
-    'home/jan/public_html/env.sh': CGI_SCRIPT,
-    'home/jan/private.txt': 'outside public_html',
-    'home/eva/public_html/e.txt': 'eva e',
-    'home/root/public_html/r.txt': 'root r',
-    'home/nodir/other.txt': 'no public_html here',
-    'homes/j/jan/public_html/b.txt': 'letterhome jan b',
-  });
-  fs.writeFileSync(path.join(dir, 'passwd'), [
-    `root:x:0:0:root:${dir}/home/root:/bin/sh`,
-    `jan:x:1000:1000:Jan:${dir}/home/jan:/bin/sh`,
-    `eva:x:1001:1001:Eva:${dir}/home/eva:/bin/sh`,
-    `nodir:x:1002:1002::${dir}/home/nodir:/bin/sh`,
-    '',
-  ].join('\n'));
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, `
-server.document-root = "${dir}/htdocs"
+  server = await startLighttpdConfig((d) => `
+server.document-root = "${d}/htdocs"
 server.modules = ( "mod_userdir", "mod_cgi" )
 mimetype.assign = ( ".txt" => "text/plain", ".html" => "text/html" )
 userdir.path = "public_html"
@@ -54,32 +34,47 @@ cgi.assign = ( ".sh" => "/bin/sh" )
 $HTTP["host"] == "off.test" { userdir.active = "disable" }
 $HTTP["host"] == "only.test" { userdir.include-user = ( "eva" ) }
 $HTTP["host"] == "base.test" {
-  userdir.basepath = "${dir}/homes"
+  userdir.basepath = "${d}/homes"
   userdir.letterhomes = "enable"
 }
-`);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir, env: { NSS_WRAPPER_PASSWD: path.join(dir, 'passwd') } });
+`, {
+    prefix: 'userdir',
+    files: {
+      'htdocs/index.html': 'site index',
+      'htdocs/~root/r.txt': 'docroot file named ~root',
+      'home/jan/public_html/index.html': 'jan index',
+      'home/jan/public_html/a.txt': 'jan a',
+      'home/jan/public_html/env.sh': CGI_SCRIPT,
+      'home/jan/private.txt': 'outside public_html',
+      'home/eva/public_html/e.txt': 'eva e',
+      'home/root/public_html/r.txt': 'root r',
+      'home/nodir/other.txt': 'no public_html here',
+      'homes/j/jan/public_html/b.txt': 'letterhome jan b',
+    },
+    prepare(d) {
+      // The passwd file NSS_WRAPPER_PASSWD names: the homes are in the temp dir.
+      fs.writeFileSync(path.join(d, 'passwd'), [
+        `root:x:0:0:root:${d}/home/root:/bin/sh`,
+        `jan:x:1000:1000:Jan:${d}/home/jan:/bin/sh`,
+        `eva:x:1001:1001:Eva:${d}/home/eva:/bin/sh`,
+        `nodir:x:1002:1002::${d}/home/nodir:/bin/sh`,
+        '',
+      ].join('\n'));
+    },
+    env: (d) => ({ NSS_WRAPPER_PASSWD: path.join(d, 'passwd') }),
+  });
+  ({ dir, proc } = server);
 });
 
 T.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    removeDir(dir);
-  }
+  await server?.stop();
 });
 
 /** One request, HTTP/1.1 by default, the client half-closing after it. */
 async function get(target: string, opts: { version?: '1.0' | '1.1'; host?: string } = {}): Promise<RawResponse> {
   const version = opts.version ?? '1.1';
   const host = opts.version === '1.0' && opts.host === undefined ? '' : `Host: ${opts.host ?? 't.test'}\r\n`;
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/${version}\r\n${host}\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return res!;
+  return server!.request(`GET ${target} HTTP/${version}\r\n${host}\r\n`);
 }
 
 T('/~user/file is served from the public_html of the home in the passwd file', async () => {
