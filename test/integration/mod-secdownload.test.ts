@@ -9,15 +9,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { runLantern, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 
 const T = suite('mod_secdownload');
 const SECRET = 'verysecret';
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
-let port = 0;
 let proc: LanternProcess | undefined;
 
 const CGI_SCRIPT = [
@@ -27,23 +27,12 @@ const CGI_SCRIPT = [
 ].join('\n');
 
 T.before(async () => {
-  dir = makeTempDir('secdownload', {
-    'htdocs/index.html': 'public index',
-    'htdocs/f.txt': 'public f',
-    'protected/f.txt': 'protected f',
-    'protected/album/a.txt': 'album a',
-    'protected/album/b.txt': 'album b',
-    'protected/other/a.txt': 'other a',
-    'protected/env.sh': CGI_SCRIPT,
-    'secret.txt': 'outside every root',
-  });
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, `
-server.document-root = "${dir}/htdocs"
+  server = await startLighttpdConfig((d) => `
+server.document-root = "${d}/htdocs"
 server.modules = ( "mod_secdownload", "mod_cgi" )
 mimetype.assign = ( ".txt" => "text/plain" )
 secdownload.secret = "${SECRET}"
-secdownload.document-root = "${dir}/protected/"
+secdownload.document-root = "${d}/protected/"
 secdownload.uri-prefix = "/dl/"
 secdownload.timeout = 120
 secdownload.algorithm = "md5"
@@ -59,27 +48,30 @@ $HTTP["host"] == "segments.test" {
 }
 $HTTP["host"] == "nosecret.test" { secdownload.secret = "" }
 $HTTP["host"] == "debug.test" { debug.log-request-handling = "enable" }
-`);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+`, {
+    prefix: 'secdownload',
+    files: {
+      'htdocs/index.html': 'public index',
+      'htdocs/f.txt': 'public f',
+      'protected/f.txt': 'protected f',
+      'protected/album/a.txt': 'album a',
+      'protected/album/b.txt': 'album b',
+      'protected/other/a.txt': 'other a',
+      'protected/env.sh': CGI_SCRIPT,
+      'secret.txt': 'outside every root',
+    },
+  });
+  ({ dir, proc } = server);
 });
 
 T.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    removeDir(dir);
-  }
+  await server?.stop();
 });
 
 async function get(target: string, host = 'md5.test', version: '1.0' | '1.1' = '1.1'): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/${version}\r\nHost: ${host}\r\n\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${host}${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  assert.is(res!.version, `HTTP/${version}`);
-  return res!;
+  const res = await server!.request(`GET ${target} HTTP/${version}\r\nHost: ${host}\r\n\r\n`);
+  assert.is(res.version, `HTTP/${version}`);
+  return res;
 }
 
 const hexTime = (offsetSecs = 0) => Math.floor(Date.now() / 1000 + offsetSecs).toString(16);
