@@ -5,16 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import {
-  makeTempDir, removeDir, runLantern, STACK_LINE, startLanternProcess, type LanternProcess,
-} from '../helpers/spawn-lantern.js';
+import { runLantern, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { waitFor } from '../helpers/wait.js';
 
 const S = suite('mod-ssi');
 const ERRMSG = '[an error occurred while processing this directive]';
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
 let port = 0;
 let proc: LanternProcess | undefined;
@@ -41,12 +40,9 @@ const FILES: Record<string, string> = {
 };
 
 S.before(async () => {
-  dir = makeTempDir('mod-ssi', FILES);
-  fs.writeFileSync(path.join(dir, 'www/many.shtml'), '<!--#set var="d" value="." -->' + '<!--#echo var="d" -->'.repeat(5000) + 'x'.repeat(300_000) + '<!--#bad -->'.repeat(2000));
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, `
-server.document-root = "${dir}/www"
-server.errorlog = "${dir}/error.log"
+  server = await startLighttpdConfig((d) => `
+server.document-root = "${d}/www"
+server.errorlog = "${d}/error.log"
 server.modules = ( "mod_ssi" )
 mimetype.assign = ( ".html" => "text/html", ".ssi" => "text/x-ssi-page" )
 $HTTP["url"] =^ "/deep/" { ssi.recursion-max = 3 }
@@ -54,32 +50,25 @@ $HTTP["url"] =^ "/exec/" { ssi.exec = "enable" }
 $HTTP["url"] =^ "/cond/" { ssi.conditional-requests = "enable" }
 $HTTP["url"] =^ "/typed/" { ssi.content-type = "text/html; charset=utf-8" }
 $HTTP["url"] =^ "/other" { ssi.extension = ( ".ssi" ) }
-`);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+`, {
+    prefix: 'mod-ssi',
+    files: FILES,
+    prepare(d) {
+      fs.writeFileSync(path.join(d, 'www/many.shtml'), '<!--#set var="d" value="." -->' + '<!--#echo var="d" -->'.repeat(5000) + 'x'.repeat(300_000) + '<!--#bad -->'.repeat(2000));
+    },
+  });
+  ({ dir, port, proc } = server);
 });
 
 S.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    removeDir(dir);
-  }
+  await server?.stop();
 });
 
 async function request(target: string, opts: { method?: string; version?: '1.0' | '1.1'; extra?: string; body?: string } = {}): Promise<RawResponse> {
   const method = opts.method ?? 'GET';
   const version = opts.version ?? '1.1';
   const host = version === '1.1' ? 'Host: t\r\n' : '';
-  const r = await rawExchange({
-    port, send: `${method} ${target} HTTP/${version}\r\n${host}${opts.extra ?? ''}\r\n${opts.body ?? ''}`, halfClose: true,
-    expectResponses: 1, headRequests: [method === 'HEAD'], timeoutMs: 10_000,
-  });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${method} ${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return res!;
+  return server!.request(`${method} ${target} HTTP/${version}\r\n${host}${opts.extra ?? ''}\r\n${opts.body ?? ''}`, { headRequests: [method === 'HEAD'] });
 }
 
 const errorLog = () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8');
