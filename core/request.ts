@@ -3,6 +3,7 @@
 // Content-Length, chunked or close-delimited, and decides keep-alive; handlers set status,
 // headers, body bytes and trailer fields only.
 import { Buffer } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import { FilteredBody, type BodyFilter } from './body-filter.js';
 import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
@@ -10,6 +11,7 @@ import { errorFile, errorHandlerFor, statusUnderErrorHandler } from './error-res
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
 import { equalsLower, parseContentLength } from './http1/field-lines.js';
 import { latin1 } from './http1/latin1.js';
+import { decideRange, hasRangeField, ifRangeMatches, rangesOfBody } from './http1/range.js';
 import { checkName, checkValue, formatResponseHead, statusLine } from './http1/response-writer.js';
 import type { HeaderList, RequestHead } from './http1/types.js';
 import { RequestBody } from './request-body.js';
@@ -327,7 +329,7 @@ export class Request {
       this.sendError(status);
       return;
     }
-    const buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let buf = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.bodyFilter !== null) { this.bodyFilter.end(buf, trailers); return; }
     if (trailers !== undefined && trailers.length > 0 && (this.headSent || (this.head.versionMinor === 1 && this.method !== 'HEAD'))) {
       this.endWithTrailers(buf, trailers);
@@ -335,7 +337,17 @@ export class Request {
     }
     if (!this.headSent) {
       // The common case: head and whole body in one write (one syscall, design.md §6).
-      const head = this.sendHead(buf ? buf.length : 0, true, buf);
+      this.startHead(buf ? buf.length : 0, true);
+      // The whole body is known before the head goes out: Range is answered from it, as for a
+      // file (lighttpd http_range_rfc7233, after its response_start hooks). A request without
+      // a Range field pays the checks below and one look through its fields.
+      const ranges = this.rangesApply();
+      if (ranges && this.method === 'GET' && hasRangeField(this.head.headers)) {
+        const ranged = this.answerRange(buf);
+        if (ranged === null) return;
+        buf = ranged;
+      }
+      const head = this.headText(buf ? buf.length : 0, true, buf, ranges && this.status === 200 && !this.headWouldBeChunked);
       // A responseStart tap may have installed a filter (TypeScript cannot see it).
       const filter = this.bodyFilter as FilteredBody | null;
       if (filter !== null) {
@@ -649,14 +661,89 @@ export class Request {
 
   /** Decide the framing, run responseStart, and return the head's text (not yet written). */
   private sendHead(knownLength: number, isEnd = false, body?: Buffer): string {
+    this.startHead(knownLength, isEnd);
+    return this.headText(knownLength, isEnd, body, false);
+  }
+
+  /** The status defaults to 200; responseStart taps see the response before its head is built. */
+  private startHead(knownLength: number, isEnd: boolean): void {
     if (this.status === 0) this.status = 200;
     const server = this.conn.server;
     if (server.hooks.responseStart.isUsed()) {
       this.endBodyLength = isEnd ? knownLength : -1;
       server.hooks.responseStart.call(this);
     }
+  }
+
+  /**
+   * Whether a complete response takes part in Range handling, from what needs no field (lighttpd
+   * http_range_rfc7233): a 200 to an HTTP/1.1 GET or HEAD (lighttpd ignores Range from HTTP/1.0
+   * clients), no body filter (Range is on the unencoded body), server.range-requests enabled.
+   */
+  private rangesApply(): boolean {
+    return this.status === 200 && this.head.versionMinor === 1 && (this.method === 'GET' || this.method === 'HEAD') &&
+      this.bodyFilter === null && this.config.values.get('server.range-requests') !== false;
+  }
+
+  /**
+   * The Range of a GET answered from a complete 200's body (lighttpd http_range_rfc7233 and
+   * http_range_process): not when the response has a Content-Encoding, `Accept-Ranges: none`, a
+   * Content-Length other than the body's, or an If-Range that is not its ETag or Last-Modified
+   * (compared byte for byte); then as for a file (decideRange): 206 with Content-Range, or
+   * multipart/byteranges, and `Accept-Ranges: bytes`. Returns the body to send, or null when the
+   * answer became 416 (the server's error page, as lighttpd's and the static file handler's).
+   */
+  private answerRange(body: Buffer | undefined): Buffer | undefined | null {
+    const h = this.responseHeaders;
+    let contentType: string | undefined;
+    let etag: string | undefined;
+    let lastModified: string | undefined;
+    let hasAcceptRanges = false;
+    for (let i = 0; i < h.length; i += 2) {
+      switch (h[i].toLowerCase()) {
+        case 'content-encoding': case 'transfer-encoding': return body;
+        case 'accept-ranges': if (h[i + 1] === 'none') return body; hasAcceptRanges = true; break;
+        case 'content-length': if (parseContentLength(h[i + 1]) !== (body?.length ?? 0)) return body; break;
+        case 'content-type': contentType ??= h[i + 1]; break;
+        case 'etag': etag ??= h[i + 1]; break;
+        case 'last-modified': lastModified ??= h[i + 1]; break;
+      }
+    }
+    const ifRange = this.header('if-range');
+    if (ifRange !== undefined && !ifRangeMatches(ifRange, etag, lastModified)) return body;
+    const decision = decideRange(this.header('range') ?? '', body?.length ?? 0);
+    if (decision.kind === 'ignore') return body;
+    if (decision.kind === 'unsatisfiable') {
+      this.sendError(416, 'LT_ERR_RANGE_NOT_SATISFIABLE');
+      return null;
+    }
+    const ranged = rangesOfBody(body!, decision.ranges, contentType, randomBytes(12).toString('hex'));
+    // A new list (the handler's may be shared), without the whole body's length and, for
+    // multipart, its type; the core writes the new length.
+    const fields: HeaderList = [];
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i].toLowerCase();
+      if (name === 'content-length' || (ranged.contentType !== null && name === 'content-type')) continue;
+      fields.push(h[i], h[i + 1]);
+    }
+    if (!hasAcceptRanges) fields.push('Accept-Ranges', 'bytes');
+    if (ranged.contentRange !== null) fields.push('Content-Range', ranged.contentRange);
+    else fields.push('Content-Type', ranged.contentType!);
+    this.responseHeaders = fields;
+    this.validFields = null;
+    this.status = 206;
+    return ranged.body;
+  }
+
+  /**
+   * The head's text from buildHead(); a field that cannot be sent makes it a 500 instead.
+   * `advertiseRanges`: a complete 200 that takes Range requests (rangesApply) says so with
+   * `Accept-Ranges: bytes`, unless it has a Content-Encoding or an Accept-Ranges of its own.
+   */
+  private headText(knownLength: number, isEnd: boolean, body: Buffer | undefined, advertiseRanges: boolean): string {
+    const server = this.conn.server;
     try {
-      return this.buildHead(knownLength, isEnd, body);
+      return this.buildHead(knownLength, isEnd, body, advertiseRanges);
     } catch {
       if (this.bodyFilter !== null) { this.bodyFilter.destroy(); this.bodyFilter = null; }
       // A header with CR/LF/NUL (response splitting, G7) or a bad status: never emit it.
@@ -677,7 +764,7 @@ export class Request {
    * One pass over the handler's fields: validate and format each, drop the ones the core owns,
    * note Content-Length; then the framing and the core's own fields (RFC 9112 §6).
    */
-  private buildHead(knownLength: number, isEnd: boolean, body?: Buffer): string {
+  private buildHead(knownLength: number, isEnd: boolean, body: Buffer | undefined, advertiseRanges: boolean): string {
     const status = this.status;
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
     const headers = this.responseHeaders;
@@ -718,8 +805,12 @@ export class Request {
         checkName(name);
         checkValue(value, name);
       }
+      if (advertiseRanges && (name.length === 13 ? equalsLower(name, 0, 'accept-ranges') : name.length === 16 && equalsLower(name, 0, 'content-encoding'))) {
+        advertiseRanges = false;
+      }
       fields += name + ': ' + value + '\r\n';
     }
+    if (advertiseRanges) fields += 'Accept-Ranges: bytes\r\n';
     this.noBody = isHead || noBodyStatus;
     if (filter !== null) {
       contentLength = filter.outputLength(isEnd ? body : undefined);

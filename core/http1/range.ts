@@ -1,5 +1,19 @@
 // Range requests (RFC 9110 §14) as lighttpd 1.4 answers them (http_range.c): parsing
-// `Range: bytes=...` against a representation's size, and the layout of a multipart/byteranges body (§14.6) with its exact length.
+// `Range: bytes=...` against a representation's size, If-Range, and the layout of a
+// multipart/byteranges body (§14.6) with its exact length. Used by the static file handler (file
+// ranges, streamed) and by the core for every other complete response (ranges of a body in memory).
+import { Buffer } from 'node:buffer';
+import { equalsLower } from './field-lines.js';
+import type { HeaderList } from './types.js';
+
+/**
+ * Whether a request has a Range field: what every complete response to a GET pays for Range
+ * support, so by length first and without a lowercase copy of any name.
+ */
+export function hasRangeField(headers: HeaderList): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 5 && equalsLower(headers[i]!, 0, 'range')) return true;
+  return false;
+}
 
 /** An inclusive byte range [start, end]. */
 export interface ByteRange {
@@ -124,16 +138,18 @@ export interface MultipartBody {
 }
 
 /**
- * The multipart/byteranges body (§14.6): for each range a part head with Content-Type and
- * Content-Range, then the bytes; a closing delimiter at the end. The body starts with the first
- * delimiter itself, as lighttpd's does (no preamble CRLF). The length is computed up front so the
- * response can carry Content-Length (no chunked framing needed).
+ * The multipart/byteranges body (§14.6): for each range a part head with Content-Type (when the
+ * response has one: lighttpd writes none otherwise) and Content-Range, then the bytes; a closing
+ * delimiter at the end. The body starts with the first delimiter itself, as lighttpd's does (no
+ * preamble CRLF). The length is computed up front so the response can carry Content-Length (no
+ * chunked framing needed).
  */
-export function multipartBody(ranges: ByteRange[], size: number, partType: string, boundary: string): MultipartBody {
+export function multipartBody(ranges: ByteRange[], size: number, partType: string | undefined, boundary: string): MultipartBody {
   const pieces: BodyPiece[] = [];
   let length = 0;
+  const typeLine = partType === undefined ? '' : `Content-Type: ${partType}\r\n`;
   for (const r of ranges) {
-    const head = Buffer.from(`${pieces.length === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${partType}\r\nContent-Range: ${contentRange(r, size)}\r\n\r\n`, 'latin1');
+    const head = Buffer.from(`${pieces.length === 0 ? '' : '\r\n'}--${boundary}\r\n${typeLine}Content-Range: ${contentRange(r, size)}\r\n\r\n`, 'latin1');
     pieces.push(head, r);
     length += head.length + (r.end - r.start + 1);
   }
@@ -141,4 +157,42 @@ export function multipartBody(ranges: ByteRange[], size: number, partType: strin
   pieces.push(tail);
   length += tail.length;
   return { contentType: `multipart/byteranges; boundary=${boundary}`, pieces, length };
+}
+
+/**
+ * If-Range (§13.1.5) as lighttpd compares it (http_range_rfc7233): a value starting with `"` must
+ * equal the response's ETag, anything else (a date, a weak tag) its Last-Modified, byte for byte
+ * (§13.1.5: an exact match, also for a date). True when the Range may be honoured; otherwise the
+ * whole representation is sent.
+ */
+export function ifRangeMatches(value: string, etag: string | null | undefined, lastModified: string | null | undefined): boolean {
+  const validator = value.charCodeAt(0) === 0x22 /* " */ ? etag : lastModified;
+  return validator !== null && validator !== undefined && validator === value;
+}
+
+/** What the ranges of a body held in memory become: the 206's body and the fields that describe it. */
+export interface RangedBody {
+  body: Buffer;
+  /** Content-Range of a single range; null for multipart/byteranges. */
+  contentRange: string | null;
+  /** Content-Type of a multipart/byteranges body; null for a single range (the type is unchanged). */
+  contentType: string | null;
+}
+
+/**
+ * The 206 body for `ranges` (from decideRange) of `body`: one range as a slice of it (no copy),
+ * several as one multipart/byteranges buffer whose parts carry `partType` (lighttpd
+ * http_range_single, http_range_multi).
+ */
+export function rangesOfBody(body: Buffer, ranges: ByteRange[], partType: string | undefined, boundary: string): RangedBody {
+  const size = body.length;
+  if (ranges.length === 1) {
+    const r = ranges[0]!;
+    return { body: body.subarray(r.start, r.end + 1), contentRange: contentRange(r, size), contentType: null };
+  }
+  const m = multipartBody(ranges, size, partType, boundary);
+  const out = Buffer.allocUnsafe(m.length);
+  let at = 0;
+  for (const p of m.pieces) at += Buffer.isBuffer(p) ? p.copy(out, at) : body.copy(out, at, p.start, p.end + 1);
+  return { body: out, contentRange: null, contentType: m.contentType };
 }

@@ -3,6 +3,7 @@
 // else If-Modified-Since (RFC 9110 §13.1.2, §13.1.3), and If-Range (§13.1.5). If-Match and
 // If-Unmodified-Since are not evaluated for a static file, as in lighttpd: a GET or POST with them
 // is answered as without them.
+import { ifRangeMatches } from '../../core/http1/range.js';
 import { formatHttpDate, parseHttpDate, toHttpSeconds } from './http-date.js';
 
 export interface Validators {
@@ -72,6 +73,5 @@ export function etagListMatches(value: string, etag: string, weakOk: boolean): b
  */
 export function ifRangeAllows(value: string, v: Validators): boolean {
   const s = value.trim();
-  if (s.startsWith('"')) return v.etag !== null && s === v.etag;
-  return s === formatHttpDate(v.lastModifiedMs);
+  return ifRangeMatches(s, v.etag, s.startsWith('"') ? null : formatHttpDate(v.lastModifiedMs));
 }

@@ -3,7 +3,7 @@
 // the client goes away. The file handle is always closed, whatever happens.
 import type { FileHandle } from 'node:fs/promises';
 import type { Request } from '../../core/request.js';
-import type { BodyPiece } from './range.js';
+import type { BodyPiece } from '../../core/http1/range.js';
 
 /** Bytes read from the file per step: one socket high-water mark's worth. */
 export const CHUNK_BYTES = 64 * 1024;

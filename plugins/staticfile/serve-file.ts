@@ -16,7 +16,7 @@ import { checkPhysicalPath, statusForErrno, type PathTarget } from './file-check
 import { CHUNK_BYTES, FileShrankError, sendPieces } from './file-sender.js';
 import { formatHttpDate } from './http-date.js';
 import { contentTypeFor } from './mime-type.js';
-import { contentRange, decideRange, multipartBody, type BodyPiece } from './range.js';
+import { contentRange, decideRange, multipartBody, type BodyPiece } from '../../core/http1/range.js';
 import { encodeUrlPath } from './url-encode.js';
 
 /** Bodies up to this size are read at once and sent with the head in one write (design.md §6). */

@@ -1,10 +1,13 @@
-// Unit tests of plugins/staticfile/range.ts: Range parsing as lighttpd 1.4 does it (RFC 9110 §14.1-14.2) and multipart/byteranges layout (§14.6).
+// Unit tests of core/http1/range.ts: Range parsing as lighttpd 1.4 does it (RFC 9110 §14.1-14.2),
+// multipart/byteranges layout (§14.6), If-Range (§13.1.5) and ranges of a body held in memory.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { COALESCE_GAP_BYTES, decideRange, multipartBody, MAX_RANGES, type ByteRange } from '../../../../plugins/staticfile/range.js';
+import {
+  COALESCE_GAP_BYTES, decideRange, hasRangeField, ifRangeMatches, multipartBody, MAX_RANGES, rangesOfBody, type ByteRange,
+} from '../../../../core/http1/range.js';
 
-const T = suite('staticfile/range');
+const T = suite('http1/range');
 
 const ranges = (v: string, size: number) => {
   const d = decideRange(v, size);
@@ -82,6 +85,64 @@ T('multipart body: exact length, part heads, closing delimiter', () => {
     '--BOUND\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01' +
     '\r\n--BOUND\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-7/10\r\n\r\n567' +
     '\r\n--BOUND--\r\n');
+});
+
+T('multipart body without a Content-Type: parts carry Content-Range only (lighttpd)', () => {
+  const body = multipartBody([{ start: 0, end: 0 }, { start: 200, end: 200 }], 300, undefined, 'B');
+  assert.is(Buffer.isBuffer(body.pieces[0]) && body.pieces[0].toString(), '--B\r\nContent-Range: bytes 0-0/300\r\n\r\n');
+});
+
+T('in-memory body: one range is a slice of the body with its Content-Range', () => {
+  const body = Buffer.from('ABCDEFGHIJ');
+  const d = decideRange('bytes=2-4', body.length);
+  assert.is(d.kind, 'ranges');
+  const r = rangesOfBody(body, (d as { ranges: ByteRange[] }).ranges, 'text/plain', 'X');
+  assert.is(r.body.toString(), 'CDE');
+  assert.is(r.contentRange, 'bytes 2-4/10');
+  assert.is(r.contentType, null);
+  const suffix = rangesOfBody(body, [{ start: 7, end: 9 }], undefined, 'X');
+  assert.is(suffix.body.toString(), 'HIJ');
+});
+
+T('in-memory body: several ranges become one multipart/byteranges buffer of the announced length', () => {
+  const body = Buffer.from('x'.repeat(100) + 'ABC' + 'y'.repeat(100) + 'DEF');
+  const rs: ByteRange[] = [{ start: 203, end: 205 }, { start: 100, end: 102 }];
+  const r = rangesOfBody(body, rs, 'text/html', 'BOUND');
+  assert.is(r.contentType, 'multipart/byteranges; boundary=BOUND');
+  assert.is(r.contentRange, null);
+  assert.is(r.body.length, multipartBody(rs, body.length, 'text/html', 'BOUND').length);
+  assert.is(r.body.toString(),
+    '--BOUND\r\nContent-Type: text/html\r\nContent-Range: bytes 203-205/206\r\n\r\nDEF' +
+    '\r\n--BOUND\r\nContent-Type: text/html\r\nContent-Range: bytes 100-102/206\r\n\r\nABC' +
+    '\r\n--BOUND--\r\n');
+});
+
+T('property: a single range of an in-memory body is the bytes the range names', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.nat(250), fc.nat(250), (bytes, a, b) => {
+    const body = Buffer.from(bytes);
+    const d = decideRange(`bytes=${a}-${a + b}`, body.length);
+    if (d.kind !== 'ranges') return a >= body.length;
+    const r = rangesOfBody(body, d.ranges, undefined, 'B');
+    return r.body.equals(body.subarray(a, Math.min(a + b, body.length - 1) + 1)) && r.contentRange === `bytes ${a}-${Math.min(a + b, body.length - 1)}/${body.length}`;
+  }));
+});
+
+T('If-Range: a quoted value must be the ETag, anything else the Last-Modified, byte for byte', () => {
+  const lm = 'Tue, 05 Mar 2024 06:07:08 GMT';
+  assert.ok(ifRangeMatches('"abc"', '"abc"', lm));
+  assert.not.ok(ifRangeMatches('"abc"', '"abd"', lm));
+  assert.not.ok(ifRangeMatches('"abc"', undefined, lm), 'no ETag: a tag never matches');
+  assert.not.ok(ifRangeMatches('W/"abc"', 'W/"abc"', lm), 'a weak tag is compared with the date');
+  assert.ok(ifRangeMatches(lm, '"abc"', lm));
+  assert.not.ok(ifRangeMatches('Tue, 05 Mar 2024 06:07:09 GMT', '"abc"', lm));
+  assert.not.ok(ifRangeMatches(lm, '"abc"', null), 'no Last-Modified: a date never matches');
+});
+
+T('hasRangeField: any case, no other field of five letters', () => {
+  assert.ok(hasRangeField(['Host', 'a', 'RANGE', 'bytes=0-1']));
+  assert.ok(hasRangeField(['range', '']));
+  assert.not.ok(hasRangeField(['Host', 'a', 'Rangx', 'bytes=0-1', 'If-Range', '"x"']));
+  assert.not.ok(hasRangeField([]));
 });
 
 T.run();
