@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which } from '../helpers/wait.js';
 
 const A = suite('mod-auth');
@@ -34,10 +34,10 @@ const HTPASSWD_USERS: Array<[string, string, string]> = [
   ['frank', 'sha256pw', '-2'], // SHA-256 crypt
 ];
 
+let server: LighttpdConfigServer | undefined;
 let proc: LanternProcess | null = null;
 /** The -tt runs of the last test, started in `before` so that they overlap the server's start. */
 let configChecks: Promise<Array<{ code: number | null; out: string; file: string }>> | null = null;
-let port = 0;
 let dir = '';
 
 const htpasswd = (file: string, user: string, password: string, flag: string, create = false) =>
@@ -97,34 +97,28 @@ A.before(async () => {
   };
   for (const p of ['basic', 'users', 'digest', 'hdbasic', 'sha', 'ext', 'missing', 'cached', 'changing']) files[`www/${p}/index.html`] = `${p} page\n`;
   files['www/cgi/env.pl'] = PL('print "Content-Type: text/plain\\r\\n\\r\\n"; print "$_=", ($ENV{$_} // "(unset)"), "\\n" for qw(REMOTE_USER AUTH_TYPE);');
-  dir = makeTempDir('mod-auth', files);
-  fs.chmodSync(path.join(dir, 'www/cgi/env.pl'), 0o755);
-  const pw = path.join(dir, 'htpasswd');
-  HTPASSWD_USERS.forEach(([user, password, flag], i) => htpasswd(pw, user, password, flag, i === 0));
-  htdigest(path.join(dir, 'htdigest'), 'Digest Realm', 'dan', 'digest pw', true);
-  htdigest(path.join(dir, 'htdigest'), 'Other Realm', 'dan', 'other pw');
-  htpasswd(path.join(dir, 'htpasswd-cached'), 'kim', 'first', '-m', true);
-  htpasswd(path.join(dir, 'htpasswd-changing'), 'lee', 'before', '-m', true);
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, config(dir));
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+  server = await startLighttpdConfig(config, {
+    prefix: 'mod-auth',
+    files,
+    prepare(d) {
+      fs.chmodSync(path.join(d, 'www/cgi/env.pl'), 0o755);
+      const pw = path.join(d, 'htpasswd');
+      HTPASSWD_USERS.forEach(([user, password, flag], i) => htpasswd(pw, user, password, flag, i === 0));
+      htdigest(path.join(d, 'htdigest'), 'Digest Realm', 'dan', 'digest pw', true);
+      htdigest(path.join(d, 'htdigest'), 'Other Realm', 'dan', 'other pw');
+      htpasswd(path.join(d, 'htpasswd-cached'), 'kim', 'first', '-m', true);
+      htpasswd(path.join(d, 'htpasswd-changing'), 'lee', 'before', '-m', true);
+    },
+  });
+  ({ dir, proc } = server);
 });
 
 A.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    removeDir(dir);
-  }
+  await server?.stop();
 });
 
 async function request(head: string, isHead = false): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: head, halfClose: true, expectResponses: 1, headRequests: [isHead], timeoutMs: 10_000 });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(head.split('\r\n')[0])}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return r.responses[0]!;
+  return server!.request(head, { headRequests: [isHead] });
 }
 const basic = (user: string, password: string) => `Authorization: Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}\r\n`;
 const get11 = (target: string, extra = '', host = 'auth.test') => request(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`);
