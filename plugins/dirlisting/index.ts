@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
-import { checkPhysicalPath } from '../staticfile/file-check.js';
 import { laterKey } from '../indexfile/option-alias.js';
 import { contentTypeFor } from '../staticfile/mime-type.js';
+import { physicalTargetOrAnswer } from '../staticfile/serve-file.js';
 import { renderListing } from './listing-html.js';
 import { nameFilter, readEntries, readNote } from './read-entries.js';
 
@@ -83,12 +83,10 @@ export default definePlugin({
     async function list(req: Request): Promise<void> {
       const o = ctx.options(req);
       const values = req.config.values;
-      const target = await checkPhysicalPath(req.physicalPath, req.docRoot, { followSymlinks: values.get('server.follow-symlink') !== false });
-      if (req.finished) return;
-      if (target.kind === 'error') {
-        req.sendError(target.status, target.status === 404 ? 'LT_ERR_NOT_FOUND' : target.status === 403 ? 'LT_ERR_FORBIDDEN' : 'LT_ERR_INTERNAL');
-        return;
-      }
+      // A refused path (a symlink with server.follow-symlink disabled, a permission error...)
+      // gets staticfile's answer and error-log line.
+      const target = await physicalTargetOrAnswer(req, values.get('server.follow-symlink') !== false, ctx.logError);
+      if (target === null) return;
       if (target.kind !== 'dir') {
         // Replaced between the check above and now.
         req.sendError(404, 'LT_ERR_NOT_FOUND');

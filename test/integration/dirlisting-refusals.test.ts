@@ -11,7 +11,7 @@ import { lighttpdInstalled, LIGHTTPD_BIN, spawnLighttpd } from '../helpers/light
 import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { makeTempDir, removeDir, waitAccepting, type LanternProcess } from '../helpers/spawn-lantern.js';
-import { skipUnless } from '../helpers/wait.js';
+import { skipUnless, waitFor } from '../helpers/wait.js';
 
 const Refusals = suite('dirlisting-refusals');
 const againstLighttpd = skipUnless(Refusals, lighttpdInstalled(), `lighttpd not installed at ${LIGHTTPD_BIN}`);
@@ -125,9 +125,13 @@ Refusals('a permission error in the path check → 403, not logged', async () =>
   assert.is(r.status, 403);
 });
 
-Refusals('an unexpected error in the path check → 500', async () => {
+Refusals('an unexpected error in the path check → 500 and one error-log line naming the path and the error', async () => {
   const r = await withStatFailing(path.join(lt.dir, 'broken'), 'EIO', () => get(lt.port, '/broken/'));
   assert.is(r.status, 500);
+  await waitFor(() => fs.existsSync(lanternLog()) && /EIO/.test(fs.readFileSync(lanternLog(), 'utf8')), 5000, 20, 'the EIO line in the error log');
+  const lines = fs.readFileSync(lanternLog(), 'utf8').split('\n').filter((l) => l.includes('EIO'));
+  assert.is(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0]!, /\(dirlisting\) \S*\/broken\/?: EIO$/);
   // The same directory lists again once the error is gone.
   assert.is((await get(lt.port, '/broken/')).status, 200);
 });
