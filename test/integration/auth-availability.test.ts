@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { connectRaw, rawExchange, type RawConnection, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which } from '../helpers/wait.js';
 
 const A = suite('auth-availability');
@@ -23,6 +23,7 @@ const PERL = which('perl');
 const test = skipUnless(A, TOOLS, 'htpasswd or htdigest (apache2-utils) not installed');
 const perl = skipUnless(A, TOOLS && PERL !== null, 'perl or apache2-utils not installed');
 
+let server: LighttpdConfigServer | undefined;
 let proc: LanternProcess | null = null;
 let port = 0;
 let dir = '';
@@ -46,45 +47,38 @@ $HTTP["url"] =^ "/digest/" { auth.backend = "htdigest" }
 
 A.before(async () => {
   if (!TOOLS) return;
-  dir = makeTempDir('auth-availability', {
-    'www/open.txt': 'open\n',
-    'www/private/page.txt': 'private\n',
-    'www/digest/page.txt': 'digest\n',
-    'www/private/echo.pl': PL(`use Digest::MD5 qw(md5_hex);
+  server = await startLighttpdConfig(config, {
+    prefix: 'auth-availability',
+    files: {
+      'www/open.txt': 'open\n',
+      'www/private/page.txt': 'private\n',
+      'www/digest/page.txt': 'digest\n',
+      'www/private/echo.pl': PL(`use Digest::MD5 qw(md5_hex);
 binmode STDIN; my $b = ''; while (read(STDIN, my $c, 65536)) { $b .= $c }
 print "Content-Type: text/plain\\r\\n\\r\\n";
 print "method=$ENV{REQUEST_METHOD}\\nuser=$ENV{REMOTE_USER}\\ntype=$ENV{AUTH_TYPE}\\nlength=$ENV{CONTENT_LENGTH}\\nread=", length($b), "\\nmd5=", md5_hex($b), "\\n";`),
+    },
+    prepare(d) {
+      fs.chmodSync(path.join(d, 'www/private/echo.pl'), 0o755);
+      const pw = path.join(d, 'htpasswd');
+      execFileSync('htpasswd', ['-cbB', '-C', '12', pw, 'slow', 'right one'], { stdio: 'ignore' });
+      // Cost 14 (~1 s a check here): a queue of those would take many seconds to drain by itself.
+      execFileSync('htpasswd', ['-bB', '-C', '14', pw, 'gone', 'whatever'], { stdio: 'ignore' });
+      execFileSync('htdigest', ['-c', path.join(d, 'htdigest'), 'D', 'dan'], { input: 'digest pw\ndigest pw\n', stdio: ['pipe', 'ignore', 'ignore'] });
+    },
   });
-  fs.chmodSync(path.join(dir, 'www/private/echo.pl'), 0o755);
-  const pw = path.join(dir, 'htpasswd');
-  execFileSync('htpasswd', ['-cbB', '-C', '12', pw, 'slow', 'right one'], { stdio: 'ignore' });
-  // Cost 14 (~1 s a check here): a queue of those would take many seconds to drain by itself.
-  execFileSync('htpasswd', ['-bB', '-C', '14', pw, 'gone', 'whatever'], { stdio: 'ignore' });
-  execFileSync('htdigest', ['-c', path.join(dir, 'htdigest'), 'D', 'dan'], { input: 'digest pw\ndigest pw\n', stdio: ['pipe', 'ignore', 'ignore'] });
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, config(dir));
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+  ({ dir, port, proc } = server);
 });
 
 A.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    if (dir) removeDir(dir);
-  }
+  await server?.stop();
 });
 
 const basic = (user: string, password: string) => `Authorization: Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}\r\n`;
 const errorLog = () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8');
 
 async function request(head: string | Array<string | Buffer>, timeoutMs = 20_000): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: head, halfClose: true, expectResponses: 1, timeoutMs });
-  const first = Array.isArray(head) ? String(head[0]) : head;
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(first.split('\r\n')[0])}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return r.responses[0]!;
+  return server!.request(head, { timeoutMs });
 }
 
 /** The statistics page's counter `name` (core.<name>). */
