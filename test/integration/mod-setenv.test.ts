@@ -9,9 +9,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
 import { startFakeScgi, type FakeScgi } from '../helpers/fake-scgi.js';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE } from '../helpers/spawn-lantern.js';
 import { skipUnless, which } from '../helpers/wait.js';
 
 const S = suite('mod-setenv');
@@ -30,10 +30,9 @@ const FILES: Record<string, string> = {
   'www/static.txt': 'static body\n',
 };
 
-let proc: LanternProcess | null = null;
+let server: LighttpdConfigServer | undefined;
 let backend: FakeBackend | null = null;
 let scgi: FakeScgi | null = null;
-let port = 0;
 const dirs: string[] = [];
 
 function config(dir: string, backendPort: number, scgiPort: number): string {
@@ -66,20 +65,15 @@ $HTTP["url"] =^ "/proxied/" {
 S.before(async () => {
   backend = await fakeBackend({ respond: () => 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\nX-Frame-Options: ALLOW\r\n\r\nproxied' });
   scgi = await startFakeScgi();
-  const dir = makeTempDir('setenv', FILES);
-  dirs.push(dir);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  const file = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(file, config(dir, backend.port, scgi.port));
-  proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
+  const backendPort = backend.port;
+  const scgiPort = scgi.port;
+  server = await startLighttpdConfig((dir) => config(dir, backendPort, scgiPort), { prefix: 'setenv', files: FILES });
 });
 
 S.after(async () => {
   try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    await server?.stop();
   } finally {
-    proc?.kill();
     await backend?.close();
     await scgi?.close();
     for (const d of dirs) removeDir(d);
@@ -87,9 +81,7 @@ S.after(async () => {
 });
 
 async function request(head: string): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: head, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(head.split('\r\n')[0])}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return r.responses[0]!;
+  return server!.request(head);
 }
 const get11 = (target: string, extra = '') => request(`GET ${target} HTTP/1.1\r\nHost: setenv.test\r\n${extra}Connection: close\r\n\r\n`);
 const get10 = (target: string, extra = '') => request(`GET ${target} HTTP/1.0\r\n${extra}\r\n`);
@@ -138,8 +130,8 @@ S('response fields on a static file, HTTP/1.0 and HTTP/1.1, GET and HEAD', async
     assert.equal(r.headerAll('X-Resp'), ['one']);
     assert.equal(r.headerAll('X-Frame-Options'), ['DENY']);
   }
-  const head = await rawExchange({ port, send: 'HEAD /static.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', halfClose: true, expectResponses: 1, headRequests: [true], timeoutMs: 10_000 });
-  assert.is(head.responses[0]?.header('X-Resp'), 'one');
+  const head = await server!.request('HEAD /static.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', { headRequests: [true] });
+  assert.is(head.header('X-Resp'), 'one');
 });
 
 S('response fields on error pages (404, 405, 501) and redirects (301)', async () => {
