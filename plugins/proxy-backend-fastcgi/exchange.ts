@@ -12,7 +12,7 @@ import {
   FCGI_GET_VALUES_RESULT, FCGI_NULL_REQUEST_ID,
   FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_CANT_MPX_CONN, FCGI_END_REQUEST, FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_CONTENT_BYTES,
   FCGI_OVERLOADED, FCGI_PARAMS, FCGI_REQUEST_COMPLETE, FCGI_RESPONDER, FCGI_STDERR, FCGI_STDIN, FCGI_STDOUT,
-  FCGI_UNKNOWN_ROLE, RecordDecoder, encodeBeginRequest, encodeRecord, frameStream, paddingFor, writeHeader,
+  FCGI_UNKNOWN_ROLE, RecordDecoder, type RecordVisitor, encodeBeginRequest, encodeRecord, frameStream, paddingFor, writeHeader,
 } from './record.js';
 
 export const REQUEST_ID = 1;
@@ -47,6 +47,8 @@ export class FastcgiExchange implements Exchange {
   private extra = false;
   /** The empty STDIN record went with the head (no body). */
   private stdinSent = false;
+  /** The sink of the receive() call being handled (for onRecord). */
+  private sink: ResponseSink | null = null;
 
   constructor(up: UpstreamRequest, options: ProtocolOptions) {
     this.up = up;
@@ -100,27 +102,32 @@ export class FastcgiExchange implements Exchange {
       if (this.state === State.Done && data.length > 0) this.extra = true; // D7: nothing may follow END_REQUEST
       return;
     }
-    for (const r of this.decoder.push(data)) {
-      if (!this.open) {
-        if (this.state === State.Done) this.extra = true;
-        return;
-      }
-      // FastCGI §4.1: the answer to the connection's FCGI_GET_VALUES preamble says how many
-      // connections the application serves at once; proxy-core keeps no more than that open.
-      if (r.type === FCGI_GET_VALUES_RESULT && r.requestId === FCGI_NULL_REQUEST_ID) { announceCapacity(r.content, sink); continue; }
-      // Other management records (UNKNOWN_TYPE) and other ids are not ours.
-      if (r.requestId !== REQUEST_ID) continue;
-      if (r.type === FCGI_STDOUT) this.stdout(r.content, sink);
-      else if (r.type === FCGI_END_REQUEST) this.endRequest(r.content, sink);
-      // G8: stderr goes to the error log, never to the client; the empty record ends the stream.
-      else if (r.type === FCGI_STDERR && r.content.length > 0) sink.log?.(r.content.toString('utf8').replace(/\r?\n$/, ''));
-    }
+    this.sink = sink;
+    this.decoder.each(data, this.onRecord);
     if (this.open) {
       if (this.decoder.error !== null) this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', this.decoder.error);
     } else if (this.state === State.Done && (this.decoder.pendingBytes > 0 || this.decoder.error !== null)) {
       this.extra = true;
     }
   }
+
+  /** One record of the response (bound once per exchange; the sink is the one receive() was given). */
+  private readonly onRecord: RecordVisitor = (type, requestId, buf, start, end) => {
+    const sink = this.sink!;
+    if (!this.open) {
+      if (this.state === State.Done) this.extra = true;
+      return;
+    }
+    // FastCGI §4.1: the answer to the connection's FCGI_GET_VALUES preamble says how many
+    // connections the application serves at once; proxy-core keeps no more than that open.
+    if (type === FCGI_GET_VALUES_RESULT && requestId === FCGI_NULL_REQUEST_ID) { announceCapacity(buf.subarray(start, end), sink); return; }
+    // Other management records (UNKNOWN_TYPE) and other ids are not ours.
+    if (requestId !== REQUEST_ID) return;
+    if (type === FCGI_STDOUT) this.stdout(buf.subarray(start, end), sink);
+    else if (type === FCGI_END_REQUEST) this.endRequest(buf, start, end, sink);
+    // G8: stderr goes to the error log, never to the client; the empty record ends the stream.
+    else if (type === FCGI_STDERR && end > start) sink.log?.(buf.toString('utf8', start, end).replace(/\r?\n$/, ''));
+  };
 
   receiveEnd(sink: ResponseSink): void {
     // G8 / D6: the output stopped without END_REQUEST: cut short, whatever came before.
@@ -173,11 +180,11 @@ export class FastcgiExchange implements Exchange {
     }
   }
 
-  /** §5.5: FCGI_EndRequestBody = appStatus (4 bytes), protocolStatus, 3 reserved bytes. */
-  private endRequest(content: Buffer, sink: ResponseSink): void {
-    if (content.length < 8) { this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', `END_REQUEST body of ${content.length} bytes`); return; }
-    const appStatus = content.readUInt32BE(0);
-    const protocolStatus = content[4]!;
+  /** §5.5: FCGI_EndRequestBody = appStatus (4 bytes), protocolStatus, 3 reserved bytes: `buf` from `start` to `end`. */
+  private endRequest(buf: Buffer, start: number, end: number, sink: ResponseSink): void {
+    if (end - start < 8) { this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', `END_REQUEST body of ${end - start} bytes`); return; }
+    const appStatus = buf.readUInt32BE(start);
+    const protocolStatus = buf[start + 4]!;
     // The application's exit status is for the log only (as a CGI's exit code): the response
     // stands on its own, and a PHP fatal error (status 255) is worth seeing there.
     if (appStatus !== 0) sink.log?.(`FastCGI application status ${appStatus}`);

@@ -112,9 +112,15 @@ export function encodeEndRequest(requestId: number, appStatus: number, protocolS
 }
 
 /**
+ * Receives one decoded record: its content is `buf` from `start` to `end` (padding removed), a
+ * range of the bytes given to the decoder, so a record costs no object unless the receiver makes one.
+ */
+export type RecordVisitor = (type: number, requestId: number, buf: Buffer, start: number, end: number) => void;
+
+/**
  * Incremental decoder: takes bytes split anywhere (inside a header, content or padding) and
- * returns the records they complete. A header whose version is not 1 is an error: every later
- * call returns nothing and `error` says why. Held bytes are views of the buffers pushed (the
+ * hands over the records they complete. A header whose version is not 1 is an error: every later
+ * call hands over nothing and `error` says why. Held bytes are views of the buffers pushed (the
  * socket reader never reuses a chunk it handed out), copied only when a record spans pushes.
  */
 export class RecordDecoder {
@@ -130,16 +136,23 @@ export class RecordDecoder {
     return this.heldBytes;
   }
 
+  /** The records `data` completes, as objects (content as a view). */
   push(data: Buffer): FcgiRecord[] {
     const out: FcgiRecord[] = [];
-    if (this.error !== null || data.length === 0) return out;
+    this.each(data, (type, requestId, buf, start, end) => { out.push({ type, requestId, content: buf.subarray(start, end) }); });
+    return out;
+  }
+
+  /** Hands each record `data` completes to `visit`, in order. */
+  each(data: Buffer, visit: RecordVisitor): void {
+    if (this.error !== null || data.length === 0) return;
     let buf = data;
     if (this.heldBytes > 0) {
       this.held.push(data);
       this.heldBytes += data.length;
-      if (this.heldBytes < this.needBytes) return out;
+      if (this.heldBytes < this.needBytes) return;
       buf = Buffer.concat(this.held, this.heldBytes);
-      this.held = [];
+      this.held.length = 0;
       this.heldBytes = 0;
     }
     const len = buf.length;
@@ -147,21 +160,20 @@ export class RecordDecoder {
     while (at < len) {
       if (buf[at] !== FCGI_VERSION_1) {
         this.error = `record version ${buf[at]!} (expected 1)`;
-        return out;
+        return;
       }
-      if (len - at < FCGI_HEADER_LEN) { this.hold(buf, at, FCGI_HEADER_LEN); break; }
-      const contentBytes = buf.readUInt16BE(at + 4);
+      if (len - at < FCGI_HEADER_LEN) { this.hold(buf, at, FCGI_HEADER_LEN); return; }
+      const contentBytes = (buf[at + 4]! << 8) | buf[at + 5]!;
       const total = FCGI_HEADER_LEN + contentBytes + buf[at + 6]!;
-      if (len - at < total) { this.hold(buf, at, total); break; }
+      if (len - at < total) { this.hold(buf, at, total); return; }
       const start = at + FCGI_HEADER_LEN;
-      out.push({ type: buf[at + 1]!, requestId: buf.readUInt16BE(at + 2), content: buf.subarray(start, start + contentBytes) });
       at += total;
+      visit(buf[start - 7]!, (buf[start - 6]! << 8) | buf[start - 5]!, buf, start, start + contentBytes);
     }
-    return out;
   }
 
   private hold(buf: Buffer, at: number, needBytes: number): void {
-    this.held.push(buf.subarray(at));
+    this.held.push(at === 0 ? buf : buf.subarray(at));
     this.heldBytes = buf.length - at;
     this.needBytes = needBytes;
   }
