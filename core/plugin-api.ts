@@ -7,6 +7,7 @@ export type { OptionSchema, OptionSpec, OptionType } from './options.js';
 export type { Hooks, HookResult } from './hooks.js';
 export type { Request } from './request.js';
 export type { BodyFilter } from './body-filter.js';
+export type { PathKind, StatCache, StatFailure, StatLookup } from './stat-cache.js';
 export type { HeaderList, RequestHead } from './http1/types.js';
 export { ERRORS, LanternError, statusText } from './errors.js';
 export type { ErrorCode, ErrorSpec } from './errors.js';
