@@ -8,9 +8,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE } from '../helpers/spawn-lantern.js';
 
 const S = suite('mod-rewrite');
 
@@ -23,9 +23,8 @@ const FILES: Record<string, string> = {
   'www/stop/here.txt': 'stop here\n',
 };
 
-let proc: LanternProcess | null = null;
+let server: LighttpdConfigServer | undefined;
 let backend: FakeBackend | null = null;
-let port = 0;
 let dir = '';
 const dirs: string[] = [];
 
@@ -82,29 +81,22 @@ S.before(async () => {
     const body = r.target.startsWith('/echo/head/') ? r.head : r.target;
     return `HTTP/1.1 200 OK\r\nX-Backend: 1\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   } });
-  dir = makeTempDir('rewrite', FILES);
-  dirs.push(dir);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  const file = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(file, config(dir, backend.port));
-  proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
+  const backendPort = backend.port;
+  server = await startLighttpdConfig((d) => config(d, backendPort), { prefix: 'rewrite', files: FILES });
+  dir = server.dir;
 });
 
 S.after(async () => {
   try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    await server?.stop();
   } finally {
-    proc?.kill();
     await backend?.close();
     for (const d of dirs) removeDir(d);
   }
 });
 
 async function request(head: string): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: head, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(head.split('\r\n')[0])}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return r.responses[0]!;
+  return server!.request(head);
 }
 const get11 = (target: string, host = 'rw.test') => request(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
 const get10 = (target: string) => request(`GET ${target} HTTP/1.0\r\n\r\n`);
@@ -225,10 +217,7 @@ S('bad rules stop the start with file:line and the key', async () => {
 });
 
 S('native JSON config: the same rules, and request / response header edits (remove, set, add)', async () => {
-  const d = makeTempDir('rewrite-native', { 'www/x.txt': 'x\n' });
-  dirs.push(d);
-  const file = path.join(d, 'lantern.config.json');
-  fs.writeFileSync(file, JSON.stringify({
+  const native = await startLighttpdConfig((d) => JSON.stringify({
     server: { 'document-root': `${d}/www`, errorlog: `${d}/error.log`, modules: ['mod_rewrite', 'mod_proxy'] },
     url: { 'rewrite-once': { '^/n/(.*)$': '/echo/head/$1' } },
     rewrite: {
@@ -236,12 +225,9 @@ S('native JSON config: the same rules, and request / response header edits (remo
       'response-header': { remove: ['X-Backend'], set: { 'X-Frame-Options': 'DENY' } },
     },
     '$HTTP["url"] =^ "/echo/"': { proxy: { server: { '': [{ host: '127.0.0.1', port: backend!.port }] } } },
-  }, null, 2));
-  const socket = await ListeningSocket.open();
-  const p2 = await startLanternProcess(['-D', '-f', file], socket, { cwd: d });
+  }, null, 2), { prefix: 'rewrite-native', files: { 'www/x.txt': 'x\n' }, confName: 'lantern.config.json' });
   try {
-    const ex = await rawExchange({ port: socket.port, send: 'GET /n/a HTTP/1.1\r\nHost: n.test\r\nUser-Agent: curl\r\nX-Drop: secret\r\nX-Added: client\r\nConnection: close\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-    const r = ex.responses[0]!;
+    const r = await native.request('GET /n/a HTTP/1.1\r\nHost: n.test\r\nUser-Agent: curl\r\nX-Drop: secret\r\nX-Added: client\r\nConnection: close\r\n\r\n');
     assert.is(r.status, 200);
     const head = r.body.toString('latin1');
     assert.match(head, /^GET \/echo\/head\/a HTTP\/1\.1\r\n/);
@@ -250,11 +236,11 @@ S('native JSON config: the same rules, and request / response header edits (remo
     assert.match(head, /\r\nX-Added: client\r\n[^]*X-Added: yes\r\n/);
     assert.is(r.header('x-backend'), undefined);
     assert.is(r.header('x-frame-options'), 'DENY');
-    const e = await rawExchange({ port: socket.port, send: 'GET /missing HTTP/1.0\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-    assert.is(e.responses[0]!.status, 404);
-    assert.is(e.responses[0]!.header('x-frame-options'), 'DENY', 'error pages too');
+    const e = await native.request('GET /missing HTTP/1.0\r\n\r\n');
+    assert.is(e.status, 404);
+    assert.is(e.header('x-frame-options'), 'DENY', 'error pages too');
   } finally {
-    assert.is(await p2.stop('SIGTERM'), 0, p2.stderr);
+    await native.stop();
   }
 });
 
