@@ -58,10 +58,10 @@ export async function copyMove(d: DavRequest): Promise<void> {
     const dst = await statOrNull(stripSlash(dstPath), false);
     if (dst.st !== null && !overwrite) { answer(d, 412); return; }
     if (!(await parentIsCollection(dstPath))) { answer(d, 409); return; }
-    try {
+    await transfer(d, { move, srcPath, dstPath, dstUrl, status: dst.st !== null ? 204 : 201 }, async () => {
       if (depth === 0) {
-        // COPY Depth 0: the collection without its members.
-        if (dst.st?.isDirectory()) { answer(d, 204); return; }
+        // COPY Depth 0: the collection without its members; onto a collection, nothing to do.
+        if (dst.st?.isDirectory()) return;
         if (dst.st !== null) await removeTree(stripSlash(dstPath));
         await fs.promises.mkdir(dstPath, DIR_MODE);
       } else {
@@ -69,14 +69,7 @@ export async function copyMove(d: DavRequest): Promise<void> {
         if (move) await moveTree(stripSlash(srcPath), stripSlash(dstPath));
         else await copyTree(stripSlash(srcPath), stripSlash(dstPath));
       }
-      answer(d, dst.st !== null ? 204 : 201);
-    } catch (err) {
-      d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
-      answer(d, statusForFsError(err));
-    } finally {
-      d.changed(dstPath);
-      if (move) d.changed(srcPath);
-    }
+    });
     return;
   }
 
@@ -98,26 +91,48 @@ export async function copyMove(d: DavRequest): Promise<void> {
   if (dst.st === null && !(await parentIsCollection(dstPath))) { answer(d, 409); return; }
   if (dst.st !== null && !overwrite) { answer(d, 412); return; }
   if (dst.st?.isDirectory()) { answer(d, 409); return; }
+  const status = dst.st !== null || intoCollection ? 204 : 201;
+  await transfer(d, { move, srcPath, dstPath, dstUrl, status }, () => (move ? moveTree(srcPath, dstPath) : copyFileWhole(srcPath, dstPath)));
+}
+
+/** A COPY or MOVE that passed every check. */
+interface Transfer {
+  move: boolean;
+  srcPath: string;
+  dstPath: string;
+  /** For the error log. */
+  dstUrl: string;
+  /** The answer when the change succeeds: 204 when the destination existed, else 201. */
+  status: 201 | 204;
+}
+
+/**
+ * Runs the change of a COPY or MOVE and answers it: `t.status`, or a file system error's status
+ * (logged). Either way the static file cache forgets the destination (and a moved source), as a
+ * failure may have left part of the change done.
+ */
+async function transfer(d: DavRequest, t: Transfer, change: () => Promise<void>): Promise<void> {
   try {
-    if (move) await moveTree(srcPath, dstPath);
-    else {
-      // Copy beside the destination, then rename over it: the old file or the new, never half.
-      const temp = tempNameBeside(dstPath);
-      try {
-        await fs.promises.copyFile(srcPath, temp);
-        await fs.promises.rename(temp, dstPath);
-      } catch (err) {
-        await fs.promises.unlink(temp).catch(() => undefined);
-        throw err;
-      }
-    }
-    answer(d, dst.st !== null || intoCollection ? 204 : 201);
+    await change();
+    answer(d, t.status);
   } catch (err) {
-    d.logError(`${req.method} ${req.path} -> ${dstUrl}: ${(err as Error).message}`);
+    d.logError(`${d.req.method} ${d.req.path} -> ${t.dstUrl}: ${(err as Error).message}`);
     answer(d, statusForFsError(err));
   } finally {
-    d.changed(dstPath);
-    if (move) d.changed(srcPath);
+    d.changed(t.dstPath);
+    if (t.move) d.changed(t.srcPath);
+  }
+}
+
+/** Copy beside the destination, then rename over it: the old file or the new, never half. */
+async function copyFileWhole(src: string, dst: string): Promise<void> {
+  const temp = tempNameBeside(dst);
+  try {
+    await fs.promises.copyFile(src, temp);
+    await fs.promises.rename(temp, dst);
+  } catch (err) {
+    await fs.promises.unlink(temp).catch(() => undefined);
+    throw err;
   }
 }
 
