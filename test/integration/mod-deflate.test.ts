@@ -12,11 +12,9 @@ import zlib from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseResponses } from '../helpers/http-bytes.js';
-import { ListeningSocket } from '../helpers/ports.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import {
-  makeTempDir, removeDir, runLantern, STACK_LINE, startLanternProcess, type LanternProcess,
-} from '../helpers/spawn-lantern.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
 const D = suite('mod-deflate');
@@ -27,6 +25,7 @@ const BIG_BYTES = 24 * 1024 * 1024;
 const BIG = crypto.randomBytes(BIG_BYTES);
 const BIG_SHA = crypto.createHash('sha256').update(BIG).digest('hex');
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
 let port = 0;
 let proc: LanternProcess | undefined;
@@ -100,70 +99,59 @@ function answer(target: string, socket: net.Socket): void {
 D.before(async () => {
   backend = await startBackend();
   const bport = (backend.address() as net.AddressInfo).port;
-  dir = makeTempDir('deflate', {
-    'www/a.html': HTML,
-    'www/b.txt': TEXT,
-    'www/small.html': '<p>small</p>',
-    'www/pic.png': HTML,
-    'www/off/a.html': HTML,
-    'www/gzonly/a.html': HTML,
-    'www/cached/a.html': HTML,
-    'www/cached/big.txt': TEXT.repeat(30),
-    'www/old/a.txt': TEXT,
-    'www/old/a.html': HTML,
-  });
   // The smallest config a lighttpd user writes, plus conditions for the cases below.
-  const conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, `server.document-root = "${dir}/www"
+  server = await startLighttpdConfig((d) => `server.document-root = "${d}/www"
 server.modules = ( "mod_deflate", "mod_proxy", "mod_compress", "mod_accesslog" )
-accesslog.filename = "${dir}/access.log"
+accesslog.filename = "${d}/access.log"
 accesslog.format = "%s %U %{ratio}e"
 mimetype.assign = ( ".html" => "text/html", ".txt" => "text/plain", ".png" => "image/png" )
 deflate.mimetypes = ( "text/" )
 $HTTP["url"] =~ "^/off/" { deflate.mimetypes = ( ) }
 $HTTP["url"] =~ "^/gzonly/" { deflate.allowed-encodings = ( "gzip" ) }
-$HTTP["url"] =~ "^/cached/" { deflate.cache-dir = "${dir}/cache/" }
+$HTTP["url"] =~ "^/cached/" { deflate.cache-dir = "${d}/cache/" }
 $HTTP["url"] =~ "^/old/" {
   compress.filetype = ( "text/plain" )
   compress.allowed-encodings = ( "gzip", "deflate" )
-  compress.cache-dir = "${dir}/oldcache"
+  compress.cache-dir = "${d}/oldcache"
 }
 $HTTP["url"] =~ "^/app/" {
   proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${bport} ) ) )
   deflate.compression-level = 1
 }
 $HTTP["url"] =~ "^/app/(stream|big)/" { server.stream-response-body = 2 }
-`);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+`, {
+    prefix: 'deflate',
+    files: {
+      'www/a.html': HTML,
+      'www/b.txt': TEXT,
+      'www/small.html': '<p>small</p>',
+      'www/pic.png': HTML,
+      'www/off/a.html': HTML,
+      'www/gzonly/a.html': HTML,
+      'www/cached/a.html': HTML,
+      'www/cached/big.txt': TEXT.repeat(30),
+      'www/old/a.txt': TEXT,
+      'www/old/a.html': HTML,
+    },
+  });
+  ({ dir, port, proc } = server);
 });
 
 D.after(async () => {
   try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    await server?.stop();
     assert.not.match(proc?.stderr ?? '', STACK_LINE, 'no stack trace in the error log');
   } finally {
-    proc?.kill();
     backend?.close();
-    removeDir(dir);
   }
 });
 
 async function get(target: string, headers = '', opts: { method?: string; version?: '1.0' | '1.1' } = {}): Promise<RawResponse> {
   const method = opts.method ?? 'GET';
   const version = opts.version ?? '1.1';
-  const r = await rawExchange({
-    port,
-    send: `${method} ${target} HTTP/${version}\r\nHost: example\r\n${headers}\r\n`,
-    halfClose: true,
-    headRequests: [method === 'HEAD'],
-    timeoutMs: 10_000,
-  });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${method} ${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  assert.ok(res!.complete, `${target}: the whole response`);
-  return res!;
+  const res = await server!.request(`${method} ${target} HTTP/${version}\r\nHost: example\r\n${headers}\r\n`, { untilClose: true, headRequests: [method === 'HEAD'] });
+  assert.ok(res.complete, `${target}: the whole response`);
+  return res;
 }
 
 const gz = 'Accept-Encoding: gzip, deflate, br\r\n';
