@@ -8,9 +8,10 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
+import { rawRequests, startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which } from '../helpers/wait.js';
 
 const T = suite('mod-expire-extforward');
@@ -34,20 +35,20 @@ const FILES: Record<string, string> = {
   'www/other.txt': 'other',
 };
 
-let proc: LanternProcess | null = null;
+let server: LighttpdConfigServer | undefined;
 let backend: FakeBackend | null = null;
 let port = 0;
 let hapPort = 0;
 let dir = '';
 const dirs: string[] = [];
 
-function config(backendPort: number): string {
+function config(d: string, listenPort: number, backendPort: number): string {
   return `server.bind = "127.0.0.1"
-server.port = ${port}
-server.document-root = "${dir}/www"
-server.errorlog = "${dir}/error.log"
+server.port = ${listenPort}
+server.document-root = "${d}/www"
+server.errorlog = "${d}/error.log"
 server.modules = ( "mod_extforward", "mod_expire", "mod_accesslog", "mod_cgi", "mod_proxy" )
-accesslog.filename = "${dir}/access.log"
+accesslog.filename = "${d}/access.log"
 mimetype.assign = ( ".txt" => "text/plain", ".css" => "text/css", ".png" => "image/png" )
 cgi.assign = ( ".pl" => "${PERL ?? '/usr/bin/perl'}" )
 extforward.forwarder = ( "127.0.0.1" => "trust", "10.0.0.0/8" => "trust" )
@@ -76,25 +77,26 @@ $SERVER["socket"] == "127.0.0.1:${hapPort}" {
 
 T.before(async () => {
   backend = await fakeBackend({ respond: () => 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied' });
-  dir = makeTempDir('expire-extforward', FILES);
-  dirs.push(dir);
-  const now = Date.now() / 1000;
-  fs.utimesSync(path.join(dir, 'www/mod/old.txt'), now - 10 * 86400, now - 10 * 86400);
-  fs.utimesSync(path.join(dir, 'www/mod/new.txt'), now - 3600, now - 3600);
-  const socket = await ListeningSocket.open();
+  const backendPort = backend.port;
   const hapSocket = await ListeningSocket.open();
-  port = socket.port;
   hapPort = hapSocket.port;
-  const file = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(file, config(backend.port));
-  proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir, sockets: [hapSocket] });
+  server = await startLighttpdConfig((d, listenPort) => config(d, listenPort, backendPort), {
+    prefix: 'expire-extforward',
+    files: FILES,
+    prepare(d) {
+      const now = Date.now() / 1000;
+      fs.utimesSync(path.join(d, 'www/mod/old.txt'), now - 10 * 86400, now - 10 * 86400);
+      fs.utimesSync(path.join(d, 'www/mod/new.txt'), now - 3600, now - 3600);
+    },
+    sockets: [hapSocket],
+  });
+  ({ dir, port } = server);
 });
 
 T.after(async () => {
   try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    await server?.stop();
   } finally {
-    proc?.kill();
     await backend?.close();
     for (const d of dirs) removeDir(d);
   }
@@ -106,9 +108,7 @@ T.after(async () => {
  * the last request says Connection: close.
  */
 async function exchange(send: string | Buffer | Array<string | Buffer>, on = port, responses = 1): Promise<RawResponse[]> {
-  const r = await rawExchange({ port: on, send, halfClose: responses === 1, expectResponses: responses, timeoutMs: 10_000 });
-  assert.is(r.responses.length, responses, `responses: ${JSON.stringify(r.raw.toString('latin1').slice(0, 300))}`);
-  return r.responses;
+  return rawRequests(on, send, responses, { halfClose: responses === 1 });
 }
 const get11 = async (target: string, extra = '') => (await exchange(`GET ${target} HTTP/1.1\r\nHost: ef.test\r\n${extra}Connection: close\r\n\r\n`))[0]!;
 const get10 = async (target: string, extra = '') => (await exchange(`GET ${target} HTTP/1.0\r\n${extra}\r\n`))[0]!;
