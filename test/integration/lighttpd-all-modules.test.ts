@@ -9,9 +9,9 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListeningSocket } from '../helpers/ports.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { runLantern } from '../helpers/spawn-lantern.js';
 import { skipUnless, which } from '../helpers/wait.js';
 
 const T = suite('lighttpd config with every module');
@@ -28,10 +28,9 @@ const MODULES = [
   'mod_dirlisting', 'mod_indexfile', 'mod_staticfile', 'mod_accesslog',
 ];
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
 let conf = '';
-let socket: ListeningSocket | undefined;
-let proc: LanternProcess | undefined;
 
 function config(root: string): string {
   return `# A test setup's lighttpd.conf, every module loaded.
@@ -86,43 +85,37 @@ $HTTP["host"] == "vhost.test" {
 
 T.before(async () => {
   if (PHP_CGI === null || PERL === null || HTPASSWD === null) return;
-  dir = makeTempDir('all-modules', {
-    'www/index.html': 'home\n',
-    'www/info.php': '<?php echo "php ", getenv("APP_ENV"), "\\n";',
-    'www/env.pl': '#!/usr/bin/perl\nprint "Content-Type: text/plain\\r\\n\\r\\nperl $ENV{APP_ENV}\\n";\n',
-    'www/static/a.css': 'body { color: red; }\n'.repeat(40),
-    'www/private/secret.txt': 'secret\n',
-    'www/page.shtml': 'ssi <!--#echo var="DOCUMENT_URI" -->\n',
-    'www/dav/file.txt': 'dav\n',
-    'www/notes.inc': 'never served\n',
-    'elsewhere/a.txt': 'aliased\n',
-    'home/alice/public_html/index.html': 'alice home\n',
-    'vhosts/default.test/htdocs/index.html': 'default vhost\n',
+  server = await startLighttpdConfig(config, {
+    prefix: 'all-modules',
+    files: {
+      'www/index.html': 'home\n',
+      'www/info.php': '<?php echo "php ", getenv("APP_ENV"), "\\n";',
+      'www/env.pl': '#!/usr/bin/perl\nprint "Content-Type: text/plain\\r\\n\\r\\nperl $ENV{APP_ENV}\\n";\n',
+      'www/static/a.css': 'body { color: red; }\n'.repeat(40),
+      'www/private/secret.txt': 'secret\n',
+      'www/page.shtml': 'ssi <!--#echo var="DOCUMENT_URI" -->\n',
+      'www/dav/file.txt': 'dav\n',
+      'www/notes.inc': 'never served\n',
+      'elsewhere/a.txt': 'aliased\n',
+      'home/alice/public_html/index.html': 'alice home\n',
+      'vhosts/default.test/htdocs/index.html': 'default vhost\n',
+    },
+    prepare(d) {
+      fs.chmodSync(path.join(d, 'www/env.pl'), 0o755);
+      const made = execFileSync(HTPASSWD, ['-nbB', 'alice', 'pw'], { encoding: 'latin1' });
+      fs.writeFileSync(path.join(d, 'htpasswd'), made);
+    },
   });
-  fs.chmodSync(path.join(dir, 'www/env.pl'), 0o755);
-  const made = execFileSync(HTPASSWD, ['-nbB', 'alice', 'pw'], { encoding: 'latin1' });
-  fs.writeFileSync(path.join(dir, 'htpasswd'), made);
-  conf = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(conf, config(dir));
-  socket = await ListeningSocket.open();
-  proc = await startLanternProcess(['-D', '-f', conf], socket, { cwd: dir });
+  ({ dir, conf } = server);
 });
 
 T.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
-  } finally {
-    proc?.kill();
-    socket?.close();
-    removeDir(dir);
-  }
+  await server?.stop();
 });
 
 async function req(target: string, extra = '', version = '1.1'): Promise<RawResponse> {
   const host = version === '1.1' && !/^Host:/im.test(extra) ? 'Host: test\r\n' : '';
-  const r = await rawExchange({ port: socket!.port, send: `GET ${target} HTTP/${version}\r\n${host}${extra}\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  assert.ok(r.responses[0], `an answer to ${target}`);
-  return r.responses[0]!;
+  return server!.request(`GET ${target} HTTP/${version}\r\n${host}${extra}\r\n`);
 }
 
 test('lantern -tt accepts it without a single warning', async () => {
@@ -160,7 +153,7 @@ test('auth, access, alias, rewrite, redirect, expire, deflate, ssi, userdir, vho
   assert.is((await req('/page.shtml')).body.toString(), 'ssi /page.shtml\n');
   assert.is((await req('/~alice/')).body.toString(), 'alice home\n');
   assert.is((await req('/', 'Host: vhost.test\r\n')).body.toString(), 'default vhost\n');
-  const dav = await rawExchange({ port: socket!.port, send: 'PROPFIND /dav/file.txt HTTP/1.1\r\nHost: test\r\nDepth: 0\r\nContent-Length: 0\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
+  const dav = await rawExchange({ port: server!.port, send: 'PROPFIND /dav/file.txt HTTP/1.1\r\nHost: test\r\nDepth: 0\r\nContent-Length: 0\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
   assert.is(dav.responses[0]?.status, 207);
   const status = await req('/server-status?auto', '', '1.0');
   assert.is(status.status, 200);
