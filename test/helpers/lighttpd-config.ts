@@ -49,9 +49,10 @@ export interface LighttpdConfigServer {
   /**
    * Stops lantern with SIGTERM if it still runs and fails unless it exited with code 0 (now or
    * before: a crash during the tests shows here too); kills what is left of its process tree and
-   * removes the dir in any case. Only the first call does anything.
+   * removes the dir in any case. `afterExit` runs once it exited cleanly and before the dir goes,
+   * for checks of what lantern leaves behind (its pid file removed...). Only the first call does anything.
    */
-  stop(): Promise<void>;
+  stop(afterExit?: () => void | Promise<void>): Promise<void>;
 }
 
 /**
@@ -84,12 +85,13 @@ export async function startLighttpdConfig(
       conf,
       request: (send, requestOpts) => rawRequest(port, send, requestOpts),
       requests: (send, count, requestOpts) => rawRequests(port, send, count, requestOpts),
-      async stop() {
+      async stop(afterExit) {
         if (stopped) return;
         stopped = true;
         try {
           // proc.stop() signals only a child still running, and resolves with its exit code either way.
           assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+          await afterExit?.();
         } finally {
           proc.kill();
           removeDir(dir);
