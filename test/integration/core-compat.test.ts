@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { ListeningSocket, refusingPort } from '../helpers/ports.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, STACK_LINE, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { withTimeout } from '../helpers/wait.js';
 
 /** lighttpd 1.4.69's built-in error page (response.c http_response_static_errdoc), as Debian's lighttpd sends it. */
@@ -115,38 +116,38 @@ $HTTP["url"] =~ "^/icpth/" {
 
 const Core = suite('core-compat');
 
+let server: LighttpdConfigServer | undefined;
 let dir = '';
 let port = 0;
 let proc: LanternProcess | undefined;
 let refused: { port: number; close(): void } | undefined;
 
 Core.before(async () => {
-  dir = makeTempDir('core-compat', FILES);
-  fs.symlinkSync('file.txt', path.join(dir, 'www', 'link.txt'));
-  fs.mkdirSync(path.join(dir, 'www', 'nolink'));
-  fs.symlinkSync('../file.txt', path.join(dir, 'www', 'nolink', 'link.txt'));
-  fs.symlinkSync('../sub', path.join(dir, 'www', 'nolink', 'dir'));
-  fs.writeFileSync(path.join(dir, 'www', 'nolink', 'real.txt'), 'real\n');
-  for (const d of ['icpt', 'icpth']) {
-    fs.mkdirSync(path.join(dir, 'www', d));
-    fs.copyFileSync(path.join(dir, 'www', 'fail.sh'), path.join(dir, 'www', d, 'fail.sh'));
-    fs.copyFileSync(path.join(dir, 'www', 'gone.sh'), path.join(dir, 'www', d, 'gone.sh'));
-  }
   refused = await refusingPort();
-  fs.writeFileSync(path.join(dir, 'lighttpd.conf'), config(dir, refused.port));
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', path.join(dir, 'lighttpd.conf')], socket, { cwd: dir });
+  const refusedPort = refused.port;
+  server = await startLighttpdConfig((d) => config(d, refusedPort), {
+    prefix: 'core-compat',
+    files: FILES,
+    prepare(d) {
+      fs.symlinkSync('file.txt', path.join(d, 'www', 'link.txt'));
+      fs.mkdirSync(path.join(d, 'www', 'nolink'));
+      fs.symlinkSync('../file.txt', path.join(d, 'www', 'nolink', 'link.txt'));
+      fs.symlinkSync('../sub', path.join(d, 'www', 'nolink', 'dir'));
+      fs.writeFileSync(path.join(d, 'www', 'nolink', 'real.txt'), 'real\n');
+      for (const sub of ['icpt', 'icpth']) {
+        fs.mkdirSync(path.join(d, 'www', sub));
+        fs.copyFileSync(path.join(d, 'www', 'fail.sh'), path.join(d, 'www', sub, 'fail.sh'));
+        fs.copyFileSync(path.join(d, 'www', 'gone.sh'), path.join(d, 'www', sub, 'gone.sh'));
+      }
+    },
+  });
+  ({ dir, port, proc } = server);
 });
 
 Core.after(async () => {
-  try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+  await server?.stop(() => {
     assert.not.ok(fs.existsSync(path.join(dir, 'lantern.pid')), 'server.pid-file is removed at exit');
-  } finally {
-    proc?.kill();
-    removeDir(dir);
-  }
+  });
 });
 
 const statusLine = (res: RawResponse) => `${res.version} ${res.status} ${res.reason}`;
@@ -158,10 +159,7 @@ async function ask(method: string, target: string, opts: { version?: '1.0' | '1.
   const body = opts.body ?? '';
   const send = `${method} ${target} HTTP/${version}\r\n${host === null ? '' : `Host: ${host}\r\n`}` +
     `${body ? `Content-Length: ${body.length}\r\n` : ''}${version === '1.1' ? 'Connection: close\r\n' : ''}\r\n${body}`;
-  const r = await rawExchange({ port, send, halfClose: true, expectResponses: 1, headRequests: [method === 'HEAD'], timeoutMs: 5000 });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${method} ${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 300))}`);
-  return res!;
+  return server!.request(send, { headRequests: [method === 'HEAD'], timeoutMs: 5000 });
 }
 
 Core('server.errorfile-prefix: <prefix>404.html is the body of a 404, for HTTP/1.0 and HTTP/1.1', async () => {
@@ -360,23 +358,22 @@ Users('started as root with server.username = "nobody": the process runs as nobo
   if (!isRoot) { console.log('# skipped: not root'); return; }
   const passwd = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === 'nobody');
   if (!passwd) { console.log('# skipped: no user nobody'); return; }
-  const d = makeTempDir('core-compat-user', { 'www/index.html': 'hi\n' });
-  fs.chmodSync(d, 0o755);
-  fs.writeFileSync(path.join(d, 'lighttpd.conf'), `server.document-root = "${d}/www"\nserver.username = "nobody"\n`);
-  const socket = await ListeningSocket.open();
-  const p = await startLanternProcess(['-D', '-f', path.join(d, 'lighttpd.conf')], socket, { cwd: d });
+  const site = await startLighttpdConfig((d) => `server.document-root = "${d}/www"\nserver.username = "nobody"\n`, {
+    prefix: 'core-compat-user',
+    files: { 'www/index.html': 'hi\n' },
+    prepare: (d) => fs.chmodSync(d, 0o755),
+  });
+  const p = site.proc;
   try {
-    const r = await rawExchange({ port: socket.port, send: 'GET /index.html HTTP/1.0\r\n\r\n', halfClose: true, expectResponses: 1, timeoutMs: 5000 });
-    assert.is(r.responses[0]?.status, 200, 'still serving after the change');
+    const r = await site.request('GET /index.html HTTP/1.0\r\n\r\n', { timeoutMs: 5000 });
+    assert.is(r.status, 200, 'still serving after the change');
     const status = fs.readFileSync(`/proc/${p.pid}/status`, 'utf8');
     const uid = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
     const gid = /^Gid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
     assert.equal(uid?.slice(1), [passwd[2], passwd[2], passwd[2]], 'real, effective and saved uid');
     assert.equal(gid?.slice(1), [passwd[3], passwd[3], passwd[3]], 'its primary group');
-    assert.is(await p.stop('SIGTERM'), 0, p.stderr);
   } finally {
-    p.kill();
-    removeDir(d);
+    await site.stop();
   }
 });
 
