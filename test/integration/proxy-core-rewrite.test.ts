@@ -10,9 +10,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { canConnect, makeTempDir, removeDir, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { canConnect, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which } from '../helpers/wait.js';
 
 const S = suite('proxy-core-rewrite');
@@ -22,12 +22,12 @@ const php = skipUnless(S, PHP_CGI !== null, 'php-cgi not installed');
 const ENV_PHP = `<?php foreach (array('SCRIPT_NAME', 'PATH_INFO', 'SCRIPT_FILENAME', 'PATH_TRANSLATED', 'REQUEST_URI') as $k) {
   echo $k, '=', isset($_SERVER[$k]) ? $_SERVER[$k] : '<unset>', "\\n"; }`;
 
+let server: LighttpdConfigServer | undefined;
 let proc: LanternProcess | null = null;
 let backend: FakeBackend | null = null;
 /** The backend X-Rewrite-Backend names: no config block routes to it. */
 let other: FakeBackend | null = null;
 let phpChild: ChildProcess | null = null;
-let port = 0;
 let dir = '';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
@@ -86,39 +86,36 @@ $HTTP["url"] =~ "^/php/" {
 }
 
 S.before(async () => {
-  dir = makeTempDir('pc-rewrite', { 'www/php/env.php': ENV_PHP });
-  const sock = path.join(dir, 'php.sock');
-  if (PHP_CGI !== null) {
-    // PHP's default cgi.fix_pathinfo=1 takes PATH_INFO as sent when SCRIPT_FILENAME is a file;
-    // otherwise it splits SCRIPT_FILENAME itself and PATH_INFO would not be the rewritten "/v...".
-    phpChild = spawn(PHP_CGI, ['-b', sock], { env: { ...process.env, PHP_FCGI_CHILDREN: '1' }, stdio: 'ignore', detached: true });
-    await waitFor(() => canConnect({ path: sock }, 500), 10_000, 20, `php-cgi -b ${sock} to listen`);
-  }
   backend = await fakeBackend({ respond: (r) => reply(r.target, r.header('host') ?? '') });
   other = await fakeBackend({ respond: (r) => `HTTP/1.1 200 OK\r\nContent-Length: ${r.target.length + 6}\r\n\r\nother ${r.target}` });
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  const file = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(file, config(dir, backend.port, sock));
-  proc = await startLanternProcess(['-D', '-f', file], socket, { cwd: dir });
+  const backendPort = backend.port;
+  server = await startLighttpdConfig((d) => config(d, backendPort, path.join(d, 'php.sock')), {
+    prefix: 'pc-rewrite',
+    files: { 'www/php/env.php': ENV_PHP },
+    async prepare(d) {
+      if (PHP_CGI === null) return;
+      const sock = path.join(d, 'php.sock');
+      // PHP's default cgi.fix_pathinfo=1 takes PATH_INFO as sent when SCRIPT_FILENAME is a file;
+      // otherwise it splits SCRIPT_FILENAME itself and PATH_INFO would not be the rewritten "/v...".
+      phpChild = spawn(PHP_CGI, ['-b', sock], { env: { ...process.env, PHP_FCGI_CHILDREN: '1' }, stdio: 'ignore', detached: true });
+      await waitFor(() => canConnect({ path: sock }, 500), 10_000, 20, `php-cgi -b ${sock} to listen`);
+    },
+  });
+  ({ dir, proc } = server);
 });
 
 S.after(async () => {
   try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    await server?.stop();
   } finally {
-    proc?.kill();
     await backend?.close();
     await other?.close();
     if (phpChild?.pid !== undefined) { try { process.kill(-phpChild.pid, 'SIGKILL'); } catch { /* gone */ } }
-    removeDir(dir);
   }
 });
 
 async function request(head: string): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: head, halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(head.split('\r\n')[0])}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return r.responses[0]!;
+  return server!.request(head);
 }
 const get11 = (target: string, extra = '') => request(`GET ${target} HTTP/1.1\r\nHost: pc.test\r\n${extra}Connection: close\r\n\r\n`);
 const get10 = (target: string, extra = '') => request(`GET ${target} HTTP/1.0\r\n${extra}\r\n`);
