@@ -22,7 +22,7 @@ export const cgiProtocol: ProtocolDefinition = {
   streamsUnknownLength: false,
   usesEnv: true,
   createExchange(up, options) {
-    return new GatewayExchange(up, options, () => NOTHING, 'LT_ERR_SCRIPT_FAILED');
+    return new GatewayExchange(up, options, () => NOTHING, 'LT_ERR_SCRIPT_FAILED', true);
   },
 };
 

@@ -27,6 +27,12 @@ function responseMode(buf: Buffer): ResponseHeadMode | null {
   return n === HTTP_PREFIX.length ? 'http' : null;
 }
 
+/** The head has a Content-Length field. */
+function hasContentLength(headers: string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') return true;
+  return false;
+}
+
 export class GatewayExchange implements Exchange {
   private state = State.Head;
   /** A response head split over reads. */
@@ -45,6 +51,12 @@ export class GatewayExchange implements Exchange {
      * backend's errors (502).
      */
     private readonly headErrorCode: ErrorCode | null = null,
+    /**
+     * A 200-class answer to a HEAD without Content-Length is read to its end, its body handed on
+     * (the core sends none, only its length), as lighttpd's mod_cgi reads a script's answer: the
+     * CGI protocol's. Default: the body of a HEAD's answer is dropped and the answer ends at its head.
+     */
+    private readonly readsHeadBody = false,
   ) {}
 
   head(): Buffer { return this.encodeHead(this.up.env); }
@@ -85,6 +97,13 @@ export class GatewayExchange implements Exchange {
         sink.head(h); // D12: interim responses, any number of them
         if (buf.length === 0) return;
         continue;
+      }
+      if (h.noBody && this.readsHeadBody && h.status !== 204 && h.status !== 304 && !hasContentLength(h.headers)) {
+        // A script's answer to a HEAD: its body says the length the GET's would have.
+        this.state = State.Close;
+        sink.head(h);
+        if (buf.length > 0) sink.data(buf);
+        return;
       }
       if (h.noBody) {
         // D10: HEAD, 204, 304 have no body; whatever else comes is dropped.

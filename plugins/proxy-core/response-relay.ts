@@ -19,6 +19,15 @@ import { serveXSendfile } from './x-sendfile.js';
 /** Response bytes held to leave with the head in one write, at most (the core's single-write size). */
 const HOLD_MAX_BYTES = 16 * 1024;
 
+/**
+ * How long the head of a process's answer (CGI) waits for the process's end, at most, once the
+ * head is in: a script's output and its exit are two events (libuv sees the EOF on a later read
+ * than the bytes), so a whole answer would otherwise always go out chunked. An answer that ends
+ * within this time (and within HOLD_MAX_BYTES) leaves with Content-Length and Range handling, as
+ * lighttpd's mod_cgi answers; a script still running then streams, its first bytes this late.
+ */
+export const PROCESS_END_WAIT_MS = 5;
+
 /** The backend's head has a Transfer-Encoding field (the parser accepts no coding but `chunked`). */
 function hasTransferEncoding(headers: HeaderList): boolean {
   for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 17 && equalsLower(headers[i]!, 0, 'transfer-encoding')) return true;
@@ -26,6 +35,9 @@ function hasTransferEncoding(headers: HeaderList): boolean {
 }
 
 export abstract class ResponseRelay extends RequestBodyRelay implements ResponseSink {
+  /** A process's head and held body, waiting for its end (PROCESS_END_WAIT_MS). */
+  private endWait: NodeJS.Timeout | null = null;
+
   head(h: ResponseHead): void {
     if (!this.attemptLive || this.done) return;
     if (!isValidatedHead(h)) {
@@ -148,6 +160,7 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
   end(trailers?: HeaderList): void {
     if (!this.attemptLive || this.tunnel !== null) return;
     this.responseDone = true;
+    if (this.endWait !== null) { clearTimeout(this.endWait); this.endWait = null; }
     if (this.discardResponse || this.done) return;
     const req = this.req;
     if (req.finished) return;
@@ -205,10 +218,27 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     if (this.responseDone) { this.completeAttempt(); return; }
     const req = this.req;
     if (this.finalHead && !this.discardResponse && !req.headSent && !req.finished) {
+      // A process (CGI) gets a moment to end, so that a whole answer goes out whole (end()
+      // takes what is held); a socket's framing already says when the answer is complete.
+      if (this.member!.perRequest) {
+        this.endWait ??= setTimeout(() => this.endWaitOver(c), PROCESS_END_WAIT_MS);
+        return;
+      }
       req.conn.cork();
       this.flushHeld();
       req.conn.uncork();
     }
+  }
+
+  /** The process did not end within PROCESS_END_WAIT_MS: its head and what is held go out, the rest streams. */
+  private endWaitOver(c: UpstreamConnection): void {
+    this.endWait = null;
+    if (c !== this.conn || !this.attemptLive || this.responseDone || this.discardResponse || this.done) return;
+    const req = this.req;
+    if (req.headSent || req.finished) return;
+    req.conn.cork();
+    this.flushHeld();
+    req.conn.uncork();
   }
 
   /** After an authorizer's 200 or a local redirect: the request goes through the pipeline again. */
