@@ -19,6 +19,12 @@ export interface LighttpdConfigOptions {
   /** Files written into the temp dir first: relative path → content. */
   files?: Record<string, string | Buffer>;
   /**
+   * A temp dir the test made already (makeTempDir), for setups that need it before the config
+   * can be written (certificates, backends on sockets in it); used instead of a new one and
+   * removed by stop() the same way. Its files come from makeTempDir(), not `files`.
+   */
+  dir?: string;
+  /**
    * Runs once the files are written, before the config is written and lantern starts: for what a
    * plain file cannot say (modes, mtimes, htpasswd files, a `lantern -t` run started meanwhile).
    */
@@ -64,7 +70,8 @@ export async function startLighttpdConfig(
   config: string | ((dir: string, port: number) => string),
   opts: LighttpdConfigOptions = {},
 ): Promise<LighttpdConfigServer> {
-  const dir = makeTempDir(opts.prefix ?? 'conf', opts.files);
+  if (opts.dir !== undefined && opts.files !== undefined) throw new Error('startLighttpdConfig: `files` go to makeTempDir() when the test makes the `dir`');
+  const dir = opts.dir ?? makeTempDir(opts.prefix ?? 'conf', opts.files);
   let socket: ListeningSocket | undefined;
   try {
     await opts.prepare?.(dir);
