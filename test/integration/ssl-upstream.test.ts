@@ -11,9 +11,9 @@ import tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeFastcgi, fcgiResponse, type FakeFastcgi } from '../helpers/fake-fastcgi.js';
-import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
-import { makeTempDir, removeDir, runLantern, startLanternProcess, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import type { RawResponse } from '../helpers/raw-client.js';
+import { makeTempDir, removeDir, runLantern, STACK_LINE, type LanternProcess } from '../helpers/spawn-lantern.js';
 import { skipUnless, which } from '../helpers/wait.js';
 import { makeTestCerts, type TestCerts } from '../unit/plugins/ssl-upstream/test-certs.js';
 
@@ -27,8 +27,8 @@ interface Backend { port: number; seen: Seen[]; connections: number; close(): Pr
 
 let dir = '';
 let certs: TestCerts;
+let server: LighttpdConfigServer | undefined;
 let proc: LanternProcess | undefined;
-let port = 0;
 const backends: Backend[] = [];
 let good: Backend;
 let wrongCa: Backend;
@@ -116,30 +116,24 @@ Ssl.before(async () => {
     if (m) block = m[1]!;
     if (/^\s*(proxy\.server|fastcgi\.server|proxy-core\.backends) =/.test(l)) lineOf.set(block, i + 1);
   });
-  fs.writeFileSync(path.join(dir, 'lighttpd.conf'), `${lines.join('\n')}\n`);
-  const socket = await ListeningSocket.open();
-  port = socket.port;
-  proc = await startLanternProcess(['-D', '-f', path.join(dir, 'lighttpd.conf')], socket, { cwd: dir });
+  server = await startLighttpdConfig(`${lines.join('\n')}\n`, { dir });
+  proc = server.proc;
 });
 
 Ssl.after(async () => {
   try {
-    if (proc && proc.status === null) assert.is(await proc.stop('SIGTERM'), 0, proc.stderr);
+    await server?.stop();
   } finally {
-    proc?.kill();
     for (const b of backends) await b.close();
     if (fcgiTls) await new Promise<void>((resolve) => { fcgiTls.close(() => resolve()); });
     if (fcgi) await fcgi.close();
-    removeDir(dir);
+    removeDir(dir); // made before the server started: gone already unless the start was not reached
   }
 });
 
 async function get(target: string, version = '1.1'): Promise<RawResponse> {
   const close = version === '1.1' ? 'Connection: close\r\n' : '';
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/${version}\r\nHost: example.test\r\n${close}\r\n`, halfClose: true, expectResponses: 1, timeoutMs: 8000 });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return res!;
+  return server!.request(`GET ${target} HTTP/${version}\r\nHost: example.test\r\n${close}\r\n`, { timeoutMs: 8000 });
 }
 
 interface Snap { name: string; failures: Record<string, number>; transport?: Record<string, number>; members: Array<{ key: string; state: string; lastError: string | null; transport?: Record<string, number> }> }
