@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import type { RawResponse } from '../helpers/raw-client.js';
 import {
   makeTempDir, REPO_ROOT, removeDir, runLantern, startLanternProcess, type LanternProcess,
 } from '../helpers/spawn-lantern.js';
@@ -44,10 +45,7 @@ Compat.after(async () => {
 });
 
 async function get(target: string, host: string, extra = ''): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`, expectResponses: 1 });
-  const res = r.responses[0];
-  assert.ok(res, `a response to ${host}${target}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return res!;
+  return rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`, { halfClose: false, timeoutMs: 5000 });
 }
 
 const fixtureText = (rel: string) => fs.readFileSync(path.join(FIXTURE, 'servers', rel), 'utf8');
