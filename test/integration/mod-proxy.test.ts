@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, pause, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle, type LanternOptions } from '../helpers/lantern.js';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
 import { rejects } from '../helpers/wait.js';
@@ -29,9 +30,7 @@ async function lantern(conf: string, opts: LanternOptions = {}): Promise<Lantern
 }
 
 async function get(lt: LanternHandle, target: string, headers = 'Host: www.example\r\n'): Promise<RawResponse> {
-  const r = await rawExchange({ port: lt.port, send: `GET ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
-  assert.ok(r.responses[0], `a response to ${target}`);
-  return r.responses[0]!;
+  return rawRequest(lt.port, `GET ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`, { halfClose: false, timeoutMs: 5000 });
 }
 
 /** The last request a fake backend received. */
