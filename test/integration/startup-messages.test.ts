@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VERSION } from '../../core/version.js';
 import { fakeBackend, refusedPort, type FakeBackend } from '../helpers/fake-backend.js';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import {
@@ -75,9 +76,7 @@ Startup.after(async () => {
 });
 
 async function send(request: string) {
-  const r = await rawExchange({ port, send: request, halfClose: true, expectResponses: 1, timeoutMs: 5000 });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(request)}: ${JSON.stringify(r.raw.toString('latin1').slice(0, 200))}`);
-  return r.responses[0]!;
+  return rawRequest(port, request, { timeoutMs: 5000 });
 }
 
 Startup('several unknown modules: all of them in one run, each at the line of its own entry, with "did you mean"', async () => {
