@@ -153,7 +153,7 @@ export async function rawRequest(port: number, send: RequestBytes, opts: RawRequ
     headRequests: opts.headRequests,
     timeoutMs: opts.timeoutMs ?? 10_000,
   });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(firstLine(send))}: ${received(r.raw, 200)}`);
+  assert.ok(r.responses[0], `a response to ${JSON.stringify(firstLine(send))} (timed out: ${r.timedOut}, closed: ${r.closed}): ${received(r.raw, 200)}`);
   return r.responses[0]!;
 }
 
@@ -170,6 +170,6 @@ export async function rawRequests(port: number, send: RequestBytes, count: numbe
     headRequests: opts.headRequests,
     timeoutMs: opts.timeoutMs ?? 10_000,
   });
-  assert.is(r.responses.length, count, `responses to ${JSON.stringify(firstLine(send))}: ${received(r.raw, 300)}`);
+  assert.is(r.responses.length, count, `responses to ${JSON.stringify(firstLine(send))} (timed out: ${r.timedOut}, closed: ${r.closed}): ${received(r.raw, 300)}`);
   return r.responses;
 }
