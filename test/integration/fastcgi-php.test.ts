@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
 import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import {
@@ -260,11 +261,9 @@ function need(s: Setup | null): Setup {
 }
 
 async function exchange(port: number, send: string | Buffer | Array<string | Buffer>, timeoutMs = 10_000): Promise<RawResponse> {
-  const r = await rawExchange({ port, send, expectResponses: 1, timeoutMs });
-  const res = r.responses[0];
-  assert.ok(res, `a response (timed out: ${r.timedOut}, closed: ${r.closed}): ${JSON.stringify(r.raw.toString('latin1').slice(0, 300))}`);
-  assert.ok(res!.complete, 'the whole response arrived');
-  return res!;
+  const res = await rawRequest(port, send, { halfClose: false, timeoutMs });
+  assert.ok(res.complete, 'the whole response arrived');
+  return res;
 }
 
 const get = (port: number, target: string, headers = '') =>
