@@ -211,6 +211,25 @@ T('HEAD: the head, then end() at once; body bytes dropped, in both modes', () =>
   }
 });
 
+T('the CGI protocol\'s HEAD: a 200 without Content-Length is read to its end, its body handed on (the core sends only its length)', () => {
+  const cgi = (o: Parameters<typeof upstream>[0] = {}) => new GatewayExchange(upstream(o), { maxResponseHeadBytes: 4096 }, () => Buffer.alloc(0), 'LT_ERR_SCRIPT_FAILED', true);
+  for (let i = 0; i <= 40; i += 5) {
+    const bytes = 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nhello';
+    const s = feed(cgi({ method: 'HEAD' }), [bytes.slice(0, i), bytes.slice(i)], false);
+    assert.is(s.heads.length, 1);
+    assert.is(s.ended, 0, 'not ended before the script\'s end');
+    const done = feed(cgi({ method: 'HEAD' }), [bytes.slice(0, i), bytes.slice(i)]);
+    assert.is(done.body, 'hello');
+    assert.is(done.ended, 1);
+  }
+  // Its own Content-Length, or a 204 / 304: the answer ends at its head, as for the other protocols.
+  for (const r of ['Status: 200 OK\r\nContent-Length: 5\r\n\r\nhello', 'Status: 204 No Content\r\n\r\nx', 'Status: 304 Not Modified\r\n\r\nx']) {
+    const s = feed(cgi({ method: 'HEAD' }), [r], false);
+    assert.is(s.ended, 1, r);
+    assert.is(s.body, '', r);
+  }
+});
+
 T('204 / 304 end at the head', () => {
   const s = feed(exchange(), ['Status: 204 No Content\r\n\r\n'], false);
   assert.is(s.heads[0]!.status, 204);
