@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { ListeningSocket, refusingPort } from '../helpers/ports.js';
 import {
@@ -192,9 +193,7 @@ ScgiUwsgi.after(async () => {
 // --- requests --------------------------------------------------------------------------------
 
 async function request(port: number, head: string, body: Buffer | string = '', timeoutMs = 10_000): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: [head, body], expectResponses: 1, timeoutMs, headRequests: [head.startsWith('HEAD ')] });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(head.split('\r\n')[0])} (timedOut: ${r.timedOut}); got ${JSON.stringify(r.raw.toString('latin1', 0, 300))}`);
-  return r.responses[0]!;
+  return rawRequest(port, [head, body], { halfClose: false, timeoutMs, headRequests: [head.startsWith('HEAD ')] });
 }
 
 const get = (port: number, target: string, extra = '') => request(port, `GET ${target} HTTP/1.1\r\nHost: www.example\r\n${extra}Connection: close\r\n\r\n`);
