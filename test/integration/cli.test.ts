@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../../config/load.js';
 import { Server } from '../../core/server.js';
 import { VERSION } from '../../core/version.js';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange } from '../helpers/raw-client.js';
 import {
   makeTempDir, REPO_ROOT, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternBinding, startLanternProcess, STACK_LINE,
   writeProbePlugin,
@@ -36,9 +36,7 @@ ${extra}
 `;
 
 async function get(port: number, target: string, host = 'x') {
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, expectResponses: 1 });
-  assert.ok(r.responses[0], `a response to GET ${target}; got ${JSON.stringify(r.raw.toString('latin1'))}`);
-  return r.responses[0]!;
+  return rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { halfClose: false, timeoutMs: 5000 });
 }
 
 Cli('-v prints lantern/<version> (package.json\'s) and exits 0', async () => {
