@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import { freePort } from '../helpers/ports.js';
 import { makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
@@ -13,10 +14,8 @@ const D = suite('demo-app');
 interface DemoApi { pids(): Array<number | undefined>; ports: number[] }
 
 async function getJson(port: number, target: string): Promise<{ status: number; json: { pid: number; hits: number } | null }> {
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/1.1\r\nHost: demo.test\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
-  const res = r.responses[0];
-  assert.ok(res, `a response from port ${port}`);
-  return { status: res!.status, json: res!.status === 200 ? JSON.parse(res!.body.toString()) : null };
+  const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: demo.test\r\nConnection: close\r\n\r\n`, { halfClose: false, timeoutMs: 5000 });
+  return { status: res.status, json: res.status === 200 ? JSON.parse(res.body.toString()) : null };
 }
 
 function demoApi(lt: LanternHandle): DemoApi {
