@@ -8,7 +8,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, refusedPort, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
-import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { rawRequest } from '../helpers/lighttpd-config.js';
+import { connectRaw, type RawResponse } from '../helpers/raw-client.js';
 import { proxyApi } from '../helpers/proxy-setup.js';
 import { waitFor } from '../helpers/wait.js';
 import type { ProxyCoreApi } from '../../plugins/proxy-core/api.js';
@@ -41,9 +42,7 @@ ${extra}`);
 }
 
 async function get(lt: LanternHandle, target: string, timeoutMs = 5000): Promise<RawResponse> {
-  const r = await rawExchange({ port: lt.port, send: `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, expectResponses: 1, timeoutMs });
-  assert.ok(r.responses[0], `a response to ${target}`);
-  return r.responses[0]!;
+  return rawRequest(lt.port, `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, { halfClose: false, timeoutMs });
 }
 
 /** A probe request: its 200 within 1 s. */
