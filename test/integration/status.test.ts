@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
+import { rawRequest } from '../helpers/lighttpd-config.js';
 import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
 
 const S = suite('status');
@@ -18,9 +19,7 @@ status.config-url = "/server-config"
 `;
 
 async function get(port: number, target: string, extra = ''): Promise<RawResponse> {
-  const r = await rawExchange({ port, send: `GET ${target} HTTP/1.1\r\nHost: status.test\r\n${extra}Connection: close\r\n\r\n`, expectResponses: 1, timeoutMs: 5000 });
-  assert.ok(r.responses[0], `a response to ${target}`);
-  return r.responses[0]!;
+  return rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: status.test\r\n${extra}Connection: close\r\n\r\n`, { halfClose: false, timeoutMs: 5000 });
 }
 
 interface StatusJson {
