@@ -18,23 +18,17 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
 /** Above this many bytes an unfinished head is only searched natively (see request-head.ts). */
 const JS_RESCAN_LIMIT_BYTES = 4096;
 
+/** The fields of a ValidatedHead are ResponseHead's (declaration merging). */
+interface ValidatedHead extends ResponseHead {}
+
 /**
  * A head this parser (or makeResponseHead) produced: its fields are known valid (G7). The mark is
  * a private field, so it is the object itself that counts: a copy (`{ ...head }`) is not marked.
- * (A WeakSet of heads did the same at the cost of an ephemeron-table entry per response.)
+ * (A WeakSet of heads did the same at the cost of an ephemeron-table entry per response.) The
+ * constructor sets the fields in one order, so every head has one shape.
  */
-class ValidatedHead implements ResponseHead {
+class ValidatedHead {
   readonly #validated = true;
-  status: number;
-  reason: string;
-  versionMinor: 0 | 1;
-  headers: HeaderList;
-  contentLength: number;
-  chunked: boolean;
-  noBody: boolean;
-  closeDelimited: boolean;
-  keepAlive: boolean;
-  localRedirect: string | null;
 
   constructor(h: ResponseHead) {
     this.status = h.status;
