@@ -1,16 +1,15 @@
 // Test helper: lantern run as a harness runs lighttpd (`lantern -D -f lighttpd.conf`, the listening
 // socket the test made inherited as fd 3, sd_listen_fds(3)), from config text written into a
-// fresh temp dir; and one raw exchange with it (RFC 9112 framing read by test/helpers/http-bytes.ts).
+// fresh temp dir, with raw requests to it (rawRequest() of ./raw-client.ts).
 //
 // The module tests each had a copy of this: make the dir, write the config, open the socket,
 // start and wait, stop with SIGTERM expecting exit code 0, kill and remove the dir whatever
-// happened; send a request (HTTP/1.0 or 1.1, the client half-closing after it, or several on one
-// kept-alive connection) and insist on an answer within a hard timeout.
+// happened.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { ListeningSocket } from './ports.js';
-import { rawExchange, type RawResponse } from './raw-client.js';
+import { rawRequest, rawRequests, type RawRequestOptions, type RawResponse, type RequestBytes } from './raw-client.js';
 import { makeTempDir, removeDir, startLanternProcess, type LanternProcess } from './spawn-lantern.js';
 
 export interface LighttpdConfigOptions {
@@ -112,64 +111,4 @@ export async function startLighttpdConfig(
     removeDir(dir);
     throw err;
   }
-}
-
-/** What a raw request sends: literal bytes, or pieces written one after the other. */
-export type RequestBytes = string | Buffer | Array<string | Buffer>;
-
-export interface RawRequestOptions {
-  /**
-   * Half-close (send FIN) after the request, as a harness's HTTP/1.0-style client does; default
-   * true. A kept-alive connection (false) is read until the answers expected are all there.
-   */
-  halfClose?: boolean;
-  /** Read until the server closes instead of stopping at the last answer expected. */
-  untilClose?: boolean;
-  /** Indexed by request: true for a HEAD, whose answer has no body. */
-  headRequests?: boolean[];
-  /** Hard cap on the whole exchange; default 10 000 ms (a lantern child under tsx on a loaded machine). */
-  timeoutMs?: number;
-}
-
-/** The first line of what was sent, for messages. */
-function firstLine(send: RequestBytes): string {
-  const first = Array.isArray(send) ? send[0] ?? '' : send;
-  return (typeof first === 'string' ? first : first.toString('latin1')).split('\r\n')[0]!;
-}
-
-/** A printable start of the bytes received, for messages. */
-const received = (raw: Buffer, chars: number) => JSON.stringify(raw.toString('latin1').slice(0, chars));
-
-/**
- * Sends `send` to 127.0.0.1:`port` and returns the first response to it (status, header fields,
- * body bytes with chunked framing removed); fails when none came within the timeout.
- */
-export async function rawRequest(port: number, send: RequestBytes, opts: RawRequestOptions = {}): Promise<RawResponse> {
-  const r = await rawExchange({
-    port,
-    send,
-    halfClose: opts.halfClose ?? true,
-    expectResponses: opts.untilClose ? undefined : 1,
-    headRequests: opts.headRequests,
-    timeoutMs: opts.timeoutMs ?? 10_000,
-  });
-  assert.ok(r.responses[0], `a response to ${JSON.stringify(firstLine(send))} (timed out: ${r.timedOut}, closed: ${r.closed}): ${received(r.raw, 200)}`);
-  return r.responses[0]!;
-}
-
-/**
- * Sends `send` (requests one after the other, on one connection) and returns exactly `count`
- * responses; fails when another number came within the timeout.
- */
-export async function rawRequests(port: number, send: RequestBytes, count: number, opts: RawRequestOptions = {}): Promise<RawResponse[]> {
-  const r = await rawExchange({
-    port,
-    send,
-    halfClose: opts.halfClose ?? true,
-    expectResponses: opts.untilClose ? undefined : count,
-    headRequests: opts.headRequests,
-    timeoutMs: opts.timeoutMs ?? 10_000,
-  });
-  assert.is(r.responses.length, count, `responses to ${JSON.stringify(firstLine(send))} (timed out: ${r.timedOut}, closed: ${r.closed}): ${received(r.raw, 300)}`);
-  return r.responses;
 }

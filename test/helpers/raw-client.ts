@@ -3,12 +3,14 @@
 // Two ways to use it:
 // - `rawExchange()` sends everything, then collects responses until the server closes, enough
 //   responses arrived, or a hard timeout. It rejects only when it cannot connect; a slow or
-//   silent server shows as `timedOut`, a truncated body as `complete: false`.
+//   silent server shows as `timedOut`, a truncated body as `complete: false`. `rawRequest()` and
+//   `rawRequests()` are the usual case of it: they fail the test unless the answers came.
 // - `connectRaw()` gives a connection to drive step by step (send the head, wait for
 //   `100 Continue`, send the body, ...). Each read has a hard timeout and rejects with a message
 //   that shows the unread bytes.
 // Responses are parsed by test/helpers/http-bytes.ts, never by the server's own parser.
 import net from 'node:net';
+import * as assert from 'uvu/assert';
 import { ByteLog, parseResponseAt, parseResponses, type RawResponse } from './http-bytes.js';
 import { TimeoutError } from './wait.js';
 
@@ -147,6 +149,59 @@ export function rawExchange(opts: RawExchangeOptions): Promise<RawExchangeResult
       settle(false);
     });
   });
+}
+
+/** What a raw request sends: literal bytes, or pieces written one after the other. */
+export type RequestBytes = string | Buffer | Array<string | Buffer>;
+
+/** Options of `rawRequest()` and `rawRequests()`. */
+export interface RawRequestOptions {
+  /**
+   * Half-close (send FIN) after the request, as a harness's HTTP/1.0-style client does; default
+   * true. A kept-alive connection (false) is read until the answers expected are all there.
+   */
+  halfClose?: boolean;
+  /** Read until the server closes instead of stopping at the last answer expected. */
+  untilClose?: boolean;
+  /** Indexed by request: true for a HEAD, whose answer has no body. */
+  headRequests?: boolean[];
+  /** Hard cap on the whole exchange; default 10 000 ms (a lantern child under tsx on a loaded machine). */
+  timeoutMs?: number;
+}
+
+/** `count` answers to `send` on one connection to 127.0.0.1:`port`, and a description for messages. */
+async function exchangeFor(port: number, send: RequestBytes, count: number, opts: RawRequestOptions): Promise<{ r: RawExchangeResult; what: string }> {
+  const r = await rawExchange({
+    port,
+    send,
+    halfClose: opts.halfClose ?? true,
+    expectResponses: opts.untilClose ? undefined : count,
+    headRequests: opts.headRequests,
+    timeoutMs: opts.timeoutMs ?? 10_000,
+  });
+  const first = Array.isArray(send) ? send[0] ?? '' : send;
+  const line = toBuffer(first).toString('latin1').split('\r\n')[0];
+  return { r, what: `${JSON.stringify(line)} (timed out: ${r.timedOut}, closed: ${r.closed}): ${preview(r.raw)}` };
+}
+
+/**
+ * Sends `send` to 127.0.0.1:`port` and returns the first response to it (status, header fields,
+ * body bytes with chunked framing removed); fails the test when none came within the timeout.
+ */
+export async function rawRequest(port: number, send: RequestBytes, opts: RawRequestOptions = {}): Promise<RawResponse> {
+  const { r, what } = await exchangeFor(port, send, 1, opts);
+  assert.ok(r.responses[0], `a response to ${what}`);
+  return r.responses[0]!;
+}
+
+/**
+ * Sends `send` (requests one after the other, on one connection) and returns exactly `count`
+ * responses; fails the test when another number came within the timeout.
+ */
+export async function rawRequests(port: number, send: RequestBytes, count: number, opts: RawRequestOptions = {}): Promise<RawResponse[]> {
+  const { r, what } = await exchangeFor(port, send, count, opts);
+  assert.is(r.responses.length, count, `responses to ${what}`);
+  return r.responses;
 }
 
 /** A connection driven step by step; every read has a hard timeout. */

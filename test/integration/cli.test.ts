@@ -8,13 +8,13 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../../config/load.js';
 import { Server } from '../../core/server.js';
 import { VERSION } from '../../core/version.js';
-import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
 import {
   makeTempDir, REPO_ROOT, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternBinding, startLanternProcess, STACK_LINE,
   writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
+import { rawRequest } from '../helpers/raw-client.js';
 import { once, waitFor, withTimeout } from '../helpers/wait.js';
 
 const Cli = suite('cli');

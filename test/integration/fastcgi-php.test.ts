@@ -12,9 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
-import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { connectRaw, rawExchange, rawRequest, type RawResponse } from '../helpers/raw-client.js';
 import {
   canConnect, childPids, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
   type LanternProcess,

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
-import type { RawResponse } from '../helpers/raw-client.js';
+import { rawRequest, type RawResponse } from '../helpers/raw-client.js';
 import {
   makeTempDir, REPO_ROOT, removeDir, runLantern, startLanternProcess, type LanternProcess,
 } from '../helpers/spawn-lantern.js';

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
-import { rawRequests, startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { rawExchange, rawRequests, type RawResponse } from '../helpers/raw-client.js';
 import { makeTempDir, removeDir, runLantern, STACK_LINE } from '../helpers/spawn-lantern.js';
 import { skipUnless, waitFor, which } from '../helpers/wait.js';
 

@@ -4,8 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, pause, type FakeBackend, type FakeReply, type FakeRequest } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle, type LanternOptions } from '../helpers/lantern.js';
-import { rawRequest } from '../helpers/lighttpd-config.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { rawExchange, rawRequest, type RawResponse } from '../helpers/raw-client.js';
 import { makeTempDir, removeDir } from '../helpers/spawn-lantern.js';
 import { rejects } from '../helpers/wait.js';
 

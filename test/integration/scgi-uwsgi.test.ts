@@ -11,8 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rawRequest } from '../helpers/lighttpd-config.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { rawExchange, rawRequest, type RawResponse } from '../helpers/raw-client.js';
 import { ListeningSocket, refusingPort } from '../helpers/ports.js';
 import {
   canConnect, makeTempDir, REPO_ROOT, removeDir, startLanternProcess, type LanternProcess, type ListenTarget,

@@ -9,9 +9,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VERSION } from '../../core/version.js';
 import { fakeBackend, refusedPort, type FakeBackend } from '../helpers/fake-backend.js';
-import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange } from '../helpers/raw-client.js';
+import { rawExchange, rawRequest } from '../helpers/raw-client.js';
 import {
   makeTempDir, removeDir, REPO_ROOT, runLantern, startLanternProcess, STACK_LINE, type LanternProcess,
 } from '../helpers/spawn-lantern.js';

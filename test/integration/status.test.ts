@@ -3,8 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeBackend, type FakeBackend } from '../helpers/fake-backend.js';
 import { startLantern, type LanternHandle } from '../helpers/lantern.js';
-import { rawRequest } from '../helpers/lighttpd-config.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { rawExchange, rawRequest, type RawResponse } from '../helpers/raw-client.js';
 
 const S = suite('status');
 

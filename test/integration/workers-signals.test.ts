@@ -6,12 +6,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rawRequest } from '../helpers/lighttpd-config.js';
 import { ListeningSocket } from '../helpers/ports.js';
 import {
   canConnect, childPids, makeTempDir, removeDir, START_TIMEOUT_MS, startLanternProcess, writeProbePlugin,
   type LanternProcess,
 } from '../helpers/spawn-lantern.js';
+import { rawRequest } from '../helpers/raw-client.js';
 import { alive, once, waitFor, withTimeout } from '../helpers/wait.js';
 
 const WorkersSignals = suite('workers-signals');
