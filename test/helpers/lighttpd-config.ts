@@ -61,9 +61,9 @@ export interface LighttpdConfigServer {
 }
 
 /**
- * Writes `config` (text, or made from the dir and the port) into a fresh temp dir and starts
- * `lantern -D -f <conf>` there on a socket of its own, inherited as fd 3; resolves once lantern
- * accepts on it. If the start fails, the child is killed and the dir removed before it rejects.
+ * Writes `config` (text, or made from the dir and the port) into a fresh temp dir (or `dir`) and
+ * starts `lantern -D -f <conf>` there on a socket of its own, inherited as fd 3; resolves once
+ * lantern accepts on it. If the start fails, the child is killed and the dir removed before it rejects.
  */
 export async function startLighttpdConfig(
   config: string | ((dir: string, port: number) => string),
