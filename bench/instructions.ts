@@ -5,12 +5,14 @@
 // requests go through lantern per round. Prints lantern's main-thread instructions per request
 // (each round and the median) and the functions that cost most (JIT code named through node's
 // --perf-basic-prof map). A companion to `npm run bench`, never a replacement: it counts no
-// kernel time and no waiting. Flags: --requests N (10000), --rounds R (3), --top K (25).
+// kernel time and no waiting. Flags: --requests N (10000), --rounds R (3), --top K (25),
+// --case hello|fastcgi (hello: an HTTP origin through mod_proxy_core; fastcgi: a FastCGI
+// responder in this process, on a unix socket, through mod_fastcgi as case fastcgi configures it).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { makeBenchDir, ROOT, writeLanternProxyConf } from './cases/fixtures.js';
+import { makeBenchDir, ROOT, writeFastcgiConf, writeLanternProxyConf } from './cases/fixtures.js';
 import { freePort } from './processes.js';
 
 const args = process.argv.slice(2);
@@ -24,6 +26,12 @@ function numberFlag(name: string, dflt: number): number {
 const REQUESTS = numberFlag('requests', 10000);
 const ROUNDS = numberFlag('rounds', 3);
 const TOP = numberFlag('top', 25);
+const CASE = ((): 'hello' | 'fastcgi' => {
+  const i = args.indexOf('--case');
+  const v = i < 0 ? 'hello' : args[i + 1];
+  if (v !== 'hello' && v !== 'fastcgi') { process.stderr.write('bench:instructions: --case is hello or fastcgi\n'); process.exit(2); }
+  return v;
+})();
 const CONNECTIONS = 10;
 /** Until the JIT has settled (fewer makes the first round count optimisation work). */
 const WARMUP_REQUESTS = 10000;
@@ -56,9 +64,55 @@ function startOrigin(): Promise<net.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** A FastCGI record (FastCGI 1.0 §3.3) with `content`, padded to 8 bytes. */
+function fcgiRecord(type: number, requestId: number, content: Buffer): Buffer {
+  const pad = (8 - (content.length & 7)) & 7;
+  const h = Buffer.alloc(8);
+  h[0] = 1;
+  h[1] = type;
+  h.writeUInt16BE(requestId, 2);
+  h.writeUInt16BE(content.length, 4);
+  h[6] = pad;
+  return Buffer.concat([h, content, Buffer.alloc(pad)]);
+}
+
+/**
+ * A FastCGI responder as php-cgi answers `<?php echo "hello\n";` (its header block, the body, the
+ * empty STDOUT record, END_REQUEST), one request at a time per connection, kept open; it
+ * answers FCGI_GET_VALUES with FCGI_MAX_CONNS so that lantern uses every connection.
+ */
+function startFastcgiOrigin(socketPath: string): Promise<net.Server> {
+  const maxConns = Buffer.concat([Buffer.from([14, 2]), Buffer.from('FCGI_MAX_CONNS' + String(CONNECTIONS * 2))]);
+  const valuesResult = fcgiRecord(10, 0, maxConns);
+  const answer = Buffer.concat([
+    fcgiRecord(6, 1, Buffer.from('X-Powered-By: PHP/8.2\r\nContent-type: text/html; charset=UTF-8\r\n\r\nhello\n')),
+    fcgiRecord(6, 1, Buffer.alloc(0)),
+    fcgiRecord(3, 1, Buffer.alloc(8)),
+  ]);
+  const server = net.createServer((s) => {
+    let pending: Buffer = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+      let at = 0;
+      while (pending.length - at >= 8) {
+        const total = 8 + pending.readUInt16BE(at + 4) + pending[at + 6]!;
+        if (pending.length - at < total) break;
+        const type = pending[at + 1];
+        // GET_VALUES: how many connections; the empty STDIN record ends a request.
+        if (type === 9) s.write(valuesResult);
+        else if (type === 5 && pending.readUInt16BE(at + 4) === 0) s.write(answer);
+        at += total;
+      }
+      pending = pending.subarray(at);
+    });
+    s.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(socketPath, () => resolve(server)));
+}
+
 /** Send exactly `total` keep-alive GETs over CONNECTIONS connections; resolves when all are answered. */
 function drive(port: number, total: number): Promise<void> {
-  const req = Buffer.from(`GET /hello HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: instructions\r\nAccept: */*\r\n\r\n`);
+  const req = Buffer.from(`GET ${CASE === 'fastcgi' ? '/hello.php' : '/hello'} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: instructions\r\nAccept: */*\r\n\r\n`);
   return new Promise((resolve, reject) => {
     let sent = 0;
     let done = 0;
@@ -136,10 +190,17 @@ function jitNames(pid: number): (addr: number) => string | null {
 }
 
 const dir = makeBenchDir();
-const origin = await startOrigin();
-const originPort = (origin.address() as net.AddressInfo).port;
 const port = await freePort();
-const conf = writeLanternProxyConf(dir, 'lantern-instructions', port, originPort, 0);
+let origin: net.Server;
+let conf: string;
+if (CASE === 'fastcgi') {
+  const socketPath = path.join(dir, 'fcgi.sock');
+  origin = await startFastcgiOrigin(socketPath);
+  conf = writeFastcgiConf(dir, 'lantern-fastcgi', port, socketPath);
+} else {
+  origin = await startOrigin();
+  conf = writeLanternProxyConf(dir, 'lantern-instructions', port, (origin.address() as net.AddressInfo).port, 0);
+}
 const outBase = path.join(dir, 'callgrind.out');
 const vg = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${outBase}`, '--smc-check=all-non-file',
   process.execPath, '--perf-basic-prof', path.join(ROOT, 'bin/lantern'), '-D', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -169,7 +230,7 @@ try {
     process.stdout.write(`round ${r}: ${main} instructions per request (main thread), background threads ${Math.round(threads / REQUESTS)}\n`);
   }
   const sorted = [...perRequest].sort((a, b) => a - b);
-  process.stdout.write(`\nmedian: ${sorted[Math.floor(sorted.length / 2)]} instructions per proxied request (${REQUESTS} requests x ${ROUNDS} rounds, ${CONNECTIONS} keep-alive connections)\n\n`);
+  process.stdout.write(`\nmedian: ${sorted[Math.floor(sorted.length / 2)]} instructions per ${CASE === 'fastcgi' ? 'FastCGI' : 'proxied'} request (${REQUESTS} requests x ${ROUNDS} rounds, ${CONNECTIONS} keep-alive connections)\n\n`);
   const name = jitNames(vg.pid!);
   // The frames every call passes through (main, the event loop) are not anyone's own cost.
   const frames = /PROGRAM TOTALS|start_thread|clone\.S|below main|libc_start|:main \[|node::Start\(|SpinEventLoop|NodeMainInstance::Run|ld-linux/;
