@@ -2,7 +2,7 @@
 // host, in the `docroot` phase; when that directory does not exist the error log says so and
 // server.document-root stays (lighttpd 1.4.69 mod_evhost.c).
 import { definePlugin } from '../../core/plugin.js';
-import { isSafeHostComponent, hostWithoutPort } from '../simple-vhost/host-name.js';
+import { isSafeHostComponent, hostWithoutPort, vhostRootProblem } from '../simple-vhost/host-name.js';
 import { fillPathPattern, parsePathPattern, type PatternPiece } from './path-pattern.js';
 
 export default definePlugin({
@@ -36,10 +36,9 @@ export default definePlugin({
         parsed.set(pattern, pieces);
       }
       const root = fillPathPattern(pieces, req.host);
-      // A failure is kept for a second too, as simple-vhost does: the host is the client's choice.
-      const found = statCache.kindSync(root, { keepFailures: true });
-      if (found !== 'dir') {
-        ctx.logError(`${root}: ${typeof found === 'string' ? 'Not a directory' : found.reason}`);
+      const problem = vhostRootProblem(statCache, root);
+      if (problem !== null) {
+        ctx.logError(`${root}: ${problem}`);
         return undefined;
       }
       ctx.debug('%s -> document root %s', req.host, root);

@@ -1,5 +1,7 @@
 // The host of a request as a part of a file system path, for the vhost plugins (simple-vhost,
-// evhost): its port stripped, and whether it may name a folder at all.
+// evhost): its port stripped, whether it may name a folder at all, and whether the folder made
+// from it is there.
+import type { StatCache } from '../../core/stat-cache.js';
 
 /**
  * The host part of an authority, without its port: `example.org:8080` → `example.org`,
@@ -22,4 +24,15 @@ export function hostWithoutPort(authority: string): string {
  */
 export function isSafeHostComponent(host: string): boolean {
   return host !== '' && host.charCodeAt(0) !== 0x2e /* . */ && !/[/\\\0]/.test(host);
+}
+
+/**
+ * Why `root` cannot be a virtual host's document root, for the error log, or null when it is a
+ * directory. Through the server's stat cache, a failure kept for a second too: the host is the
+ * client's choice, and each new one would otherwise block the event loop for a stat.
+ */
+export function vhostRootProblem(statCache: StatCache, root: string): string | null {
+  const found = statCache.kindSync(root, { keepFailures: true });
+  if (found === 'dir') return null;
+  return typeof found === 'string' ? 'Not a directory' : found.reason;
 }

@@ -2,7 +2,7 @@
 // `docroot` phase from the request's host (port stripped); a host without such a directory gets
 // the default host's (lighttpd 1.4.69 mod_simple_vhost.c).
 import { definePlugin } from '../../core/plugin.js';
-import { hostWithoutPort, isSafeHostComponent } from './host-name.js';
+import { hostWithoutPort, isSafeHostComponent, vhostRootProblem } from './host-name.js';
 
 /** `dir` with one trailing '/'; '' stays '' (lighttpd buffer_append_slash on a set value). */
 function withSlash(dir: string): string {
@@ -58,11 +58,9 @@ export default definePlugin({
       const debug = o['simple-vhost.debug'] > 0;
       const tryRoot = (host: string): string | null => {
         const root = buildVhostRoot(serverRoot, host, documentRoot);
-        // A failure is kept for a second too: the host is the client's choice, and each new one
-        // would otherwise block the event loop for a stat.
-        const found = statCache.kindSync(root, { keepFailures: true });
-        if (found === 'dir') return root;
-        if (debug) ctx.logError(`${root}: ${typeof found === 'string' ? 'Not a directory' : found.reason}`);
+        const problem = vhostRootProblem(statCache, root);
+        if (problem === null) return root;
+        if (debug) ctx.logError(`${root}: ${problem}`);
         return null;
       };
       const host = hostWithoutPort(req.host);
