@@ -5,6 +5,7 @@
 // last chunk. Checklist G9. No sockets, pools or timers here: proxy-core owns those.
 import { Buffer } from 'node:buffer';
 import { ChunkedDecoder } from '../../core/http1/chunked.js';
+import { equalsLower } from '../../core/http1/field-lines.js';
 import { parseResponseHead } from '../../core/http1/response-head.js';
 import type { ResponseHeadMode } from '../../core/http1/types.js';
 import type { ErrorCode } from '../../core/errors.js';
@@ -29,7 +30,7 @@ function responseMode(buf: Buffer): ResponseHeadMode | null {
 
 /** The head has a Content-Length field. */
 function hasContentLength(headers: string[]): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') return true;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 14 && equalsLower(headers[i]!, 0, 'content-length')) return true;
   return false;
 }
 
