@@ -18,6 +18,8 @@ export async function put(d: DavRequest): Promise<void> {
   const before = await statOrNull(target, false);
   if (preconditionFails(req, before.st, s.props.etag, before.code)) { answer(d, 412); return; }
   if (before.st?.isDirectory()) { answer(d, 405); return; }
+  // The client gave up while the target was looked at: the core has answered; nothing to write.
+  if (req.body.failed !== null) return;
   const temp = tempNameBeside(target);
   let fh: fs.promises.FileHandle;
   try {
@@ -45,7 +47,7 @@ export async function put(d: DavRequest): Promise<void> {
     answer(d, existed ? 204 : 201, etag ? ['ETag', etag] : []);
   } catch (err) {
     await fh.close().catch(() => undefined);
-    // Removed before the answer goes out: a client that sees the answer sees no temporary file.
+    // Removed before this handler answers (when the client gave up, the core answered it already).
     await dropTemp();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') answer(d, 405);

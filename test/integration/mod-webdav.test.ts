@@ -7,7 +7,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ListeningSocket } from '../helpers/ports.js';
-import { rawExchange, type RawResponse } from '../helpers/raw-client.js';
+import { connectRaw, rawExchange, type RawResponse } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeTempDir, removeDir, runLantern, startLanternProcess, type LanternProcess } from '../helpers/spawn-lantern.js';
 
@@ -290,13 +290,25 @@ W('a GET right after PUT, MOVE or DELETE sees the change (no stale cached file)'
 
 W('PUT whose body does not arrive whole: the old file stays, no temporary file is left', async () => {
   fs.writeFileSync(file('dav/keep.txt'), 'old');
-  const head = `PUT /dav/keep.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n`;
-  const r = await rawExchange({ port, send: [head, 'only ten b'], halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
-  assert.is(r.responses[0]?.status, 400, 'the core answers the unfinished body');
-  // lantern's handler learns of it at the same time and removes its temporary file then.
   const temps = () => fs.readdirSync(file('dav')).filter((n) => n.startsWith('.'));
-  await waitFor(() => temps().length === 0, 5000, 10, 'the temporary file removed').catch(() => undefined);
+  const c = await connectRaw(port);
+  try {
+    await c.write(`PUT /dav/keep.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nonly ten b`);
+    // The handler is reading the body into its temporary file; then the client gives up.
+    await waitFor(() => temps().length === 1, 5000, 5, 'the temporary file of the PUT');
+    await c.end();
+    const r = await c.readResponse(5000);
+    assert.is(r.status, 400, 'the core answers the unfinished body');
+  } finally {
+    c.destroy();
+  }
+  // The handler learns of it at the same time and removes its temporary file then.
+  await waitFor(() => temps().length === 0, 5000, 5, 'the temporary file removed').catch(() => undefined);
   assert.equal(temps(), []);
+  assert.is(fs.readFileSync(file('dav/keep.txt'), 'utf8'), 'old');
+  // A body that failed before the handler came to it never gets a temporary file.
+  const r = await rawExchange({ port, send: [`PUT /dav/keep.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n`, 'only ten b'], halfClose: true, expectResponses: 1, timeoutMs: 10_000 });
+  assert.is(r.responses[0]?.status, 400);
   assert.is(fs.readFileSync(file('dav/keep.txt'), 'utf8'), 'old');
 });
 
