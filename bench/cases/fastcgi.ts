@@ -7,7 +7,9 @@
 // empty. Front ends are interleaved within a round (order rotated each round); req/s and p99 are
 // medians over rounds, timeouts and errors sums, ratios to nginx taken in the same round.
 // Goals (the issue): lantern >= 1.0x nginx at -c4 and at -c50; at -c50 a p99 <= 6 ms and no wrk
-// timeouts. lighttpd's ratios are reported.
+// timeouts. lighttpd's ratios are reported, and so are raw-fastcgi's (bench/peers/raw-fastcgi.mjs:
+// not a gateway but the least a Node process does to pass these requests through, so the report
+// shows how much of a goal any Node process can reach on the machine).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +22,7 @@ import { fmt, fmtRatio, verdict, type CaseReport } from './report.js';
 import { checkAnswer } from './targets.js';
 import { gatewayKey, gatewayRounds, type LoadOptions } from './wrk-rounds.js';
 
-export const FASTCGI_FRONT_ENDS = ['lantern', 'nginx', 'lighttpd'] as const;
+export const FASTCGI_FRONT_ENDS = ['lantern', 'nginx', 'lighttpd', 'raw-fastcgi'] as const;
 type FrontEnd = (typeof FASTCGI_FRONT_ENDS)[number];
 /** wrk's connections: as many as php-cgi has children, and many more. */
 export const FASTCGI_CONNECTIONS = [4, 50] as const;
@@ -63,6 +65,10 @@ async function startFrontEnd(fe: FrontEnd, dir: string, port: number, socket: st
     if (!tools.nginx) return { ok: false, reason: 'skipped: nginx is missing (apt-get install nginx)' };
     const conf = writeNginxConf(dir, 'nginx-fastcgi', { port, socket });
     return launch(tools.nginx, ['-p', dir, '-c', conf, '-e', 'stderr'], port);
+  }
+  if (fe === 'raw-fastcgi') {
+    const args = [path.join(ROOT, 'bench/peers/raw-fastcgi.mjs'), String(port), socket, path.join(dir, SCRIPT), String(PHP_FCGI_CHILDREN)];
+    return launch(process.execPath, args, port);
   }
   if (!tools.lighttpd) return { ok: false, reason: 'skipped: lighttpd is missing (apt-get install lighttpd)' };
   const conf = writeFastcgiConf(dir, 'lighttpd-fastcgi', port, socket);
@@ -162,6 +168,10 @@ function goalNotes(results: Map<string, Series>, opts: LoadOptions): string[] {
   out.push(`lantern wrk timeouts at -c${GOAL_P99_CONNECTIONS}: ${measuredAny(hi) ? timeouts : 'n/a'} over ${opts.rounds} round(s) (goal 0: ${verdict(measuredAny(hi) ? timeouts === 0 : undefined)})`);
   const lighttpd = FASTCGI_CONNECTIONS.map((c) => `${fmtRatio(sameRoundRatio(results.get(key('lighttpd', c))!, results.get(key(REFERENCE, c))!, 'rps'))} at -c${c}`);
   out.push(`lighttpd 1.4 / ${REFERENCE}: ${lighttpd.join(', ')} (reported, no goal)`);
+  const ratios = (a: FrontEnd, b: FrontEnd) => FASTCGI_CONNECTIONS.map((c) => `${fmtRatio(sameRoundRatio(results.get(key(a, c))!, results.get(key(b, c))!, 'rps'))} at -c${c}`).join(', ');
+  const rawP99 = medianOf(results.get(key('raw-fastcgi', GOAL_P99_CONNECTIONS))!, 'p99Ms');
+  out.push(`raw-fastcgi / ${REFERENCE}: ${ratios('raw-fastcgi', REFERENCE)}, p99 ${fmt(rawP99, 2)} ms at -c${GOAL_P99_CONNECTIONS} (the ceiling for one Node process; reported, no goal)`);
+  out.push(`lantern / raw-fastcgi: ${ratios('lantern', 'raw-fastcgi')} (reported, no goal)`);
   return out;
 }
 
