@@ -38,6 +38,12 @@ export interface LighttpdConfigOptions {
   sockets?: ListeningSocket[];
 }
 
+export interface GetOptions {
+  version?: '1.0' | '1.1';
+  host?: string;
+  fields?: string;
+}
+
 /** A lantern child serving a lighttpd config on a socket it inherited. */
 export interface LighttpdConfigServer {
   /** The port of the inherited socket (127.0.0.1). */
@@ -49,6 +55,11 @@ export interface LighttpdConfigServer {
   readonly conf: string;
   /** rawRequest() to this server. */
   request(send: RequestBytes, opts?: RawRequestOptions): Promise<RawResponse>;
+  /**
+   * One GET of `target`: HTTP/1.1 (or `version`) with `Host: t.test` (or `host`); an HTTP/1.0
+   * request has no Host unless `host` is given. `fields`: more field lines, each ending in CRLF.
+   */
+  get(target: string, opts?: GetOptions): Promise<RawResponse>;
   /** rawRequests() to this server. */
   requests(send: RequestBytes, count: number, opts?: RawRequestOptions): Promise<RawResponse[]>;
   /**
@@ -90,6 +101,11 @@ export async function startLighttpdConfig(
       dir,
       conf,
       request: (send, requestOpts) => rawRequest(port, send, requestOpts),
+      get(target, getOpts = {}) {
+        const version = getOpts.version ?? '1.1';
+        const host = version === '1.0' && getOpts.host === undefined ? '' : `Host: ${getOpts.host ?? 't.test'}\r\n`;
+        return rawRequest(port, `GET ${target} HTTP/${version}\r\n${host}${getOpts.fields ?? ''}\r\n`);
+      },
       requests: (send, count, requestOpts) => rawRequests(port, send, count, requestOpts),
       async stop(afterExit) {
         if (stopped) return;

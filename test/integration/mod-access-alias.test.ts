@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startLighttpdConfig, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
+import { startLighttpdConfig, type GetOptions, type LighttpdConfigServer } from '../helpers/lighttpd-config.js';
 import type { RawResponse } from '../helpers/raw-client.js';
 import { runLantern, STACK_LINE, type LanternProcess, type RunResult } from '../helpers/spawn-lantern.js';
 
@@ -78,11 +78,7 @@ T.after(async () => {
 });
 
 /** One request, HTTP/1.1 by default, the client half-closing after it. */
-async function get(target: string, opts: { version?: '1.0' | '1.1'; host?: string } = {}): Promise<RawResponse> {
-  const version = opts.version ?? '1.1';
-  const host = opts.version === '1.0' && opts.host === undefined ? '' : `Host: ${opts.host ?? 't.test'}\r\n`;
-  return server!.request(`GET ${target} HTTP/${version}\r\n${host}\r\n`);
-}
+const get = (target: string, opts?: GetOptions): Promise<RawResponse> => server!.get(target, opts);
 
 T('url.access-deny: paths ending in a denied suffix get 403, others are served', async () => {
   const ok = await get('/a.txt');
