@@ -12,7 +12,7 @@ import {
   FCGI_GET_VALUES_RESULT, FCGI_NULL_REQUEST_ID,
   FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_CANT_MPX_CONN, FCGI_END_REQUEST, FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_CONTENT_BYTES,
   FCGI_OVERLOADED, FCGI_PARAMS, FCGI_REQUEST_COMPLETE, FCGI_RESPONDER, FCGI_STDERR, FCGI_STDIN, FCGI_STDOUT,
-  FCGI_UNKNOWN_ROLE, RecordDecoder, type RecordVisitor, encodeBeginRequest, encodeRecord, frameStream, paddingFor, writeHeader,
+  FCGI_UNKNOWN_ROLE, RecordDecoder, type RecordVisitor, encodeBeginRequest, encodeRecord, frameStream, paddingFor, putBytes, putZeros, writeHeader,
 } from './record.js';
 
 export const REQUEST_ID = 1;
@@ -75,15 +75,12 @@ export class FastcgiExchange implements Exchange {
     const pad = paddingFor(paramsBytes);
     const total = begin.length + FCGI_HEADER_LEN + paramsBytes + pad + PARAMS_END.length + (this.stdinSent ? STDIN_END.length : 0);
     const out = Buffer.allocUnsafe(total);
-    out.set(begin, 0);
-    let at = begin.length;
+    let at = putBytes(out, 0, begin);
     at = writeHeader(out, at, FCGI_PARAMS, REQUEST_ID, paramsBytes, pad);
     at = writeParams(env, out, at);
-    out.fill(0, at, at + pad);
-    at += pad;
-    out.set(PARAMS_END, at);
-    at += PARAMS_END.length;
-    if (this.stdinSent) out.set(STDIN_END, at);
+    at = putZeros(out, at, pad);
+    at = putBytes(out, at, PARAMS_END);
+    if (this.stdinSent) putBytes(out, at, STDIN_END);
     return out;
   }
 

@@ -26,18 +26,45 @@ function lengthChars(n: number): string {
 }
 
 /**
+ * Per name, the start of its pair for each value length below 128: the two length bytes and the
+ * name, one flat string made once. Names are few (the CGI variables and the HTTP_* names of the
+ * fields clients send); past PREFIX_NAMES_MAX new names are encoded each time (at most 256 x 128
+ * short strings, whatever the clients send).
+ */
+const prefixes = new Map<string, Array<string | undefined>>();
+const PREFIX_NAMES_MAX = 256;
+
+function pairPrefix(name: string, valueLength: number): string {
+  let byLength = prefixes.get(name);
+  if (byLength === undefined) {
+    if (prefixes.size >= PREFIX_NAMES_MAX) return lengthChars(name.length) + lengthChars(valueLength) + name;
+    byLength = [];
+    prefixes.set(name, byLength);
+  }
+  let prefix = byLength[valueLength];
+  if (prefix === undefined) {
+    // Flattened once here (Buffer's latin1 write of a one-part string), not on every request.
+    prefix = Buffer.from(lengthChars(name.length) + lengthChars(valueLength) + name, 'latin1').toString('latin1');
+    byLength[valueLength] = prefix;
+  }
+  return prefix;
+}
+
+/**
  * Writes the pairs at `at` in `out` (which has `paramsByteLength(pairs)` bytes there) and returns
  * where they end. The pairs are joined into one latin1 string first and copied in by one native
  * write: about 40 short strings, many of them views into the request's head, cost less this way
  * than one native call each, a JavaScript loop over their characters, or an array join (counted
- * with `npm run bench:instructions -- --case fastcgi`: 67k instructions a request against 75k,
- * 76k).
+ * with `npm run bench:instructions -- --case fastcgi`). Each pair's lengths and name come as one
+ * string made once per name and value length (pairPrefix).
  */
 export function writeParams(pairs: ReadonlyArray<readonly [string, string]>, out: Buffer, at: number): number {
   let text = '';
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
-    text += lengthChars(pair[0].length) + lengthChars(pair[1].length) + pair[0] + pair[1];
+    const value = pair[1];
+    const n = value.length;
+    text += (n < 128 ? pairPrefix(pair[0], n) : lengthChars(pair[0].length) + lengthChars(n) + pair[0]) + value;
   }
   return at + out.write(text, at, text.length, 'latin1');
 }
