@@ -45,7 +45,8 @@ export function findIndexFile(
     const found = exists(candidate);
     if (found === false) continue;
     if (found !== true) {
-      return { kind: 'error', status: found === 'EACCES' || found === 'EPERM' ? 403 : 500, reason: `${candidate}: ${found}` };
+      // lighttpd mod_indexfile: EACCES 403, any other failure but ENOENT/ENOTDIR 500.
+      return { kind: 'error', status: found === 'EACCES' ? 403 : 500, reason: `${candidate}: ${found}` };
     }
     return absolute
       ? { kind: 'found', path: name, physicalPath: candidate }

@@ -5,6 +5,7 @@
 // http_cgi.c http_cgi_headers().
 import type { Request } from '../../core/request.js';
 import { StatCache } from '../../core/stat-cache.js';
+import { statusForErrno } from '../staticfile/file-check.js';
 
 /** How a CGI-family backend was chosen for a request, and its path options (lighttpd's gw.server keys). */
 export interface GatewayRoute {
@@ -154,16 +155,13 @@ function cgiPathOf(req: Request, route: GatewayRoute, scriptName: string, pathIn
 
 /** A stat failure as lighttpd's http_response_physical_path_check() answers it. */
 function statFailure(err: unknown): CgiPathRefusal | 'pathinfo' {
-  switch ((err as NodeJS.ErrnoException | null)?.code) {
-    // A component of the path is a file: PATH_INFO follows it.
-    case 'ENOTDIR': return 'pathinfo';
-    case 'EACCES': case 'EPERM': return { status: 403 };
-    // POSIX: a missing file is 404 at once, without a walk (only ENOTDIR means path info).
-    case 'ENOENT': case 'ENAMETOOLONG': return { status: 404 };
-    // A NUL in the path (ERR_INVALID_ARG_VALUE) names no file.
-    case 'ERR_INVALID_ARG_VALUE': case 'ERR_INVALID_ARG_TYPE': return { status: 404 };
-    default: return { status: 500 };
-  }
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  // A component of the path is a file: PATH_INFO follows it.
+  if (code === 'ENOTDIR') return 'pathinfo';
+  // A NUL in the path (ERR_INVALID_ARG_VALUE) names no file.
+  if (code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_INVALID_ARG_TYPE') return { status: 404 };
+  // POSIX: a missing file is 404 at once, without a walk (only ENOTDIR means path info).
+  return { status: statusForErrno(code) };
 }
 
 /**

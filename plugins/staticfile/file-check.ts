@@ -16,7 +16,12 @@ export interface PathCheckOptions {
   followSymlinks: boolean;
 }
 
-/** errno → status, as lighttpd maps them. */
+/**
+ * The status for a path whose stat failed with `code`, as lighttpd 1.4's
+ * http_response_physical_path_check answers: no such file (or a name too long) 404, no search
+ * permission 403, anything else (a symlink loop ELOOP, EPERM, EIO) 500. ENOTDIR is looked at for
+ * PATH_INFO first (checkPhysicalPath).
+ */
 export function statusForErrno(code: string | undefined): 403 | 404 | 500 {
   switch (code) {
     case 'ENOENT':
@@ -24,12 +29,18 @@ export function statusForErrno(code: string | undefined): 403 | 404 | 500 {
     case 'ENAMETOOLONG':
       return 404;
     case 'EACCES':
-    case 'EPERM':
-    case 'ELOOP':
       return 403;
     default:
       return 500;
   }
+}
+
+/**
+ * The status for a file that passed the path check but cannot be opened, as lighttpd's
+ * http_response_send_file answers: 404 if it is gone meanwhile, else 403.
+ */
+export function statusForOpenErrno(code: string | undefined): 403 | 404 {
+  return code === 'ENOENT' ? 404 : 403;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Request } from '../../core/request.js';
 import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
 import { makeETag, type ETagFlags } from './etag.js';
 import type { FileCache } from './file-cache.js';
-import { checkPhysicalPath, statusForErrno, type PathTarget } from './file-check.js';
+import { checkPhysicalPath, statusForOpenErrno, type PathTarget } from './file-check.js';
 import { CHUNK_BYTES, FileShrankError, sendPieces } from './file-sender.js';
 import { formatHttpDate } from './http-date.js';
 import { contentTypeFor } from './mime-type.js';
@@ -94,8 +94,10 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     // O_NONBLOCK: a FIFO swapped in after the stat must not block the open.
     fh = await fs.promises.open(target.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
-    const status = statusForErrno((err as NodeJS.ErrnoException).code);
-    if (status === 500) logError(`open ${target.path}: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    // lighttpd logs every file it found but could not open ("not a regular file").
+    if (code !== 'ENOENT') logError(`open ${target.path}: ${(err as Error).message}`);
+    const status = statusForOpenErrno(code);
     if (!req.finished) req.sendError(status, CODE_FOR_STATUS[status]);
     return;
   }

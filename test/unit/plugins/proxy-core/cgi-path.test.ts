@@ -22,6 +22,7 @@ T.before(async () => {
   await fs.promises.writeFile(path.join(root, 'img', 'a.png'), 'png');
   await fs.promises.writeFile(path.join(root, 'index.php'), '<?php');
   await fs.promises.writeFile(path.join(root, 'app', 'caf\u00e9.php'), '<?php');
+  await fs.promises.symlink('loop.php', path.join(root, 'loop.php'));
 });
 
 T.after(async () => {
@@ -86,6 +87,8 @@ T('check-local: no script gives 404; a directory 403', async () => {
   assert.equal(await resolve('/dir.php', { key: '' }), { status: 403 });
   assert.equal(await resolve('/dir.php/x'), { status: 404 }, 'no path info after a directory');
   assert.equal(await resolve('/app/a\u0000b.php'), { status: 404 }, 'a NUL names no file');
+  // lighttpd http_response_physical_path_check: any errno but ENOENT, ENAMETOOLONG, EACCES is 500.
+  assert.equal(await resolve('/loop.php'), { status: 500 }, 'a symlink loop (ELOOP)');
 });
 
 T('check-local: the key must match the script, not the path', async () => {

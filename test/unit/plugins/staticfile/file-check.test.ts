@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkPhysicalPath, statusForErrno, symlinkBelow } from '../../../../plugins/staticfile/file-check.js';
+import { checkPhysicalPath, statusForErrno, statusForOpenErrno, symlinkBelow } from '../../../../plugins/staticfile/file-check.js';
 
 const T = suite('staticfile/file-check');
 let root = '';
@@ -49,8 +49,13 @@ T('symlinks below the docroot: followed, or 403 when follow-symlink is off', asy
 T('errno → status', () => {
   assert.is(statusForErrno('ENOENT'), 404);
   assert.is(statusForErrno('EACCES'), 403);
-  assert.is(statusForErrno('ELOOP'), 403);
+  assert.is(statusForErrno('ENAMETOOLONG'), 404);
+  assert.is(statusForErrno('ELOOP'), 500, 'lighttpd: anything but ENOENT, ENAMETOOLONG and EACCES is 500');
+  assert.is(statusForErrno('EPERM'), 500);
   assert.is(statusForErrno('EIO'), 500);
+  assert.is(statusForOpenErrno('ENOENT'), 404);
+  assert.is(statusForOpenErrno('EACCES'), 403);
+  assert.is(statusForOpenErrno('ELOOP'), 403, 'lighttpd http_response_send_file: 404 or 403');
 });
 
 T.run();
