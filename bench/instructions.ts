@@ -7,7 +7,8 @@
 // --perf-basic-prof map). A companion to `npm run bench`, never a replacement: it counts no
 // kernel time and no waiting. Flags: --requests N (10000), --rounds R (3), --top K (25),
 // --case hello|fastcgi (hello: an HTTP origin through mod_proxy_core; fastcgi: a FastCGI
-// responder in this process, on a unix socket, through mod_fastcgi as case fastcgi configures it).
+// responder in this process, on a unix socket, through mod_fastcgi as case fastcgi configures it;
+// --raw: through bench/peers/raw-fastcgi.mjs instead, the floor any Node process starts from).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -32,6 +33,12 @@ const CASE = ((): 'hello' | 'fastcgi' => {
   if (v !== 'hello' && v !== 'fastcgi') { process.stderr.write('bench:instructions: --case is hello or fastcgi\n'); process.exit(2); }
   return v;
 })();
+/**
+ * --raw (with --case fastcgi): count bench/peers/raw-fastcgi.mjs instead of lantern, the least a
+ * Node process does for these requests, for the floor of the count.
+ */
+const RAW = args.includes('--raw');
+if (RAW && CASE !== 'fastcgi') { process.stderr.write('bench:instructions: --raw needs --case fastcgi\n'); process.exit(2); }
 const CONNECTIONS = 10;
 /** Until the JIT has settled (fewer makes the first round count optimisation work). */
 const WARMUP_REQUESTS = 10000;
@@ -202,8 +209,11 @@ if (CASE === 'fastcgi') {
   conf = writeLanternProxyConf(dir, 'lantern-instructions', port, (origin.address() as net.AddressInfo).port, 0);
 }
 const outBase = path.join(dir, 'callgrind.out');
+const program = RAW
+  ? [path.join(ROOT, 'bench/peers/raw-fastcgi.mjs'), String(port), path.join(dir, 'fcgi.sock'), path.join(dir, 'hello.php'), String(CONNECTIONS)]
+  : [path.join(ROOT, 'bin/lantern'), '-D', '-f', conf];
 const vg = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${outBase}`, '--smc-check=all-non-file',
-  process.execPath, '--perf-basic-prof', path.join(ROOT, 'bin/lantern'), '-D', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  process.execPath, '--perf-basic-prof', ...program], { stdio: ['ignore', 'ignore', 'pipe'] });
 let vgErr = '';
 vg.stderr!.on('data', (d: Buffer) => { if (vgErr.length < 8192) vgErr += d.toString(); });
 const stopAll = () => { vg.kill('SIGKILL'); origin.close(); fs.rmSync(`/tmp/perf-${vg.pid}.map`, { force: true }); };
@@ -211,7 +221,7 @@ process.once('SIGINT', () => { stopAll(); process.exit(130); });
 
 try {
   await waitForPort(port, Date.now() + START_TIMEOUT_MS);
-  process.stdout.write(`lantern under callgrind (pid ${vg.pid}); warming up with ${WARMUP_REQUESTS} requests\n`);
+  process.stdout.write(`${RAW ? 'raw-fastcgi' : 'lantern'} under callgrind (pid ${vg.pid}); warming up with ${WARMUP_REQUESTS} requests\n`);
   await drive(port, WARMUP_REQUESTS);
   const perRequest: number[] = [];
   let lastDump = '';
