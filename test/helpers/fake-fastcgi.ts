@@ -13,15 +13,17 @@
 // `answerAfter` says when `respond` is called: once the request's PARAMS and STDIN streams ended
 // ('request', the default), once PARAMS ended ('params'), or once N bytes arrived on the
 // connection (a number: called once per connection, 0 = on accept).
-import net from 'node:net';
 import { decodeParams } from '../../plugins/proxy-backend-fastcgi/params.js';
 import {
   FCGI_ABORT_REQUEST, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_CONTENT_BYTES,
   FCGI_PARAMS, FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDIN, FCGI_STDOUT, FCGI_VERSION_1, RecordDecoder,
   type FcgiRecord,
 } from '../../plugins/proxy-backend-fastcgi/record.js';
-import { pause, type FakeAfter, type FakePause } from './fake-backend.js';
-import { startFakeServer, type FakeHost } from './fake-server.js';
+import {
+  FakeConnectionBase, pause, type FakeAfter, type FakeConnectionBasics, type FakePiece, type FakeReplyOf,
+  type FakeScriptOf,
+} from './fake-connection.js';
+import { listenerBasics, startFakeServer, type FakeListenerBasics } from './fake-server.js';
 
 export { pause };
 
@@ -49,63 +51,29 @@ export interface FakeFastcgiRequest {
   aborted: boolean;
 }
 
-export type FakeFastcgiPiece = string | Buffer | FakePause;
-export type FakeFastcgiReply =
-  | 'stall' | 'close' | 'reset' | string | Buffer | FakeFastcgiPiece[] | { chunks: FakeFastcgiPiece[]; then?: FakeAfter };
+export type FakeFastcgiPiece = FakePiece;
+export type FakeFastcgiReply = FakeReplyOf<FakeAfter>;
 
-export interface FakeFastcgiScript {
-  /** Default: fcgiResponse('Content-Type: text/plain\r\n\r\nok') for the request's id. */
-  respond?: (req: FakeFastcgiRequest, conn: FakeFastcgiConnection) => FakeFastcgiReply | Promise<FakeFastcgiReply>;
-  /** When `respond` is called; default 'request'. */
-  answerAfter?: 'request' | 'params' | number;
-  /** After a reply given as bytes or pieces; default 'keep'. */
-  then?: FakeAfter;
-  /** Listen on this unix socket instead of TCP. */
-  path?: string;
-  /** TCP host, default 127.0.0.1 (port is always 0). */
-  host?: string;
-}
+/** Default reply: fcgiResponse('Content-Type: text/plain\r\n\r\nok') for the request's id. */
+export type FakeFastcgiScript = FakeScriptOf<FakeFastcgiRequest, FakeFastcgiConnection, FakeAfter, 'request' | 'params' | number>;
 
-export interface FakeFastcgiConnection {
-  readonly id: number;
-  readonly socket: net.Socket;
-  /** Every byte received on this connection. */
-  readonly received: Buffer;
+export interface FakeFastcgiConnection extends FakeConnectionBasics {
   /** Every record received, in order (content copied). */
   readonly records: FcgiRecord[];
   /** Requests whose BEGIN_REQUEST arrived. */
   readonly requests: FakeFastcgiRequest[];
   /** Why the bytes received are not FastCGI, or null. */
   readonly decodeError: string | null;
-  readonly closedByPeer: boolean;
-  readonly closedByUs: boolean;
-  readonly closed: boolean;
-  /** Writes now, outside the scripted reply. */
-  write(data: string | Buffer): Promise<void>;
 }
 
-export interface FakeFastcgi {
-  /** TCP port (0 for a unix socket). */
-  readonly port: number;
+export interface FakeFastcgi extends FakeListenerBasics<FakeFastcgi, FakeFastcgiConnection> {
   /** The unix socket path, or null. */
   readonly path: string | null;
-  /** `127.0.0.1:port` or `unix:/path`, for a backend address in a config. */
-  readonly address: string;
-  readonly connections: FakeFastcgiConnection[];
   /** Requests whose BEGIN_REQUEST arrived, over all connections, in arrival order per connection. */
   readonly requests: FakeFastcgiRequest[];
   readonly pausedReplies: number;
-  /** Errors thrown by `respond` (the connection was destroyed). */
-  readonly errors: unknown[];
-  /** Lets `n` pauses go on; a release given before a reply reaches its pause is kept for it. */
-  release(n?: number): void;
-  /** Waits, event-driven, until `predicate(fake)` holds; rejects after `timeoutMs`. */
-  waitFor(predicate: (fake: FakeFastcgi) => boolean, timeoutMs: number, what: string): Promise<void>;
-  waitConnections(n: number, timeoutMs: number): Promise<void>;
   /** Waits until `n` requests have begun (BEGIN_REQUEST arrived). */
   waitForRequests(n: number, timeoutMs: number): Promise<void>;
-  /** Destroys every connection and stops listening. */
-  close(): Promise<void>;
 }
 
 // --- Record builders ---
@@ -194,8 +162,6 @@ export function splitEvery(data: string | Buffer, every: number): Buffer[] {
 
 // --- The server ---
 
-const isPause = (piece: FakeFastcgiPiece): piece is FakePause => typeof piece === 'object' && !Buffer.isBuffer(piece);
-
 function newRequest(requestId: number, content: Buffer): FakeFastcgiRequest {
   const flags = content.length >= 3 ? content[2]! : 0;
   return {
@@ -205,45 +171,25 @@ function newRequest(requestId: number, content: Buffer): FakeFastcgiRequest {
   };
 }
 
-class Connection implements FakeFastcgiConnection {
+class Connection extends FakeConnectionBase implements FakeFastcgiConnection {
   readonly requests: FakeFastcgiRequest[] = [];
   readonly records: FcgiRecord[] = [];
   decodeError: string | null = null;
-  closedByPeer = false;
-  closedByUs = false;
-  closed = false;
-  private readonly chunks: Buffer[] = [];
   private readonly decoder = new RecordDecoder();
   /** PARAMS bytes per request id until the stream ends. */
   private readonly paramBytes = new Map<number, Buffer[]>();
-  private wake: () => void = () => {};
 
-  constructor(readonly id: number, readonly socket: net.Socket, private readonly host: FakeHost) {
-    socket.on('data', (chunk: Buffer) => {
-      this.chunks.push(chunk);
-      try {
-        for (const r of this.decoder.push(chunk)) this.onRecord({ ...r, content: Buffer.from(r.content) });
-        this.decodeError = this.decoder.error;
-      } catch (err) {
-        this.decodeError = `bad PARAMS: ${(err as Error).message}`;
-      }
-      this.changed();
-    });
-    socket.on('end', () => { this.closedByPeer = true; this.changed(); });
-    // ECONNRESET and the like: the peer went away; 'close' follows.
-    socket.on('error', () => { if (!this.closed) this.closedByPeer = true; });
-    socket.on('close', () => { this.closed = true; this.changed(); });
+  protected decode(chunk: Buffer): void {
+    try {
+      for (const r of this.decoder.push(chunk)) this.onRecord({ ...r, content: Buffer.from(r.content) });
+      this.decodeError = this.decoder.error;
+    } catch (err) {
+      this.decodeError = `bad PARAMS: ${(err as Error).message}`;
+    }
   }
 
-  get received(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-
-  write(data: string | Buffer): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.socket.destroyed) return resolve();
-      this.socket.write(bytes(data), () => resolve());
-    });
+  protected override get undecodable(): boolean {
+    return this.decodeError !== null;
   }
 
   private onRecord(r: FcgiRecord): void {
@@ -268,66 +214,16 @@ class Connection implements FakeFastcgiConnection {
     req.complete = req.paramsComplete && req.stdinComplete;
   }
 
-  async serve(script: FakeFastcgiScript): Promise<void> {
+  serve(script: FakeFastcgiScript): Promise<void> {
     const respond = script.respond ?? ((req) => fcgiResponse('Content-Type: text/plain\r\n\r\nok', { requestId: req.requestId }));
     const mode = script.answerAfter ?? 'request';
-    if (typeof mode === 'number') {
-      if (!(await this.until(() => this.received.length >= mode))) return this.peerGone();
-      await this.perform(await respond(this.requests[0] ?? newRequest(1, Buffer.alloc(0)), this), script.then);
-      return;
-    }
-    for (let index = 0; ; index++) {
-      const ready = () => {
-        const req = this.requests[index];
-        return req !== undefined && (mode === 'params' ? req.paramsComplete : req.complete);
-      };
-      if (!(await this.until(ready))) return this.peerGone();
-      const after = await this.perform(await respond(this.requests[index]!, this), script.then);
-      if (after !== 'keep' || this.socket.destroyed) return;
-    }
-  }
-
-  private async perform(reply: FakeFastcgiReply, defaultThen: FakeAfter = 'keep'): Promise<FakeAfter> {
-    if (reply === 'stall') return 'stall';
-    if (reply === 'close' || reply === 'reset') return this.finish(reply);
-    const { chunks, then } =
-      typeof reply === 'string' || Buffer.isBuffer(reply) ? { chunks: [reply], then: defaultThen }
-      : Array.isArray(reply) ? { chunks: reply, then: defaultThen }
-      : { chunks: reply.chunks, then: reply.then ?? defaultThen };
-    for (const piece of chunks) {
-      if (this.socket.destroyed) return 'close';
-      if (isPause(piece)) await this.host.awaitRelease();
-      else await this.write(piece);
-    }
-    return this.finish(then);
-  }
-
-  private finish(then: FakeAfter): FakeAfter {
-    if (then === 'close' || then === 'reset') this.closedByUs = true;
-    if (then === 'close') this.socket.end();
-    // Only a TCP socket can send an RST; a unix socket is simply destroyed.
-    else if (then === 'reset' && this.socket.remoteAddress === undefined) this.socket.destroy();
-    else if (then === 'reset') this.socket.resetAndDestroy();
-    return then;
-  }
-
-  /** The peer closed while we waited for its request: close our side too. */
-  private peerGone(): void {
-    if (!this.socket.destroyed) this.socket.end();
-  }
-
-  /** Resolves true once `condition` holds, false if the connection can no longer make it hold. */
-  private async until(condition: () => boolean): Promise<boolean> {
-    while (!condition()) {
-      if (this.closed || this.closedByPeer || this.decodeError !== null) return condition();
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-    return true;
-  }
-
-  private changed(): void {
-    this.wake();
-    this.host.changed();
+    return this.answerRequests({
+      requests: () => this.requests,
+      ready: (req) => (mode === 'params' ? req.paramsComplete : req.complete),
+      afterBytes: typeof mode === 'number' ? { count: mode, placeholder: () => newRequest(1, Buffer.alloc(0)) } : undefined,
+      respond: (req) => respond(req, this),
+      then: script.then ?? 'keep',
+    });
   }
 }
 
@@ -340,27 +236,18 @@ export async function startFakeFastcgi(script: FakeFastcgiScript = {}): Promise<
   });
   const connections = base.connections;
   const fake: FakeFastcgi = {
-    port: base.port,
+    ...listenerBasics(base, () => fake,
+      () => `${connections.length} connection(s), ${fake.requests.length} request(s), ${base.pausedReplies} paused`),
     path: base.path,
-    address: base.address,
-    connections,
-    errors: base.errors,
     get requests() {
       return connections.flatMap((c) => c.requests);
     },
     get pausedReplies() {
       return base.pausedReplies;
     },
-    release: (n) => base.release(n),
-    waitFor: (predicate, timeoutMs, what) => base.waitFor(() => predicate(fake), timeoutMs, what,
-      () => `${connections.length} connection(s), ${fake.requests.length} request(s), ${base.pausedReplies} paused`),
-    waitConnections(n, timeoutMs) {
-      return fake.waitFor((f) => f.connections.length >= n, timeoutMs, `${n} connection(s)`);
-    },
     waitForRequests(n, timeoutMs) {
       return fake.waitFor((f) => f.requests.length >= n, timeoutMs, `${n} request(s) begun`);
     },
-    close: () => base.close(),
   };
   return fake;
 }

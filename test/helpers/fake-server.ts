@@ -129,3 +129,38 @@ export async function startFakeServer<C extends { readonly id: number; readonly 
     },
   };
 }
+
+/** What a test sees of any fake backend; each protocol helper adds its requests and counts. */
+export interface FakeListenerBasics<Self, C> {
+  /** TCP port (0 for a unix socket). */
+  readonly port: number;
+  /** `127.0.0.1:port`, `[::1]:port` or `unix:/path`, ready for a backend address in a config. */
+  readonly address: string;
+  readonly connections: C[];
+  /** Errors thrown by `respond` (the connection was destroyed). */
+  readonly errors: unknown[];
+  /** Lets `n` pauses go on; a release given before a reply reaches its pause is kept for it. */
+  release(n?: number): void;
+  /** Waits, event-driven, until `predicate(fake)` holds; rejects after `timeoutMs`. */
+  waitFor(predicate: (fake: Self) => boolean, timeoutMs: number, what: string): Promise<void>;
+  waitConnections(n: number, timeoutMs: number): Promise<void>;
+  /** Destroys every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * The FakeListenerBasics members over `server`, for a helper to spread into its public object:
+ * `self()` is that object (what `waitFor` predicates get) and `state()` describes it when a wait times out.
+ */
+export function listenerBasics<Self, C>(server: FakeServer<C>, self: () => Self, state: () => string): FakeListenerBasics<Self, C> {
+  return {
+    port: server.port,
+    address: server.address,
+    connections: server.connections,
+    errors: server.errors,
+    release: (n) => server.release(n),
+    waitFor: (predicate, timeoutMs, what) => server.waitFor(() => predicate(self()), timeoutMs, what, state),
+    waitConnections: (n, timeoutMs) => server.waitFor(() => server.connections.length >= n, timeoutMs, `${n} connection(s)`, state),
+    close: () => server.close(),
+  };
+}
