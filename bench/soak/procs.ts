@@ -77,18 +77,6 @@ function connects(port: number, ms = 1000): Promise<boolean> {
   });
 }
 
-/** A free port on 127.0.0.1 (bind port 0, read it, close), as test/helpers/spawn-lantern.ts does. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export interface LanternChild {
   child: ChildProcess;
   pid: number;

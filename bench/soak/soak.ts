@@ -16,7 +16,8 @@ import path from 'node:path';
 import { ClientConn } from './client.js';
 import { ChaosLog, MAX_CHAOS_CLIENTS, clientChaos, memberChaos } from './chaos.js';
 import { CONNECT_TIMEOUT_MS, MISBEHAVING, REQUEST_TIMEOUT_MS, Workload, keepAliveClient, oneShotClient, seededRandom, unsolicited } from './load.js';
-import { Member, freePort, killAllChildren, startLantern, type LanternChild } from './procs.js';
+import { stablePort } from '../processes.js';
+import { Member, killAllChildren, startLantern, type LanternChild } from './procs.js';
 import { PROXY_PREFIX, STATUS_URL, STREAM_PREFIX } from './protocol.js';
 import { Stats, median, readProc, table, verbose, type Sample } from './stats.js';
 
@@ -257,13 +258,13 @@ async function main(): Promise<number> {
 
   log(`${MINUTES} min, ${MEMBERS} members, ${KEEP_ALIVE_CLIENTS} keep-alive + ${ONE_SHOT_CLIENTS} one-shot clients, seed ${SEED}; temp dir ${tmpDir}`);
   const members: Member[] = [];
-  for (let i = 0; i < MEMBERS; i++) members.push(new Member(`m${i + 1}`, await freePort(), rand));
+  for (let i = 0; i < MEMBERS; i++) members.push(new Member(`m${i + 1}`, await stablePort(), rand));
   const started = await Promise.all(members.map((m) => m.start()));
   if (started.some((ok) => !ok)) {
     const bad = members.filter((_, i) => !started[i]);
     throw new Error(`backend(s) did not start: ${bad.map((m) => `${m.name}: ${m.startError()}`).join('; ')}`);
   }
-  const port = await freePort();
+  const port = await stablePort();
   const confFile = path.join(tmpDir, 'lantern.conf');
   fs.writeFileSync(confFile, lanternConfig(tmpDir, port, members));
   const lantern = await startLantern(confFile, port, tmpDir);
