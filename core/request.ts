@@ -9,9 +9,9 @@ import type { Connection } from './connection.js';
 import { errorPage, LanternError, ERRORS, type ErrorCode } from './errors.js';
 import { errorFile, errorHandlerFor, statusUnderErrorHandler } from './error-response.js';
 import { chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from './http1/chunked.js';
-import { equalsLower, parseContentLength } from './http1/field-lines.js';
+import { equalsLower, hasField, parseContentLength } from './http1/field-lines.js';
 import { latin1 } from './http1/latin1.js';
-import { decideRange, hasRangeField, ifRangeMatches, rangesOfBody } from './http1/range.js';
+import { decideRange, ifRangeMatches, rangesOfBody } from './http1/range.js';
 import { checkName, checkValue, formatResponseHead, statusLine } from './http1/response-writer.js';
 import type { HeaderList, RequestHead } from './http1/types.js';
 import { RequestBody } from './request-body.js';
@@ -342,7 +342,7 @@ export class Request {
       // file (lighttpd http_range_rfc7233, after its response_start hooks). A request without
       // a Range field pays the checks below and one look through its fields.
       const ranges = this.rangesApply();
-      if (ranges && this.method === 'GET' && hasRangeField(this.head.headers)) {
+      if (ranges && this.method === 'GET' && hasField(this.head.headers, 'range')) {
         const ranged = this.answerRange(buf);
         if (ranged === null) return;
         buf = ranged;

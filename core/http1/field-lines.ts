@@ -120,6 +120,16 @@ export function equalsLower(s: string, start: number, lower: string): boolean {
   return true;
 }
 
+/**
+ * Whether a field list (name, value, name, value...) has a field named `lower` (a lowercase
+ * name), by length first and without a lowercase copy of any name: cheap enough for every request.
+ */
+export function hasField(headers: readonly string[], lower: string): boolean {
+  const n = lower.length;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === n && equalsLower(headers[i]!, 0, lower)) return true;
+  return false;
+}
+
 const MAX_CL_DIGITS = 15;
 
 /**

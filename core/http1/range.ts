@@ -3,17 +3,6 @@
 // multipart/byteranges body (§14.6) with its exact length. Used by the static file handler (file
 // ranges, streamed) and by the core for every other complete response (ranges of a body in memory).
 import { Buffer } from 'node:buffer';
-import { equalsLower } from './field-lines.js';
-import type { HeaderList } from './types.js';
-
-/**
- * Whether a request has a Range field: what every complete response to a GET pays for Range
- * support, so by length first and without a lowercase copy of any name.
- */
-export function hasRangeField(headers: HeaderList): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 5 && equalsLower(headers[i]!, 0, 'range')) return true;
-  return false;
-}
 
 /** An inclusive byte range [start, end]. */
 export interface ByteRange {

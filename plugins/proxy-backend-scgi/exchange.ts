@@ -5,7 +5,7 @@
 // last chunk. Checklist G9. No sockets, pools or timers here: proxy-core owns those.
 import { Buffer } from 'node:buffer';
 import { ChunkedDecoder } from '../../core/http1/chunked.js';
-import { equalsLower } from '../../core/http1/field-lines.js';
+import { hasField } from '../../core/http1/field-lines.js';
 import { parseResponseHead } from '../../core/http1/response-head.js';
 import type { ResponseHeadMode } from '../../core/http1/types.js';
 import type { ErrorCode } from '../../core/errors.js';
@@ -26,12 +26,6 @@ function responseMode(buf: Buffer): ResponseHeadMode | null {
   const n = Math.min(buf.length, HTTP_PREFIX.length);
   for (let i = 0; i < n; i++) if (buf[i] !== HTTP_PREFIX[i]) return 'cgi';
   return n === HTTP_PREFIX.length ? 'http' : null;
-}
-
-/** The head has a Content-Length field. */
-function hasContentLength(headers: string[]): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 14 && equalsLower(headers[i]!, 0, 'content-length')) return true;
-  return false;
 }
 
 export class GatewayExchange implements Exchange {
@@ -99,7 +93,7 @@ export class GatewayExchange implements Exchange {
         if (buf.length === 0) return;
         continue;
       }
-      if (h.noBody && this.readsHeadBody && h.status !== 204 && h.status !== 304 && !hasContentLength(h.headers)) {
+      if (h.noBody && this.readsHeadBody && h.status !== 204 && h.status !== 304 && !hasField(h.headers, 'content-length')) {
         // A script's answer to a HEAD: its body says the length the GET's would have.
         this.state = State.Close;
         sink.head(h);

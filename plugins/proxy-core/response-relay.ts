@@ -5,7 +5,7 @@
 // tunnel, X-Sendfile.
 import { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../../core/errors.js';
-import { equalsLower } from '../../core/http1/field-lines.js';
+import { equalsLower, hasField } from '../../core/http1/field-lines.js';
 import { checkResponseHead, isValidatedHead } from '../../core/http1/response-head.js';
 import { formatResponseHead } from '../../core/http1/response-writer.js';
 import type { HeaderList, ResponseHead } from '../../core/http1/types.js';
@@ -27,12 +27,6 @@ const HOLD_MAX_BYTES = 16 * 1024;
  * lighttpd's mod_cgi answers; a script still running then streams, its first bytes this late.
  */
 export const PROCESS_END_WAIT_MS = 5;
-
-/** The backend's head has a Transfer-Encoding field (the parser accepts no coding but `chunked`). */
-function hasTransferEncoding(headers: HeaderList): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 17 && equalsLower(headers[i]!, 0, 'transfer-encoding')) return true;
-  return false;
-}
 
 export abstract class ResponseRelay extends RequestBodyRelay implements ResponseSink {
   /** A process's head and held body, waiting for its end (PROCESS_END_WAIT_MS). */
@@ -108,7 +102,7 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     }
     // D10: a HEAD answered `Transfer-Encoding: chunked` gets it too (the core writes it); the
     // parser never reports chunked for a HEAD, so the field is looked at before it is stripped.
-    if (req.method === 'HEAD') req.headWouldBeChunked = hasTransferEncoding(h.headers);
+    if (req.method === 'HEAD') req.headWouldBeChunked = hasField(h.headers, 'transfer-encoding');
     h.headers = stripHopByHop(h.headers, false);
     const hooks = this.core.hooks;
     if (hooks.upstreamResponse.isUsed()) {

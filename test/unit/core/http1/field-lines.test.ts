@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   FIELD_BAD_NAME, FIELD_BAD_VALUE, FIELD_BARE_LF, FIELD_FOLD, FIELD_OK, FIELD_PARTIAL, FIELD_SPACE_BEFORE_COLON, TE_CHUNKED,
-  TE_INVALID, TE_NOT_IMPLEMENTED, classifyTransferCoding, fieldScan, parseContentLength, pushListTokensLower, scanFieldLine,
+  TE_INVALID, TE_NOT_IMPLEMENTED, classifyTransferCoding, fieldScan, hasField, parseContentLength, pushListTokensLower, scanFieldLine,
 } from '../../../../core/http1/field-lines.js';
 
 const FieldLines = suite('field-lines');
@@ -74,6 +74,13 @@ FieldLines('pushListTokensLower trims OWS only and skips empty elements', () => 
   pushListTokensLower(' Upgrade , ,X-A\t', out);
   pushListTokensLower('close\xa0', out);
   assert.equal(out, ['keep-alive', 'upgrade', 'x-a', 'close\xa0']);
+});
+
+FieldLines('hasField: a name in any case, by length first (no other field of five letters)', () => {
+  assert.ok(hasField(['Host', 'a', 'RANGE', 'bytes=0-1'], 'range'));
+  assert.ok(hasField(['range', ''], 'range'));
+  assert.not.ok(hasField(['Host', 'a', 'Rangx', 'bytes=0-1', 'If-Range', '"x"'], 'range'));
+  assert.not.ok(hasField([], 'range'));
 });
 
 FieldLines.run();

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  COALESCE_GAP_BYTES, decideRange, hasRangeField, ifRangeMatches, multipartBody, MAX_RANGES, rangesOfBody, type ByteRange,
+  COALESCE_GAP_BYTES, decideRange, ifRangeMatches, multipartBody, MAX_RANGES, rangesOfBody, type ByteRange,
 } from '../../../../core/http1/range.js';
 
 const T = suite('http1/range');
@@ -136,13 +136,6 @@ T('If-Range: a quoted value must be the ETag, anything else the Last-Modified, b
   assert.ok(ifRangeMatches(lm, '"abc"', lm));
   assert.not.ok(ifRangeMatches('Tue, 05 Mar 2024 06:07:09 GMT', '"abc"', lm));
   assert.not.ok(ifRangeMatches(lm, '"abc"', null), 'no Last-Modified: a date never matches');
-});
-
-T('hasRangeField: any case, no other field of five letters', () => {
-  assert.ok(hasRangeField(['Host', 'a', 'RANGE', 'bytes=0-1']));
-  assert.ok(hasRangeField(['range', '']));
-  assert.not.ok(hasRangeField(['Host', 'a', 'Rangx', 'bytes=0-1', 'If-Range', '"x"']));
-  assert.not.ok(hasRangeField([]));
 });
 
 T.run();
