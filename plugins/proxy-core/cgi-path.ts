@@ -4,7 +4,7 @@
 // path) when check-local is enabled, and the docroot / broken-scriptfilename rules of
 // http_cgi.c http_cgi_headers().
 import type { Request } from '../../core/request.js';
-import { StatCache } from '../../core/stat-cache.js';
+import type { StatCache } from '../../core/stat-cache.js';
 import { statusForErrno } from '../staticfile/file-check.js';
 
 /** How a CGI-family backend was chosen for a request, and its path options (lighttpd's gw.server keys). */
@@ -81,15 +81,12 @@ function tailStart(physical: string, path: string): { base: number; tail: number
   return { base: pl - k, tail: ul - k };
 }
 
-/** Stats without a cache, for callers that pass none. */
-const UNCACHED = new StatCache({ enabled: false });
-
 /**
  * The split for this request (an async stat per path segment at most, none for what the server's
  * stat cache saw in the last second; a missing file is always looked up again), or the status to
  * answer with. With check-local disabled no file is looked at: splitCgiPath() answers at once.
  */
-export async function resolveCgiPath(req: Request, route: GatewayRoute, cache: StatCache = UNCACHED): Promise<CgiPath | CgiPathRefusal> {
+export async function resolveCgiPath(req: Request, route: GatewayRoute, cache: StatCache): Promise<CgiPath | CgiPathRefusal> {
   if (!route.checkLocal) return splitCgiPath(req, route);
   const path = req.path;
   const key = route.key;

@@ -9,6 +9,7 @@ import { buildCgiEnv, type CgiEnvInput } from '../../../../plugins/proxy-core/cg
 import { resolveCgiPath, type CgiPath, type GatewayRoute } from '../../../../plugins/proxy-core/cgi-path.js';
 import { VERSION } from '../../../../core/version.js';
 import { fakeRequest, type FakeRequestInit } from './fake-request.js';
+import { StatCache } from '../../../../core/stat-cache.js';
 
 const T = suite('proxy-core/cgi-env');
 
@@ -44,7 +45,7 @@ async function cgiPathFor(p: string, r: Partial<GatewayRoute> = {}): Promise<Cgi
   const req = fakeRequest({ target: p, path: p.split('?')[0], docRoot: root });
   const out = await resolveCgiPath(req, {
     key: '.php', checkLocal: true, fixRootScriptname: false, stripRequestUri: '', docroot: '', brokenScriptFilename: false, ...r,
-  });
+  }, new StatCache({ enabled: false }));
   if ('status' in out) throw new Error(`no script for ${p}: ${out.status}`);
   return out;
 }
@@ -111,7 +112,7 @@ T('docroot and broken-scriptfilename reach the variables', async () => {
 
 T('prefix with check-local disabled and fix-root-scriptname', async () => {
   const req = fakeRequest({ target: '/a/b?c', path: '/a/b' });
-  const cgi = await resolveCgiPath(req, { key: '/', checkLocal: false, fixRootScriptname: true, stripRequestUri: '', docroot: '', brokenScriptFilename: false });
+  const cgi = await resolveCgiPath(req, { key: '/', checkLocal: false, fixRootScriptname: true, stripRequestUri: '', docroot: '', brokenScriptFilename: false }, new StatCache({ enabled: false }));
   if ('status' in cgi) throw new Error('no split');
   const e = env({ target: '/a/b?c', cgi });
   assert.is(e.get('SCRIPT_NAME'), '');

@@ -8,8 +8,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveCgiPath, type CgiPath, type GatewayRoute } from '../../../../plugins/proxy-core/cgi-path.js';
 import { fakeRequest, type FakeRequestInit } from './fake-request.js';
+import { StatCache } from '../../../../core/stat-cache.js';
 
 const T = suite('proxy-core/cgi-path');
+/** Every look-up stats the file system (the server's cache is tested in check-local-stat-cache). */
+const UNCACHED = new StatCache({ enabled: false });
 
 let root = '';
 
@@ -34,7 +37,7 @@ function route(o: Partial<GatewayRoute> = {}): GatewayRoute {
 }
 
 function resolve(p: string, r: Partial<GatewayRoute> = {}, init: FakeRequestInit = {}): Promise<CgiPath | { status: number }> {
-  return resolveCgiPath(fakeRequest({ target: p, path: p, docRoot: root, ...init }), route(r));
+  return resolveCgiPath(fakeRequest({ target: p, path: p, docRoot: root, ...init }), route(r), UNCACHED);
 }
 
 async function split(p: string, r: Partial<GatewayRoute> = {}, init: FakeRequestInit = {}): Promise<CgiPath> {
