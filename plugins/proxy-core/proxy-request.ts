@@ -127,7 +127,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     const b = this.backend;
     const up = this.up;
     const fresh = c.requests === 0;
-    if (up.hostFromMember) up.headers[1] = this.member!.hostField;
+    if (up.hostFromMember) up.setHost(this.member!.hostField);
     let ex: Exchange;
     let head: Buffer | string;
     try {

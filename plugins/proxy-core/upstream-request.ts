@@ -15,23 +15,44 @@ const NO_ENV: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 export class ProxyUpstreamRequest implements UpstreamRequest {
   method: string;
   target: string;
-  headers: HeaderList;
   bodyLength: number;
   upgrade: string | null;
   readonly req: Request;
-  /** Host is the member's address (preserveHost off, or no client Host): set per attempt at headers[1]. */
+  /** Host is the member's address (preserveHost off, or no client Host): set per attempt by setHost(). */
   readonly hostFromMember: boolean;
   cgi: CgiPath | undefined = undefined;
   private envList: Array<[string, string]> | null = null;
+  /** The field list, made on first read (a CGI-family protocol sends the environment instead). */
+  private fieldList: HeaderList | null = null;
+  private readonly backend: Backend;
+  private readonly usesEnv: boolean;
+  /** The Host value when the list is not made yet. */
+  private host: string;
 
-  constructor(req: Request, target: string, headers: HeaderList, upgrade: string | null, hostFromMember: boolean) {
+  constructor(req: Request, backend: Backend, target: string, upgrade: string | null, hostFromMember: boolean, usesEnv: boolean) {
     this.req = req;
+    this.backend = backend;
     this.method = req.method;
     this.target = target;
-    this.headers = headers;
     this.bodyLength = req.body.length;
     this.upgrade = upgrade;
     this.hostFromMember = hostFromMember;
+    this.usesEnv = usesEnv;
+    this.host = req.host;
+  }
+
+  get headers(): HeaderList {
+    return this.fieldList ??= upstreamFields(this.req, this.backend, this.host, this.usesEnv);
+  }
+
+  set headers(list: HeaderList) {
+    this.fieldList = list;
+  }
+
+  /** The attempt's Host value (the member's address when hostFromMember). */
+  setHost(host: string): void {
+    if (this.fieldList === null) this.host = host;
+    else this.fieldList[1] = host;
   }
 
   /** RFC 3875 §4.1 environment (CGI-family protocols only): empty until prepareEnv(). */
@@ -87,19 +108,11 @@ function requestFieldKind(name: string): FieldKind {
 
 /**
  * Build the upstream request for `req`, or return a status to answer with (400: a WebSocket
- * upgrade without Sec-WebSocket-Key, G6).
+ * upgrade without Sec-WebSocket-Key, G6). Its field list is made when first read.
  */
 export function buildUpstreamRequest(req: Request, backend: Backend, target: string, usesEnv: boolean): ProxyUpstreamRequest | number {
   const o = backend.options;
   const head = req.head;
-  const src = head.headers;
-  const peer = req.conn.remoteAddress;
-  const trusted = (o.forwardedFor || o.forwarded) && backend.trusts(peer);
-  // C1: fields the client's Connection header names are hop-by-hop too.
-  let named: Set<string> | null = null;
-  for (const t of head.connectionTokens) {
-    if (t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (named ??= new Set()).add(t);
-  }
   let upgrade: string | null = null;
   if (head.upgrade !== null && o.upgrade && !req.body.present) {
     // G5/G6: only WebSocket is tunnelled; `h2c` and other protocols are never forwarded (the
@@ -110,8 +123,23 @@ export function buildUpstreamRequest(req: Request, backend: Backend, target: str
     }
   }
   const hostFromMember = !o.preserveHost || req.host === '';
+  return new ProxyUpstreamRequest(req, backend, target, upgrade, hostFromMember, usesEnv);
+}
+
+/** The fields to send upstream for `req`, `host` first. */
+function upstreamFields(req: Request, backend: Backend, host: string, usesEnv: boolean): HeaderList {
+  const o = backend.options;
+  const head = req.head;
+  const src = head.headers;
+  const peer = req.conn.remoteAddress;
+  const trusted = (o.forwardedFor || o.forwarded) && backend.trusts(peer);
+  // C1: fields the client's Connection header names are hop-by-hop too.
+  let named: Set<string> | null = null;
+  for (const t of head.connectionTokens) {
+    if (t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (named ??= new Set()).add(t);
+  }
   // Host first, exactly once (C4, C6).
-  const headers: HeaderList = ['Host', req.host];
+  const headers: HeaderList = ['Host', host];
   let xff: string | undefined;
   let xfh: string | undefined;
   let xfp: string | undefined;
@@ -155,7 +183,7 @@ export function buildUpstreamRequest(req: Request, backend: Backend, target: str
     const element = forwardedElement(req, o.forwardedParams);
     if (element !== '') headers.push('Forwarded', fwd === undefined ? element : fwd + ', ' + element);
   }
-  return new ProxyUpstreamRequest(req, target, headers, upgrade, hostFromMember);
+  return headers;
 }
 
 /** One RFC 7239 §4 forwarded-element for this hop: `for=...;proto=...;host=...;by=...`. */

@@ -53,6 +53,19 @@ T('C4: repeated fields keep their order; C6: Host from the member when asked', (
   assert.not.ok(up({}).hostFromMember);
 });
 
+T('C6: each attempt\'s member Host, whether the field list was read before or after it was set', () => {
+  const early = up({ headers: ['X-A', '1'] }, { preserveHost: false });
+  early.setHost('10.0.0.1:8080');
+  assert.equal(early.headers.slice(0, 4), ['Host', '10.0.0.1:8080', 'X-A', '1']);
+  // A retry on another member after a protocol (or a hook) read the list.
+  early.setHost('10.0.0.2:8080');
+  assert.equal(early.headers.slice(0, 2), ['Host', '10.0.0.2:8080']);
+  const replaced = up({});
+  replaced.headers = ['Host', 'from-a-hook'];
+  replaced.setHost('10.0.0.3');
+  assert.equal(replaced.headers, ['Host', '10.0.0.3']);
+});
+
 T('B12: CGI-family backends never see a field name with an underscore', () => {
   const u = up({ headers: ['X_Foo', 'a', 'X-Foo', 'b'] }, {}, true);
   assert.equal(u.headers.slice(2, 4), ['X-Foo', 'b']);
