@@ -114,39 +114,112 @@ function envGet(env: ReadonlyArray<readonly [string, string]>, name: string): st
   return undefined;
 }
 
-/** The CGI/1.1 environment for `input`, CONTENT_LENGTH first. */
-export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
-  const req = input.req;
+type Pair = [string, string];
+
+// Pairs the same for every request, shared (an environment is never changed in place once built).
+const GATEWAY_INTERFACE: Pair = ['GATEWAY_INTERFACE', 'CGI/1.1'];
+const PROTOCOL_10: Pair = ['SERVER_PROTOCOL', 'HTTP/1.0'];
+const PROTOCOL_11: Pair = ['SERVER_PROTOCOL', 'HTTP/1.1'];
+const NO_CONTENT_LENGTH: Pair = ['CONTENT_LENGTH', '0'];
+const HTTPS_ON: Pair = ['HTTPS', 'on'];
+const REDIRECT_STATUS: Pair = ['REDIRECT_STATUS', '200'];
+const NO_QUERY: Pair = ['QUERY_STRING', ''];
+
+/**
+ * The pairs a connection gives every request on it, made once and again only when what they come
+ * from changes: the addresses and ports (mod_extforward may change the client's per request), the
+ * scheme, and SERVER_NAME and SERVER_SOFTWARE for the last host and config values seen.
+ */
+interface ConnectionPairs {
+  serverPort: Pair;
+  serverAddr: Pair;
+  scheme: Pair;
+  remoteAddr: Pair;
+  remotePort: Pair;
+  remotePortNumber: number;
+  host: string;
+  configuredName: unknown;
+  serverName: Pair;
+  tag: unknown;
+  software: Pair;
+}
+
+const CONNECTION_PAIRS_KEY = 'proxy-core.cgi-env';
+
+function connectionPairs(req: Request, configuredName: unknown, tag: unknown): ConnectionPairs {
   const conn = req.conn;
-  const values = req.config.values;
-  const extra = req.peekEnv();
-  const tag = values.get('server.tag');
-  const serverAddr = conn.localAddress;
-  // lighttpd 1.4.69 (response.c, http_cgi.c): server.name when set, else the authority; either
-  // without its port; with neither, SERVER_ADDR.
-  const configured = values.get('server.name');
-  const host = typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : req.host;
+  let p = conn.pluginData.get(CONNECTION_PAIRS_KEY) as ConnectionPairs | undefined;
+  if (p === undefined) {
+    const port = conn.localPort;
+    p = {
+      serverPort: ['SERVER_PORT', port === undefined ? '0' : String(port)],
+      serverAddr: ['SERVER_ADDR', conn.localAddress],
+      scheme: ['REQUEST_SCHEME', req.scheme],
+      remoteAddr: ['REMOTE_ADDR', conn.remoteAddress],
+      remotePort: ['REMOTE_PORT', String(conn.remotePort)],
+      remotePortNumber: conn.remotePort,
+      host: req.host,
+      configuredName,
+      serverName: ['SERVER_NAME', serverNameFor(configuredName, req.host, conn.localAddress)],
+      tag,
+      software: ['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : SOFTWARE],
+    };
+    conn.pluginData.set(CONNECTION_PAIRS_KEY, p);
+    return p;
+  }
+  if (p.host !== req.host || p.configuredName !== configuredName) {
+    p.host = req.host;
+    p.configuredName = configuredName;
+    p.serverName = ['SERVER_NAME', serverNameFor(configuredName, req.host, conn.localAddress)];
+  }
+  if (p.tag !== tag) {
+    p.tag = tag;
+    p.software = ['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : SOFTWARE];
+  }
+  // mod_extforward may give a request another client address, port and scheme.
+  if (p.scheme[1] !== req.scheme) p.scheme = ['REQUEST_SCHEME', req.scheme];
+  if (p.remoteAddr[1] !== conn.remoteAddress) p.remoteAddr = ['REMOTE_ADDR', conn.remoteAddress];
+  if (p.remotePortNumber !== conn.remotePort) {
+    p.remotePortNumber = conn.remotePort;
+    p.remotePort = ['REMOTE_PORT', String(conn.remotePort)];
+  }
+  return p;
+}
+
+/**
+ * SERVER_NAME (lighttpd 1.4.69 response.c, http_cgi.c): server.name when set, else the
+ * authority; either without its port; with neither, SERVER_ADDR.
+ */
+function serverNameFor(configured: unknown, authority: string, serverAddr: string): string {
+  const host = typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : authority;
   let serverName = host.charCodeAt(0) === 91 /* [ */ ? host.slice(0, host.indexOf(']') + 1) : host;
   const colon = serverName.charCodeAt(0) === 91 ? -1 : serverName.indexOf(':');
   if (colon >= 0) serverName = serverName.slice(0, colon);
-  if (serverName === '') serverName = serverAddr;
-  const port = conn.localPort;
+  return serverName === '' ? serverAddr : serverName;
+}
+
+/** The CGI/1.1 environment for `input`, CONTENT_LENGTH first. */
+export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
+  const req = input.req;
+  const values = req.config.values;
+  const extra = req.peekEnv();
+  const cp = connectionPairs(req, values.get('server.name'), values.get('server.tag'));
   // The leading variables in one literal (one allocation, no growing by push).
   const out: Array<[string, string]> = [
     // CONTENT_LENGTH first and always (the SCGI spec; lighttpd sends "0" without a body).
-    ['CONTENT_LENGTH', input.bodyLength > 0 ? String(input.bodyLength) : '0'],
-    ['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : SOFTWARE],
-    ['SERVER_NAME', serverName],
-    ['GATEWAY_INTERFACE', 'CGI/1.1'],
-    ['SERVER_PROTOCOL', req.head.versionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1'],
-    ['SERVER_PORT', port === undefined ? '0' : String(port)],
-    ['SERVER_ADDR', serverAddr],
+    input.bodyLength > 0 ? ['CONTENT_LENGTH', String(input.bodyLength)] : NO_CONTENT_LENGTH,
+    cp.software,
+    cp.serverName,
+    GATEWAY_INTERFACE,
+    req.head.versionMinor === 0 ? PROTOCOL_10 : PROTOCOL_11,
+    cp.serverPort,
+    cp.serverAddr,
     ['REQUEST_METHOD', input.method],
-    ['REQUEST_SCHEME', req.scheme],
+    cp.scheme,
   ];
-  if (req.scheme === 'https') out.push(['HTTPS', 'on']);
+  if (req.scheme === 'https') out.push(HTTPS_ON);
   // For PHP built with --force-redirect; an error handler's own value comes with req.env.
-  out.push(['REDIRECT_STATUS', '200']);
+  out.push(REDIRECT_STATUS);
   const cgiPath = input.cgi;
   const original = originalTarget(req);
   let requestUri = original;
@@ -161,7 +234,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   if (target !== original) out.push(['REDIRECT_URI', target]);
   const q = target.indexOf('?');
   // §4.1.7: QUERY_STRING is always set, "" when there is no query.
-  out.push(['QUERY_STRING', q < 0 ? '' : target.slice(q + 1)]);
+  out.push(q < 0 || q === target.length - 1 ? NO_QUERY : ['QUERY_STRING', target.slice(q + 1)]);
   if (cgiPath !== undefined) {
     out.push(['SCRIPT_NAME', utf8Bytes(cgiPath.scriptName)]);
     // §4.1.5, §4.1.6: PATH_INFO and PATH_TRANSLATED only when there is path info.
@@ -176,8 +249,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
     out.push(['SCRIPT_FILENAME', utf8Bytes(req.physicalPath)]);
     out.push(['DOCUMENT_ROOT', utf8Bytes(req.docRoot)]);
   }
-  out.push(['REMOTE_ADDR', conn.remoteAddress]);
-  out.push(['REMOTE_PORT', String(conn.remotePort)]);
+  out.push(cp.remoteAddr, cp.remotePort);
   if (extra.length > 0) {
     // An authentication plugin sets these in req.env (lighttpd mod_auth http_auth_setenv).
     const user = envGet(extra, 'REMOTE_USER');
@@ -205,7 +277,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
     if (kind === Field.Upgrade && (input.upgrade === undefined || input.upgrade === null)) continue;
     // RFC 9112 §3.2.2: an absolute-form target's authority wins over Host (lighttpd refuses a mismatch).
     if (kind === Field.Host && head.targetScheme) value = req.host;
-    const key = envName(name);
+    const key = kind === Field.Host ? 'HTTP_HOST' : envName(name);
     if (key === '') continue;
     const at = seen !== null ? seen.get(key) : indexOfName(out, httpStart, key);
     if (at === undefined) {
@@ -213,8 +285,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
       out.push([key, value]);
     } else {
       // Repeated fields are one list (RFC 9110 §5.3); Cookie pairs with "; " (RFC 6265 §5.4).
-      const entry = out[at]!;
-      entry[1] += (kind === Field.Cookie ? '; ' : ', ') + value;
+      out[at] = [key, out[at]![1] + (kind === Field.Cookie ? '; ' : ', ') + value];
     }
   }
   // An absolute-form target without Host: its authority is the Host (lighttpd sets the field from it).
@@ -225,7 +296,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   return out;
 }
 
-/** req.env last: a name already set gets the new value in place, a new one is appended. */
+/** req.env last: a name already set gets the new value at its place (a new pair: shared ones are never changed), a new one is appended. */
 function mergeEnv(out: Array<[string, string]>, extra: ReadonlyArray<readonly [string, string]>): void {
   const index = new Map<string, number>();
   for (let i = 0; i < out.length; i++) index.set(out[i]![0], i);
@@ -233,7 +304,7 @@ function mergeEnv(out: Array<[string, string]>, extra: ReadonlyArray<readonly [s
     if (name === '') continue;
     const v = envValueBytes(value);
     const at = index.get(name);
-    if (at !== undefined) out[at]![1] = v;
+    if (at !== undefined) out[at] = [name, v];
     else {
       index.set(name, out.length);
       out.push([name, v]);

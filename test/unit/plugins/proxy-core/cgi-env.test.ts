@@ -243,4 +243,42 @@ T('req.env last: overrides in place, adds new names; REMOTE_USER and AUTH_TYPE a
   assert.not.ok(env().has('REMOTE_USER'));
 });
 
+T('a keep-alive connection: what changes between its requests changes in the environment, and one build never alters another', () => {
+  const first = fakeRequest({ target: '/a', headers: ['Host', 'one.example:8080', 'Cookie', 'a=1', 'Cookie', 'b=2'], env: [['SERVER_NAME', 'set-by-setenv'], ['REDIRECT_STATUS', '404']] });
+  const build = (req: ReturnType<typeof fakeRequest>) => new Map(buildCgiEnv({ req, method: req.method, target: req.target, bodyLength: 0 }));
+  const e1 = build(first);
+  assert.is(e1.get('SERVER_NAME'), 'set-by-setenv');
+  // An error handler's REDIRECT_STATUS comes through req.env.
+  assert.is(e1.get('REDIRECT_STATUS'), '404');
+  assert.is(e1.get('HTTP_COOKIE'), 'a=1; b=2');
+  // The next request on the same connection: mod_extforward gave it another client, over https,
+  // another Host, another server.tag; no setenv this time.
+  const second = fakeRequest({ target: '/b', host: 'two.example', scheme: 'https', headers: ['Host', 'two.example', 'Cookie', 'c=3'], configValues: [['server.tag', 'tagged']] });
+  Object.assign(second, { conn: first.conn });
+  first.conn.remoteAddress = '198.51.100.9';
+  first.conn.remotePort = 0;
+  const e2 = build(second);
+  assert.is(e2.get('SERVER_NAME'), 'two.example');
+  assert.is(e2.get('REMOTE_ADDR'), '198.51.100.9');
+  assert.is(e2.get('REMOTE_PORT'), '0');
+  assert.is(e2.get('REQUEST_SCHEME'), 'https');
+  assert.is(e2.get('HTTPS'), 'on');
+  assert.is(e2.get('SERVER_SOFTWARE'), 'tagged');
+  assert.is(e2.get('HTTP_COOKIE'), 'c=3');
+  assert.is(e2.get('REDIRECT_STATUS'), '200');
+  // And back: the shared pairs were not changed by the setenv value or the cookie join.
+  const back = fakeRequest({ target: '/c', host: 'one.example:8080', headers: ['Host', 'one.example:8080'] });
+  Object.assign(back, { conn: first.conn });
+  first.conn.remoteAddress = '192.0.2.7';
+  first.conn.remotePort = 50000;
+  const third = build(back);
+  assert.is(third.get('SERVER_NAME'), 'one.example');
+  assert.is(third.get('REMOTE_ADDR'), '192.0.2.7');
+  assert.is(third.get('SERVER_SOFTWARE'), `lantern/${VERSION}`);
+  assert.is(third.get('REMOTE_PORT'), '50000');
+  assert.is(third.get('REQUEST_SCHEME'), 'http');
+  assert.not.ok(third.has('HTTPS'));
+  assert.not.ok(third.has('HTTP_COOKIE'));
+});
+
 T.run();

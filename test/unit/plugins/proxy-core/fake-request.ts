@@ -56,6 +56,7 @@ export function fakeRequest(o: FakeRequestInit = {}): Request {
       remoteAddress: o.peer ?? '192.0.2.7', remotePort: 50000,
       socket: { localAddress: o.local ?? '192.0.2.1', localPort: 8080 },
       localAddress: o.local ?? '192.0.2.1', localPort: 8080,
+      pluginData: new Map<string, unknown>(),
     },
     peekEnv(): ReadonlyArray<readonly [string, string]> { return this.env; },
     header(name: string): string | undefined {
