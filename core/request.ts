@@ -24,8 +24,8 @@ const SINGLE_WRITE_MAX_BYTES = 16 * 1024;
 /** Bodies up to this size go out in one string with the head (a copy either way; no Buffer to allocate). */
 const TEXT_BODY_MAX_BYTES = 2048;
 
-/** The env of a request that has none (peekEnv). */
-const NO_ENV: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+/** The env of a request that has none (peekEnv; also proxy-core's upstream request before its environment is built). */
+export const NO_ENV: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 /**
  * Response fields formatted and checked once, to be sent many times with respondPrepared().

@@ -3,14 +3,12 @@
 // from trusted peers), exactly one Host (RFC 9112 §3.2), the Upgrade decision, and the body length.
 // Framing fields are never copied: the protocol regenerates them from bodyLength (C2).
 import type { HeaderList } from '../../core/http1/types.js';
-import type { Request } from '../../core/request.js';
+import { NO_ENV, type Request } from '../../core/request.js';
 import { equalsLower, TCHAR } from '../../core/http1/field-lines.js';
 import type { Backend } from './backend.js';
 import { buildCgiEnv } from './cgi-env.js';
 import type { UpstreamRequest } from './types.js';
 import type { CgiPath } from './cgi-path.js';
-
-const NO_ENV: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 export class ProxyUpstreamRequest implements UpstreamRequest {
   method: string;
