@@ -99,7 +99,8 @@ export interface UpstreamRequest {
    * PATH_INFO, PATH_TRANSLATED, SCRIPT_FILENAME, REQUEST_URI, REDIRECT_STATUS, SERVER_*,
    * REMOTE_*, CONTENT_TYPE, HTTP_* (no HTTP_PROXY: C5; names with `_` dropped: B12), plus
    * req.env. Values are the bytes received (latin1 strings), never re-encoded. Empty for
-   * protocols that do not use it.
+   * protocols that do not use it. A pair may be shared with other requests (the constant ones,
+   * and a connection's addresses): read it, never change it.
    */
   readonly env: ReadonlyArray<readonly [string, string]>;
   /** The client request (read-only for protocols). */
