@@ -7,7 +7,7 @@ import type { ErrorCode } from '../../core/errors.js';
 import { parseResponseHead } from '../../core/http1/response-head.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Exchange, ProtocolOptions, ResponseSink, UpstreamRequest } from '../proxy-core/types.js';
-import { decodeParams, encodeParams, paramsByteLength, writeParams } from './params.js';
+import { decodeParams, paramsText } from './params.js';
 import {
   FCGI_GET_VALUES_RESULT, FCGI_NULL_REQUEST_ID,
   FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_CANT_MPX_CONN, FCGI_END_REQUEST, FCGI_HEADER_LEN, FCGI_KEEP_CONN, FCGI_MAX_CONTENT_BYTES,
@@ -63,10 +63,11 @@ export class FastcgiExchange implements Exchange {
     // §3.3, G8: the empty PARAMS record ends the stream. Without a body the empty STDIN record
     // goes with it, so the whole request is one write (end() then has nothing left to send).
     this.stdinSent = this.authorizer || this.up.bodyLength === 0;
-    const paramsBytes = paramsByteLength(env);
+    const params = paramsText(env);
+    const paramsBytes = params.length;
     if (paramsBytes > FCGI_MAX_CONTENT_BYTES) {
       // More than one PARAMS record (a huge cookie or target): framed piece by piece.
-      const parts = [begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, encodeParams(env)), PARAMS_END];
+      const parts = [begin, ...frameStream(FCGI_PARAMS, REQUEST_ID, Buffer.from(params, 'latin1')), PARAMS_END];
       if (this.stdinSent) parts.push(STDIN_END);
       return Buffer.concat(parts);
     }
@@ -77,7 +78,7 @@ export class FastcgiExchange implements Exchange {
     const out = Buffer.allocUnsafe(total);
     let at = putBytes(out, 0, begin);
     at = writeHeader(out, at, FCGI_PARAMS, REQUEST_ID, paramsBytes, pad);
-    at = writeParams(env, out, at);
+    at += out.write(params, at, paramsBytes, 'latin1');
     at = putZeros(out, at, pad);
     at = putBytes(out, at, PARAMS_END);
     if (this.stdinSent) putBytes(out, at, STDIN_END);

@@ -3,22 +3,8 @@
 // (latin1), as proxy-core builds the CGI environment (RFC 3875 §4.1): never re-encoded.
 import { Buffer } from 'node:buffer';
 
-/** §3.4: a length above 2^31-1 cannot be written. */
+/** §3.4: a four-byte length has 31 bits (the high bit only marks the form). */
 const MAX_LENGTH = 0x7fffffff;
-
-/** The bytes `encodeParams(pairs)` makes, without making them; throws when a name or value is too long. */
-export function paramsByteLength(pairs: ReadonlyArray<readonly [string, string]>): number {
-  let n = 0;
-  for (let i = 0; i < pairs.length; i++) {
-    const pair = pairs[i]!;
-    const nameLength = pair[0].length;
-    const valueLength = pair[1].length;
-    if (nameLength > MAX_LENGTH || valueLength > MAX_LENGTH) throw new RangeError(`FastCGI parameter ${pair[0].slice(0, 64)} is too long`);
-    // latin1 is one byte per UTF-16 unit, so the string lengths are the byte lengths.
-    n += (nameLength < 128 ? 1 : 4) + (valueLength < 128 ? 1 : 4) + nameLength + valueLength;
-  }
-  return n;
-}
 
 /** A §3.4 length as latin1 characters (one byte each). */
 function lengthChars(n: number): string {
@@ -51,29 +37,32 @@ function pairPrefix(name: string, valueLength: number): string {
 }
 
 /**
- * Writes the pairs at `at` in `out` (which has `paramsByteLength(pairs)` bytes there) and returns
- * where they end. The pairs are joined into one latin1 string first and copied in by one native
- * write: about 40 short strings, many of them views into the request's head, cost less this way
- * than one native call each, a JavaScript loop over their characters, or an array join (counted
- * with `npm run bench:instructions -- --case fastcgi`). Each pair's lengths and name come as one
- * string made once per name and value length (pairPrefix).
+ * The pairs encoded as one latin1 string (one char per byte: its length is the byte count), to be
+ * copied into a buffer by one native write. About 40 short strings, many of them views into the
+ * request's head, cost less joined this way than one native call each, a JavaScript loop over
+ * their characters, or an array join (counted with `npm run bench:instructions -- --case
+ * fastcgi`). Each pair's lengths and name come as one string made once per name and value length
+ * (pairPrefix). Any string fits §3.4's 31-bit lengths (V8's longest string is shorter).
  */
-export function writeParams(pairs: ReadonlyArray<readonly [string, string]>, out: Buffer, at: number): number {
+export function paramsText(pairs: ReadonlyArray<readonly [string, string]>): string {
   let text = '';
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
+    const name = pair[0];
     const value = pair[1];
     const n = value.length;
-    text += (n < 128 ? pairPrefix(pair[0], n) : lengthChars(pair[0].length) + lengthChars(n) + pair[0]) + value;
+    if (n < 128 && name.length < 128) {
+      text += pairPrefix(name, n) + value;
+      continue;
+    }
+    text += lengthChars(name.length) + lengthChars(n) + name + value;
   }
-  return at + out.write(text, at, text.length, 'latin1');
+  return text;
 }
 
 /** The pairs as one buffer, ready to be cut into FCGI_PARAMS records. */
 export function encodeParams(pairs: ReadonlyArray<readonly [string, string]>): Buffer {
-  const out = Buffer.allocUnsafe(paramsByteLength(pairs));
-  writeParams(pairs, out, 0);
-  return out;
+  return Buffer.from(paramsText(pairs), 'latin1');
 }
 
 /** Reads the pairs of a whole PARAMS stream (or GET_VALUES body); throws when it is cut short. */

@@ -123,7 +123,10 @@ export function splitCgiPath(req: Request, route: GatewayRoute): CgiPath {
   // With check-local disabled lighttpd's physical path is made from the shortened uri.path.
   const physical = req.physicalPath;
   const at = physical === '' ? null : tailStart(physical, path);
-  const scriptFile = at === null ? joinPath(req.docRoot, scriptName) : physical.slice(0, at.base) + path.slice(at.tail, path.length - pathInfo.length);
+  // The whole path with no PATH_INFO: the script is the physical path itself.
+  const scriptFile = at === null ? joinPath(req.docRoot, scriptName)
+    : at.tail === 0 && pathInfo === '' ? physical
+    : physical.slice(0, at.base) + path.slice(at.tail, path.length - pathInfo.length);
   return cgiPathOf(req, route, scriptName, pathInfo, scriptFile);
 }
 
