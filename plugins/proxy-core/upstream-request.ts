@@ -173,8 +173,8 @@ function upstreamFields(req: Request, backend: Backend, host: string, usesEnv: b
   if (o.forwardedFor) {
     // C3: the peer is appended to a trusted proxy's list, and replaces an untrusted client's.
     headers.push('X-Forwarded-For', xff === undefined ? peer : xff + ', ' + peer);
-    const host = xfh ?? (req.host !== '' ? req.host : undefined);
-    if (host !== undefined) headers.push('X-Forwarded-Host', host);
+    const forwardedHost = xfh ?? (req.host !== '' ? req.host : undefined);
+    if (forwardedHost !== undefined) headers.push('X-Forwarded-Host', forwardedHost);
     headers.push('X-Forwarded-Proto', xfp ?? req.scheme);
   }
   if (o.forwarded) {
