@@ -204,7 +204,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   const values = req.config.values;
   const extra = req.peekEnv();
   const cp = connectionPairs(req, values.get('server.name'), values.get('server.tag'));
-  // The leading variables in one literal (one allocation, no growing by push).
+  // The leading variables in one literal (one allocation for them; the rest are pushed).
   const out: Array<[string, string]> = [
     // CONTENT_LENGTH first and always (the SCGI spec; lighttpd sends "0" without a body).
     input.bodyLength > 0 ? ['CONTENT_LENGTH', String(input.bodyLength)] : NO_CONTENT_LENGTH,
