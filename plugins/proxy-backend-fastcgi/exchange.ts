@@ -63,7 +63,7 @@ export class FastcgiExchange implements Exchange {
     // §3.3, G8: the empty PARAMS record ends the stream. Without a body the empty STDIN record
     // goes with it, so the whole request is one write (end() then has nothing left to send).
     this.stdinSent = this.authorizer || this.up.bodyLength === 0;
-    const params = paramsText(env);
+    const params = paramsText(env, this.up.envRuns);
     const paramsBytes = params.length;
     if (paramsBytes > FCGI_MAX_CONTENT_BYTES) {
       // More than one PARAMS record (a huge cookie or target): framed piece by piece.

@@ -2,6 +2,7 @@
 // byte below 128, else in four bytes with the high bit set. Names and values are byte strings
 // (latin1), as proxy-core builds the CGI environment (RFC 3875 §4.1): never re-encoded.
 import { Buffer } from 'node:buffer';
+import type { EnvRun } from '../proxy-core/types.js';
 
 /** §3.4: a four-byte length has 31 bits (the high bit only marks the form). */
 const MAX_LENGTH = 0x7fffffff;
@@ -36,27 +37,63 @@ function pairPrefix(name: string, valueLength: number): string {
   return prefix;
 }
 
+/** Where a run's encoding is kept (EnvRun.encoded). */
+const RUN_KEY = 'fastcgi';
+const NO_RUNS: ReadonlyArray<EnvRun> = [];
+
 /**
  * The pairs encoded as one latin1 string (one char per byte: its length is the byte count), to be
  * copied into a buffer by one native write. About 40 short strings, many of them views into the
  * request's head, cost less joined this way than one native call each, a JavaScript loop over
  * their characters, or an array join (counted with `npm run bench:instructions -- --case
  * fastcgi`). Each pair's lengths and name come as one string made once per name and value length
- * (pairPrefix). Any string fits §3.4's 31-bit lengths (V8's longest string is shorter).
+ * (pairPrefix); a run of pairs a connection's requests share (EnvRun) comes as one string made
+ * once per run. Any string fits §3.4's 31-bit lengths (V8's longest string is shorter).
  */
-export function paramsText(pairs: ReadonlyArray<readonly [string, string]>): string {
+export function paramsText(pairs: ReadonlyArray<readonly [string, string]>, runs: ReadonlyArray<EnvRun> = NO_RUNS): string {
   let text = '';
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
-    const name = pair[0];
-    const value = pair[1];
-    const n = value.length;
-    if (n < 128 && name.length < 128) {
-      text += pairPrefix(name, n) + value;
-      continue;
+    if (runs.length > 0) {
+      const run = runAt(pairs, i, runs);
+      if (run !== undefined) {
+        text += runText(run);
+        i += run.pairs.length - 1;
+        continue;
+      }
     }
-    text += lengthChars(name.length) + lengthChars(n) + name + value;
+    text += pairText(pair[0], pair[1]);
   }
+  return text;
+}
+
+function pairText(name: string, value: string): string {
+  const n = value.length;
+  return n < 128 && name.length < 128 ? pairPrefix(name, n) + value : lengthChars(name.length) + lengthChars(n) + name + value;
+}
+
+/** The run whose pairs `pairs` holds from `at` on, all of them, or undefined. */
+function runAt(pairs: ReadonlyArray<readonly [string, string]>, at: number, runs: ReadonlyArray<EnvRun>): EnvRun | undefined {
+  const first = pairs[at];
+  for (let r = 0; r < runs.length; r++) {
+    const run = runs[r]!;
+    const p = run.pairs;
+    if (p[0] !== first || at + p.length > pairs.length) continue;
+    let k = 1;
+    while (k < p.length && pairs[at + k] === p[k]) k++;
+    if (k === p.length) return run;
+  }
+  return undefined;
+}
+
+/** A run's pairs encoded, made once per run and flattened (written as one piece afterwards). */
+function runText(run: EnvRun): string {
+  const kept = run.encoded.get(RUN_KEY);
+  if (typeof kept === 'string') return kept;
+  let text = '';
+  for (const [name, value] of run.pairs) text += pairText(name, value);
+  text = Buffer.from(text, 'latin1').toString('latin1');
+  run.encoded.set(RUN_KEY, text);
   return text;
 }
 

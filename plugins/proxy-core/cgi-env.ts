@@ -9,6 +9,7 @@ import { equalsLower } from '../../core/http1/field-lines.js';
 import type { Request } from '../../core/request.js';
 import { VERSION } from '../../core/version.js';
 import type { CgiPath } from './cgi-path.js';
+import type { EnvRun } from './types.js';
 
 /** What the environment is built from (an UpstreamRequest has all but cgi). */
 export interface CgiEnvInput {
@@ -142,12 +143,19 @@ interface ConnectionPairs {
   serverName: Pair;
   tag: unknown;
   software: Pair;
+  protocol: Pair;
+  /**
+   * The runs a protocol may encode once (EnvRun): SERVER_SOFTWARE to SERVER_ADDR, and
+   * REMOTE_ADDR, REMOTE_PORT. A new array and new runs whenever one of their pairs changes.
+   */
+  runs: EnvRun[];
 }
 
 const CONNECTION_PAIRS_KEY = 'proxy-core.cgi-env';
 
 function connectionPairs(req: Request, configuredName: unknown, tag: unknown): ConnectionPairs {
   const conn = req.conn;
+  const protocol = req.head.versionMinor === 0 ? PROTOCOL_10 : PROTOCOL_11;
   let p = conn.pluginData.get(CONNECTION_PAIRS_KEY) as ConnectionPairs | undefined;
   if (p === undefined) {
     const port = conn.localPort;
@@ -163,27 +171,53 @@ function connectionPairs(req: Request, configuredName: unknown, tag: unknown): C
       serverName: ['SERVER_NAME', serverNameFor(configuredName, req.host, conn.localAddress)],
       tag,
       software: ['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : SOFTWARE],
+      protocol,
+      runs: [],
     };
+    p.runs = [serverRun(p), remoteRun(p)];
     conn.pluginData.set(CONNECTION_PAIRS_KEY, p);
     return p;
   }
+  let server = false;
   if (p.host !== req.host || p.configuredName !== configuredName) {
     p.host = req.host;
     p.configuredName = configuredName;
     p.serverName = ['SERVER_NAME', serverNameFor(configuredName, req.host, conn.localAddress)];
+    server = true;
   }
   if (p.tag !== tag) {
     p.tag = tag;
     p.software = ['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : SOFTWARE];
+    server = true;
+  }
+  if (p.protocol !== protocol) {
+    p.protocol = protocol;
+    server = true;
   }
   // mod_extforward may give a request another client address, port and scheme.
   if (p.scheme[1] !== req.scheme) p.scheme = ['REQUEST_SCHEME', req.scheme];
-  if (p.remoteAddr[1] !== conn.remoteAddress) p.remoteAddr = ['REMOTE_ADDR', conn.remoteAddress];
+  let remote = false;
+  if (p.remoteAddr[1] !== conn.remoteAddress) {
+    p.remoteAddr = ['REMOTE_ADDR', conn.remoteAddress];
+    remote = true;
+  }
   if (p.remotePortNumber !== conn.remotePort) {
     p.remotePortNumber = conn.remotePort;
     p.remotePort = ['REMOTE_PORT', String(conn.remotePort)];
+    remote = true;
   }
+  // New arrays: an UpstreamRequest built earlier keeps the runs its environment was made with.
+  if (server || remote) p.runs = [server ? serverRun(p) : p.runs[0]!, remote ? remoteRun(p) : p.runs[1]!];
   return p;
+}
+
+/** SERVER_SOFTWARE to SERVER_ADDR, in the order buildCgiEnv puts them. */
+function serverRun(p: ConnectionPairs): EnvRun {
+  return { pairs: [p.software, p.serverName, GATEWAY_INTERFACE, p.protocol, p.serverPort, p.serverAddr], encoded: new Map() };
+}
+
+function remoteRun(p: ConnectionPairs): EnvRun {
+  return { pairs: [p.remoteAddr, p.remotePort], encoded: new Map() };
 }
 
 /**
@@ -198,22 +232,36 @@ function serverNameFor(configured: unknown, authority: string, serverAddr: strin
   return serverName === '' ? serverAddr : serverName;
 }
 
+/** An environment and the runs of shared pairs in it (EnvRun). */
+export interface CgiEnv {
+  readonly env: Array<[string, string]>;
+  /** Runs whose pairs env holds, consecutive and in order, unless req.env replaced one of them. */
+  readonly runs: ReadonlyArray<EnvRun>;
+}
+
 /** The CGI/1.1 environment for `input`, CONTENT_LENGTH first. */
 export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
+  return buildCgiEnvWithRuns(input).env;
+}
+
+/** buildCgiEnv(), with the runs of shared pairs a protocol may encode once (UpstreamRequest.envRuns). */
+export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
   const req = input.req;
   const values = req.config.values;
   const extra = req.peekEnv();
   const cp = connectionPairs(req, values.get('server.name'), values.get('server.tag'));
+  const server = cp.runs[0]!.pairs;
   // The leading variables in one literal (one allocation for them; the rest are pushed).
   const out: Array<[string, string]> = [
     // CONTENT_LENGTH first and always (the SCGI spec; lighttpd sends "0" without a body).
     input.bodyLength > 0 ? ['CONTENT_LENGTH', String(input.bodyLength)] : NO_CONTENT_LENGTH,
-    cp.software,
-    cp.serverName,
-    GATEWAY_INTERFACE,
-    req.head.versionMinor === 0 ? PROTOCOL_10 : PROTOCOL_11,
-    cp.serverPort,
-    cp.serverAddr,
+    // SERVER_SOFTWARE, SERVER_NAME, GATEWAY_INTERFACE, SERVER_PROTOCOL, SERVER_PORT, SERVER_ADDR.
+    server[0] as Pair,
+    server[1] as Pair,
+    server[2] as Pair,
+    server[3] as Pair,
+    server[4] as Pair,
+    server[5] as Pair,
     ['REQUEST_METHOD', input.method],
     cp.scheme,
   ];
@@ -293,7 +341,7 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
   // §4.1.3: CONTENT_TYPE just before the HTTP_* variables.
   if (contentType !== undefined) out.splice(httpStart, 0, ['CONTENT_TYPE', contentType]);
   if (extra.length > 0) mergeEnv(out, extra);
-  return out;
+  return { env: out, runs: cp.runs };
 }
 
 /** req.env last: a name already set gets the new value at its place (a new pair: shared ones are never changed), a new one is appended. */

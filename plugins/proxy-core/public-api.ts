@@ -3,7 +3,7 @@
 // plugins reach proxy-core through, the response-head parser and its one validated constructor,
 // and the error codes. Covered by the plugin API version (`lantern/plugin`).
 export type {
-  Balancer, BalancerDefinition, BalancerOptions, Exchange, ExchangeContext, FailureCounters, MemberAddress,
+  Balancer, BalancerDefinition, BalancerOptions, EnvRun, Exchange, ExchangeContext, FailureCounters, MemberAddress,
   MemberState, MemberView, ProtocolDefinition, ProtocolOptions, ProtocolOptionSpec, ResponseSink, TransportDefinition,
   TransportOpenContext, TransportStream, UpstreamRequest,
 } from './types.js';

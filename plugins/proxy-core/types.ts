@@ -103,6 +103,11 @@ export interface UpstreamRequest {
    * and a connection's addresses): read it, never change it.
    */
   readonly env: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Runs of `env` pairs that a client connection's requests share (EnvRun): a protocol may
+   * encode such a run once instead of on every request. Empty when env is. Optional to use.
+   */
+  readonly envRuns?: ReadonlyArray<EnvRun>;
   /** The client request (read-only for protocols). */
   readonly req: Request;
   /**
@@ -111,6 +116,19 @@ export interface UpstreamRequest {
    * `_docroot`). Undefined: SCRIPT_NAME is the whole path.
    */
   cgi?: import('./cgi-path.js').CgiPath;
+}
+
+/**
+ * Pairs that stand together in UpstreamRequest.env on every request of a client connection, the
+ * very same objects in the same order (SERVER_SOFTWARE to SERVER_ADDR; REMOTE_ADDR and
+ * REMOTE_PORT), until what they come from changes: then the connection's requests get new runs.
+ * A protocol may keep its encoding of a run in `encoded`, under a name of its own, and use it
+ * where env holds exactly these objects one after another, from `pairs[0]` on (a setenv value or
+ * an authorizer's variable replaces a pair with another object, and the run is then not whole).
+ */
+export interface EnvRun {
+  readonly pairs: ReadonlyArray<readonly [string, string]>;
+  readonly encoded: Map<string, string | Buffer>;
 }
 
 /** What a protocol reports while decoding a backend's bytes. */

@@ -6,9 +6,11 @@ import type { HeaderList } from '../../core/http1/types.js';
 import { NO_ENV, type Request } from '../../core/request.js';
 import { equalsLower, TCHAR } from '../../core/http1/field-lines.js';
 import type { Backend } from './backend.js';
-import { buildCgiEnv } from './cgi-env.js';
-import type { UpstreamRequest } from './types.js';
+import { buildCgiEnvWithRuns } from './cgi-env.js';
+import type { EnvRun, UpstreamRequest } from './types.js';
 import type { CgiPath } from './cgi-path.js';
+
+const NO_RUNS: ReadonlyArray<EnvRun> = Object.freeze([]);
 
 export class ProxyUpstreamRequest implements UpstreamRequest {
   method: string;
@@ -20,6 +22,7 @@ export class ProxyUpstreamRequest implements UpstreamRequest {
   readonly hostFromMember: boolean;
   cgi: CgiPath | undefined = undefined;
   private envList: Array<[string, string]> | null = null;
+  private runs: ReadonlyArray<EnvRun> = NO_RUNS;
   /** The field list, made on first read (a CGI-family protocol sends the environment instead). */
   private fieldList: HeaderList | null = null;
   private readonly backend: Backend;
@@ -58,13 +61,19 @@ export class ProxyUpstreamRequest implements UpstreamRequest {
     return this.envList ?? NO_ENV;
   }
 
+  get envRuns(): ReadonlyArray<EnvRun> {
+    return this.runs;
+  }
+
   /**
    * Build the environment once, when the body length is known (proxy-core calls it before the
    * first exchange of a CGI-family protocol); a retry reuses it.
    */
   prepareEnv(cgi: CgiPath | undefined): void {
     if (this.envList !== null) return;
-    this.envList = buildCgiEnv({ req: this.req, method: this.method, target: this.target, bodyLength: Math.max(this.bodyLength, 0), cgi });
+    const built = buildCgiEnvWithRuns({ req: this.req, method: this.method, target: this.target, bodyLength: Math.max(this.bodyLength, 0), cgi });
+    this.envList = built.env;
+    this.runs = built.runs;
   }
 }
 

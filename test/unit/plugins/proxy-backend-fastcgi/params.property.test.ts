@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeParams, encodeParams } from '../../../../plugins/proxy-backend-fastcgi/params.js';
+import { decodeParams, encodeParams, paramsText } from '../../../../plugins/proxy-backend-fastcgi/params.js';
+import type { EnvRun } from '../../../../plugins/proxy-core/types.js';
 import {
   FCGI_GET_VALUES, FCGI_NULL_REQUEST_ID, FCGI_PARAMS, FCGI_STDIN, RecordDecoder, encodeRecord, frameStream,
 } from '../../../../plugins/proxy-backend-fastcgi/record.js';
@@ -52,6 +53,25 @@ function layout(out: Buffer, list: ReadonlyArray<readonly [string, string]>): nu
   assert.is(at, out.length, 'nothing else is written');
   return boundaries;
 }
+
+ParamsProperty('runs of shared pairs (EnvRun) encode to the same bytes, whole or broken, first use or later', () => {
+  fc.assert(fc.property(fc.array(pair, { minLength: 1, maxLength: 8 }), fc.nat(7), fc.nat(7), fc.option(fc.nat(7)), (raw, from, len, replaced) => {
+    // Pair objects as the environment shares them: a run is some of the very objects of the list.
+    const list: Array<readonly [string, string]> = raw.map(([n, v]) => [n, v] as const);
+    const start = from % list.length;
+    const run: EnvRun = { pairs: list.slice(start, start + 1 + (len % (list.length - start))), encoded: new Map() };
+    const other: EnvRun = { pairs: [['NOT', 'here']], encoded: new Map() };
+    // A setenv value replaces a pair with another object (same name and value or not).
+    if (replaced !== null) {
+      const at = replaced % list.length;
+      list[at] = [list[at]![0], list[at]![1]];
+    }
+    const plain = paramsText(list);
+    assert.is(paramsText(list, [other, run]), plain, 'first use');
+    assert.is(paramsText(list, [run, other]), plain, 'with the kept encoding');
+    assert.equal(decodeParams(Buffer.from(plain, 'latin1')), list);
+  }));
+});
 
 ParamsProperty('any latin1 pairs round-trip in order, duplicates kept, with §3.4 length bytes', () => {
   fc.assert(fc.property(pairs, (list) => {

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildCgiEnv, type CgiEnvInput } from '../../../../plugins/proxy-core/cgi-env.js';
+import { buildCgiEnv, buildCgiEnvWithRuns, type CgiEnvInput } from '../../../../plugins/proxy-core/cgi-env.js';
+import { paramsText } from '../../../../plugins/proxy-backend-fastcgi/params.js';
 import { resolveCgiPath, type CgiPath, type GatewayRoute } from '../../../../plugins/proxy-core/cgi-path.js';
 import { VERSION } from '../../../../core/version.js';
 import { fakeRequest, type FakeRequestInit } from './fake-request.js';
@@ -279,6 +280,57 @@ T('a keep-alive connection: what changes between its requests changes in the env
   assert.is(third.get('REQUEST_SCHEME'), 'http');
   assert.not.ok(third.has('HTTPS'));
   assert.not.ok(third.has('HTTP_COOKIE'));
+});
+
+T('runs: a connection\'s requests share the SERVER_* and REMOTE_* pairs as runs, new ones when their source changes', () => {
+  const a = fakeRequest({ target: '/a', host: 'one.example', headers: ['Host', 'one.example'] });
+  const build = (req: ReturnType<typeof fakeRequest>) => buildCgiEnvWithRuns({ req, method: req.method, target: req.target, bodyLength: 0 });
+  /** Where each run stands in env, whole (its very objects one after another), or -1. */
+  const at = (e: ReturnType<typeof build>) => e.runs.map((r) => {
+    const i = e.env.indexOf(r.pairs[0] as [string, string]);
+    return i >= 0 && r.pairs.every((p, k) => e.env[i + k] === p) ? i : -1;
+  });
+  const e1 = build(a);
+  assert.equal(e1.runs.map((r) => r.pairs.map(([n]) => n)), [
+    ['SERVER_SOFTWARE', 'SERVER_NAME', 'GATEWAY_INTERFACE', 'SERVER_PROTOCOL', 'SERVER_PORT', 'SERVER_ADDR'],
+    ['REMOTE_ADDR', 'REMOTE_PORT'],
+  ]);
+  assert.equal(at(e1), [1, e1.env.findIndex(([n]) => n === 'REMOTE_ADDR')]);
+  // The next request on the connection, nothing changed: the same runs (an encoding made once serves it).
+  const b = fakeRequest({ target: '/b?q', host: 'one.example', headers: ['Host', 'one.example'] });
+  Object.assign(b, { conn: a.conn });
+  const e2 = build(b);
+  assert.is(e2.runs[0], e1.runs[0]);
+  assert.is(e2.runs[1], e1.runs[1]);
+  assert.equal(at(e2), [1, e2.env.findIndex(([n]) => n === 'REMOTE_ADDR')]);
+  // Another Host and another client port: new runs, with the new values; the old ones unchanged.
+  const c = fakeRequest({ target: '/c', host: 'two.example', headers: ['Host', 'two.example'] });
+  Object.assign(c, { conn: a.conn });
+  a.conn.remotePort = 40001;
+  const e3 = build(c);
+  assert.is.not(e3.runs[0], e1.runs[0]);
+  assert.is.not(e3.runs[1], e1.runs[1]);
+  assert.equal(e3.runs[0]!.pairs[1], ['SERVER_NAME', 'two.example']);
+  assert.equal(e3.runs[1]!.pairs[1], ['REMOTE_PORT', '40001']);
+  assert.equal(e1.runs[0]!.pairs[1], ['SERVER_NAME', 'one.example']);
+  // An HTTP/1.0 request changes SERVER_PROTOCOL: a new server run.
+  const d = fakeRequest({ target: '/d', host: 'two.example', versionMinor: 0, headers: ['Host', 'two.example'] });
+  Object.assign(d, { conn: a.conn });
+  const e4 = build(d);
+  assert.is.not(e4.runs[0], e3.runs[0]);
+  assert.is(e4.runs[1], e3.runs[1]);
+  assert.equal(e4.runs[0]!.pairs[3], ['SERVER_PROTOCOL', 'HTTP/1.0']);
+  // A setenv SERVER_NAME breaks the server run in env: the FastCGI encoding follows env, not the run.
+  const e = fakeRequest({ target: '/e', host: 'two.example', versionMinor: 0, headers: ['Host', 'two.example'], env: [['SERVER_NAME', 'set']] });
+  Object.assign(e, { conn: a.conn });
+  const e5 = build(e);
+  assert.is(e5.runs[0], e4.runs[0]);
+  assert.equal(at(e5)[0], -1);
+  const text = paramsText(e5.env, e5.runs);
+  assert.is(text, paramsText(e5.env));
+  assert.ok(text.includes('\x0b\x03SERVER_NAMEset'));
+  // The run was encoded for an earlier request, and still is what a request with it whole gets.
+  assert.is(paramsText(e4.env, e4.runs), paramsText(e4.env));
 });
 
 T.run();
