@@ -47,22 +47,6 @@ export const paddingFor = (contentBytes: number): number => (8 - (contentBytes &
 /** Padding bytes are zero; shared, since sockets never write into what they send. */
 const PADDING = Buffer.alloc(7);
 
-/**
- * Copies the few bytes of `src` (a record made once: BEGIN_REQUEST, an empty stream record) to
- * `at` in `out`; returns where they end. A loop, as a native copy costs more for 8-16 bytes.
- */
-export function putBytes(out: Buffer, at: number, src: Buffer): number {
-  const n = src.length;
-  for (let i = 0; i < n; i++) out[at + i] = src[i]!;
-  return at + n;
-}
-
-/** `n` zero bytes (a record's padding, at most 7) at `at` in `out`; returns where they end. */
-export function putZeros(out: Buffer, at: number, n: number): number {
-  for (let i = 0; i < n; i++) out[at + i] = 0;
-  return at + n;
-}
-
 /** A record header at `at` in `out`; returns where the content starts. */
 export function writeHeader(out: Buffer, at: number, type: number, requestId: number, contentBytes: number, paddingBytes: number): number {
   out[at] = FCGI_VERSION_1;

@@ -56,8 +56,10 @@ function feed(ex: FastcgiExchange, ...pieces: Buffer[]): Sink {
   return s;
 }
 
+/** What the socket gets: a string is latin1 (Exchange: one char per byte). */
+const bytes = (x: Buffer | string): Buffer => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x);
 const flat = (b: Buffer | string | Array<Buffer | string> | null): Buffer =>
-  b === null ? Buffer.alloc(0) : Array.isArray(b) ? Buffer.concat(b.map((x) => Buffer.from(x))) : Buffer.from(b);
+  b === null ? Buffer.alloc(0) : Array.isArray(b) ? Buffer.concat(b.map(bytes)) : bytes(b);
 
 const OK = fcgiResponse('Content-Type: text/plain\r\nX-A: 1\r\n\r\nhello');
 
