@@ -144,16 +144,20 @@ interface ConnectionPairs {
   tag: unknown;
   software: Pair;
   protocol: Pair;
+  /** The document root DOCUMENT_ROOT was made from (a Unicode string), and the pair. */
+  docRoot: string;
+  docRootPair: Pair;
   /**
-   * The runs a protocol may encode once (EnvRun): SERVER_SOFTWARE to SERVER_ADDR, and
-   * REMOTE_ADDR, REMOTE_PORT. A new array and new runs whenever one of their pairs changes.
+   * The runs a protocol may encode once (EnvRun), in env order: SERVER_SOFTWARE to SERVER_ADDR;
+   * REQUEST_SCHEME (HTTPS) REDIRECT_STATUS; DOCUMENT_ROOT REMOTE_ADDR REMOTE_PORT. A new array,
+   * with a new run for each that changed, whenever one of their pairs changes.
    */
   runs: EnvRun[];
 }
 
 const CONNECTION_PAIRS_KEY = 'proxy-core.cgi-env';
 
-function connectionPairs(req: Request, configuredName: unknown, tag: unknown): ConnectionPairs {
+function connectionPairs(req: Request, configuredName: unknown, tag: unknown, docRoot: string): ConnectionPairs {
   const conn = req.conn;
   const protocol = req.head.versionMinor === 0 ? PROTOCOL_10 : PROTOCOL_11;
   let p = conn.pluginData.get(CONNECTION_PAIRS_KEY) as ConnectionPairs | undefined;
@@ -172,9 +176,11 @@ function connectionPairs(req: Request, configuredName: unknown, tag: unknown): C
       tag,
       software: ['SERVER_SOFTWARE', typeof tag === 'string' ? utf8Bytes(tag) : SOFTWARE],
       protocol,
+      docRoot,
+      docRootPair: ['DOCUMENT_ROOT', utf8Bytes(docRoot)],
       runs: [],
     };
-    p.runs = [serverRun(p), remoteRun(p)];
+    p.runs = [serverRun(p), schemeRun(p), remoteRun(p)];
     conn.pluginData.set(CONNECTION_PAIRS_KEY, p);
     return p;
   }
@@ -195,8 +201,17 @@ function connectionPairs(req: Request, configuredName: unknown, tag: unknown): C
     server = true;
   }
   // mod_extforward may give a request another client address, port and scheme.
-  if (p.scheme[1] !== req.scheme) p.scheme = ['REQUEST_SCHEME', req.scheme];
+  let scheme = false;
+  if (p.scheme[1] !== req.scheme) {
+    p.scheme = ['REQUEST_SCHEME', req.scheme];
+    scheme = true;
+  }
   let remote = false;
+  if (p.docRoot !== docRoot) {
+    p.docRoot = docRoot;
+    p.docRootPair = ['DOCUMENT_ROOT', utf8Bytes(docRoot)];
+    remote = true;
+  }
   if (p.remoteAddr[1] !== conn.remoteAddress) {
     p.remoteAddr = ['REMOTE_ADDR', conn.remoteAddress];
     remote = true;
@@ -207,7 +222,9 @@ function connectionPairs(req: Request, configuredName: unknown, tag: unknown): C
     remote = true;
   }
   // New arrays: an UpstreamRequest built earlier keeps the runs its environment was made with.
-  if (server || remote) p.runs = [server ? serverRun(p) : p.runs[0]!, remote ? remoteRun(p) : p.runs[1]!];
+  if (server || scheme || remote) {
+    p.runs = [server ? serverRun(p) : p.runs[0]!, scheme ? schemeRun(p) : p.runs[1]!, remote ? remoteRun(p) : p.runs[2]!];
+  }
   return p;
 }
 
@@ -216,8 +233,13 @@ function serverRun(p: ConnectionPairs): EnvRun {
   return { pairs: [p.software, p.serverName, GATEWAY_INTERFACE, p.protocol, p.serverPort, p.serverAddr], encoded: new Map() };
 }
 
+/** REQUEST_SCHEME, HTTPS when "on", REDIRECT_STATUS (the default one: a setenv value is another pair). */
+function schemeRun(p: ConnectionPairs): EnvRun {
+  return { pairs: p.scheme[1] === 'https' ? [p.scheme, HTTPS_ON, REDIRECT_STATUS] : [p.scheme, REDIRECT_STATUS], encoded: new Map() };
+}
+
 function remoteRun(p: ConnectionPairs): EnvRun {
-  return { pairs: [p.remoteAddr, p.remotePort], encoded: new Map() };
+  return { pairs: [p.docRootPair, p.remoteAddr, p.remotePort], encoded: new Map() };
 }
 
 /**
@@ -249,7 +271,8 @@ export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
   const req = input.req;
   const values = req.config.values;
   const extra = req.peekEnv();
-  const cp = connectionPairs(req, values.get('server.name'), values.get('server.tag'));
+  const cgiPath = input.cgi;
+  const cp = connectionPairs(req, values.get('server.name'), values.get('server.tag'), cgiPath !== undefined ? cgiPath.documentRoot : req.docRoot);
   const server = cp.runs[0]!.pairs;
   // The leading variables in one literal (one allocation for them; the rest are pushed).
   const out: Array<[string, string]> = [
@@ -268,7 +291,6 @@ export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
   if (req.scheme === 'https') out.push(HTTPS_ON);
   // For PHP built with --force-redirect; an error handler's own value comes with req.env.
   out.push(REDIRECT_STATUS);
-  const cgiPath = input.cgi;
   const original = originalTarget(req);
   let requestUri = original;
   if (cgiPath !== undefined && cgiPath.stripRequestUri !== '') {
@@ -291,13 +313,11 @@ export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
       out.push(['PATH_TRANSLATED', utf8Bytes(cgiPath.pathTranslated)]);
     }
     out.push(['SCRIPT_FILENAME', utf8Bytes(cgiPath.scriptFilename)]);
-    out.push(['DOCUMENT_ROOT', utf8Bytes(cgiPath.documentRoot)]);
   } else {
     out.push(['SCRIPT_NAME', utf8Bytes(req.path)]);
     out.push(['SCRIPT_FILENAME', utf8Bytes(req.physicalPath)]);
-    out.push(['DOCUMENT_ROOT', utf8Bytes(req.docRoot)]);
   }
-  out.push(cp.remoteAddr, cp.remotePort);
+  out.push(cp.docRootPair, cp.remoteAddr, cp.remotePort);
   if (extra.length > 0) {
     // An authentication plugin sets these in req.env (lighttpd mod_auth http_auth_setenv).
     const user = envGet(extra, 'REMOTE_USER');

@@ -120,8 +120,8 @@ export interface UpstreamRequest {
 
 /**
  * Pairs that stand together in UpstreamRequest.env on every request of a client connection, the
- * very same objects in the same order (SERVER_SOFTWARE to SERVER_ADDR; REMOTE_ADDR and
- * REMOTE_PORT), until what they come from changes: then the connection's requests get new runs.
+ * very same objects in the same order (SERVER_SOFTWARE to SERVER_ADDR; REQUEST_SCHEME, HTTPS and
+ * REDIRECT_STATUS; DOCUMENT_ROOT, REMOTE_ADDR and REMOTE_PORT), until what they come from changes: then the connection's requests get new runs.
  * A protocol may keep its encoding of a run in `encoded`, under a name of its own, and use it
  * where env holds exactly these objects one after another, from `pairs[0]` on (a setenv value or
  * an authorizer's variable replaces a pair with another object, and the run is then not whole).

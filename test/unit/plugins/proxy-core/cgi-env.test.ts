@@ -282,7 +282,7 @@ T('a keep-alive connection: what changes between its requests changes in the env
   assert.not.ok(third.has('HTTP_COOKIE'));
 });
 
-T('runs: a connection\'s requests share the SERVER_* and REMOTE_* pairs as runs, new ones when their source changes', () => {
+T('runs: a connection\'s requests share the SERVER_*, scheme and REMOTE_* pairs as runs, new ones when their source changes', () => {
   const a = fakeRequest({ target: '/a', host: 'one.example', headers: ['Host', 'one.example'] });
   const build = (req: ReturnType<typeof fakeRequest>) => buildCgiEnvWithRuns({ req, method: req.method, target: req.target, bodyLength: 0 });
   /** Where each run stands in env, whole (its very objects one after another), or -1. */
@@ -290,46 +290,54 @@ T('runs: a connection\'s requests share the SERVER_* and REMOTE_* pairs as runs,
     const i = e.env.indexOf(r.pairs[0] as [string, string]);
     return i >= 0 && r.pairs.every((p, k) => e.env[i + k] === p) ? i : -1;
   });
+  const where = (e: ReturnType<typeof build>, ...names: string[]) => names.map((n) => e.env.findIndex(([k]) => k === n));
   const e1 = build(a);
   assert.equal(e1.runs.map((r) => r.pairs.map(([n]) => n)), [
     ['SERVER_SOFTWARE', 'SERVER_NAME', 'GATEWAY_INTERFACE', 'SERVER_PROTOCOL', 'SERVER_PORT', 'SERVER_ADDR'],
-    ['REMOTE_ADDR', 'REMOTE_PORT'],
+    ['REQUEST_SCHEME', 'REDIRECT_STATUS'],
+    ['DOCUMENT_ROOT', 'REMOTE_ADDR', 'REMOTE_PORT'],
   ]);
-  assert.equal(at(e1), [1, e1.env.findIndex(([n]) => n === 'REMOTE_ADDR')]);
+  assert.equal(at(e1), [1, ...where(e1, 'REQUEST_SCHEME', 'DOCUMENT_ROOT')]);
   // The next request on the connection, nothing changed: the same runs (an encoding made once serves it).
   const b = fakeRequest({ target: '/b?q', host: 'one.example', headers: ['Host', 'one.example'] });
   Object.assign(b, { conn: a.conn });
   const e2 = build(b);
-  assert.is(e2.runs[0], e1.runs[0]);
-  assert.is(e2.runs[1], e1.runs[1]);
-  assert.equal(at(e2), [1, e2.env.findIndex(([n]) => n === 'REMOTE_ADDR')]);
-  // Another Host and another client port: new runs, with the new values; the old ones unchanged.
-  const c = fakeRequest({ target: '/c', host: 'two.example', headers: ['Host', 'two.example'] });
+  e1.runs.forEach((r, i) => assert.is(e2.runs[i], r));
+  assert.equal(at(e2), [1, ...where(e2, 'REQUEST_SCHEME', 'DOCUMENT_ROOT')]);
+  // Another Host, another client port, https: new runs, with the new values; the old ones unchanged.
+  const c = fakeRequest({ target: '/c', host: 'two.example', scheme: 'https', headers: ['Host', 'two.example'] });
   Object.assign(c, { conn: a.conn });
   a.conn.remotePort = 40001;
   const e3 = build(c);
-  assert.is.not(e3.runs[0], e1.runs[0]);
-  assert.is.not(e3.runs[1], e1.runs[1]);
+  e1.runs.forEach((r, i) => assert.is.not(e3.runs[i], r));
   assert.equal(e3.runs[0]!.pairs[1], ['SERVER_NAME', 'two.example']);
-  assert.equal(e3.runs[1]!.pairs[1], ['REMOTE_PORT', '40001']);
+  assert.equal(e3.runs[1]!.pairs, [['REQUEST_SCHEME', 'https'], ['HTTPS', 'on'], ['REDIRECT_STATUS', '200']]);
+  assert.equal(e3.runs[2]!.pairs[2], ['REMOTE_PORT', '40001']);
+  assert.equal(at(e3), [1, ...where(e3, 'REQUEST_SCHEME', 'DOCUMENT_ROOT')]);
   assert.equal(e1.runs[0]!.pairs[1], ['SERVER_NAME', 'one.example']);
-  // An HTTP/1.0 request changes SERVER_PROTOCOL: a new server run.
-  const d = fakeRequest({ target: '/d', host: 'two.example', versionMinor: 0, headers: ['Host', 'two.example'] });
+  // An HTTP/1.0 request changes SERVER_PROTOCOL, another document root DOCUMENT_ROOT: those runs only.
+  const d = fakeRequest({ target: '/d', host: 'two.example', scheme: 'https', versionMinor: 0, docRoot: '/srv/other', headers: ['Host', 'two.example'] });
   Object.assign(d, { conn: a.conn });
   const e4 = build(d);
   assert.is.not(e4.runs[0], e3.runs[0]);
   assert.is(e4.runs[1], e3.runs[1]);
+  assert.is.not(e4.runs[2], e3.runs[2]);
   assert.equal(e4.runs[0]!.pairs[3], ['SERVER_PROTOCOL', 'HTTP/1.0']);
-  // A setenv SERVER_NAME breaks the server run in env: the FastCGI encoding follows env, not the run.
-  const e = fakeRequest({ target: '/e', host: 'two.example', versionMinor: 0, headers: ['Host', 'two.example'], env: [['SERVER_NAME', 'set']] });
+  assert.equal(e4.runs[2]!.pairs[0], ['DOCUMENT_ROOT', '/srv/other']);
+  // A setenv SERVER_NAME and REDIRECT_STATUS break two runs in env: the FastCGI encoding follows env, not the runs.
+  const e = fakeRequest({
+    target: '/e', host: 'two.example', scheme: 'https', versionMinor: 0, docRoot: '/srv/other', headers: ['Host', 'two.example'],
+    env: [['SERVER_NAME', 'set'], ['REDIRECT_STATUS', '404']],
+  });
   Object.assign(e, { conn: a.conn });
   const e5 = build(e);
-  assert.is(e5.runs[0], e4.runs[0]);
-  assert.equal(at(e5)[0], -1);
+  e4.runs.forEach((r, i) => assert.is(e5.runs[i], r));
+  assert.equal(at(e5), [-1, -1, where(e5, 'DOCUMENT_ROOT')[0]]);
   const text = paramsText(e5.env, e5.runs);
   assert.is(text, paramsText(e5.env));
   assert.ok(text.includes('\x0b\x03SERVER_NAMEset'));
-  // The run was encoded for an earlier request, and still is what a request with it whole gets.
+  assert.ok(text.includes('\x0f\x03REDIRECT_STATUS404'));
+  // The runs were encoded for the request before, and are still what a request with them whole gets.
   assert.is(paramsText(e4.env, e4.runs), paramsText(e4.env));
 });
 
