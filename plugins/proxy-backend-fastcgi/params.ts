@@ -52,11 +52,18 @@ const NO_RUNS: ReadonlyArray<EnvRun> = [];
  */
 export function paramsText(pairs: ReadonlyArray<readonly [string, string]>, runs: ReadonlyArray<EnvRun> = NO_RUNS): string {
   let text = '';
+  // Runs come in env order: only the next one is looked for. One whose first pair was replaced
+  // (a setenv SERVER_SOFTWARE) is never seen, and the later runs then go pair by pair: the same
+  // bytes, made the slow way.
+  let r = 0;
+  let next = runs.length > 0 ? runs[0]!.pairs[0] : undefined;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
-    if (runs.length > 0) {
-      const run = runAt(pairs, i, runs);
-      if (run !== undefined) {
+    if (pair === next) {
+      const run = runs[r]!;
+      r++;
+      next = r < runs.length ? runs[r]!.pairs[0] : undefined;
+      if (wholeAt(pairs, i, run.pairs)) {
         text += runText(run);
         i += run.pairs.length - 1;
         continue;
@@ -72,18 +79,11 @@ function pairText(name: string, value: string): string {
   return n < 128 && name.length < 128 ? pairPrefix(name, n) + value : lengthChars(name.length) + lengthChars(n) + name + value;
 }
 
-/** The run whose pairs `pairs` holds from `at` on, all of them, or undefined. */
-function runAt(pairs: ReadonlyArray<readonly [string, string]>, at: number, runs: ReadonlyArray<EnvRun>): EnvRun | undefined {
-  const first = pairs[at];
-  for (let r = 0; r < runs.length; r++) {
-    const run = runs[r]!;
-    const p = run.pairs;
-    if (p[0] !== first || at + p.length > pairs.length) continue;
-    let k = 1;
-    while (k < p.length && pairs[at + k] === p[k]) k++;
-    if (k === p.length) return run;
-  }
-  return undefined;
+/** Whether `pairs` holds `run` from `at` on, each of its very objects. */
+function wholeAt(pairs: ReadonlyArray<readonly [string, string]>, at: number, run: ReadonlyArray<readonly [string, string]>): boolean {
+  if (at + run.length > pairs.length) return false;
+  for (let k = 1; k < run.length; k++) if (pairs[at + k] !== run[k]) return false;
+  return true;
 }
 
 /** A run's pairs encoded, made once per run and flattened (written as one piece afterwards). */
