@@ -139,6 +139,8 @@ interface ConnectionPairs {
   remotePort: Pair;
   remotePortNumber: number;
   host: string;
+  /** The config values server.name and server.tag were read from (a request's merged config). */
+  values: ReadonlyMap<string, unknown>;
   configuredName: unknown;
   serverName: Pair;
   tag: unknown;
@@ -157,12 +159,15 @@ interface ConnectionPairs {
 
 const CONNECTION_PAIRS_KEY = 'proxy-core.cgi-env';
 
-function connectionPairs(req: Request, configuredName: unknown, tag: unknown, docRoot: string): ConnectionPairs {
+function connectionPairs(req: Request, docRoot: string): ConnectionPairs {
   const conn = req.conn;
+  const values = req.config.values;
   const protocol = req.head.versionMinor === 0 ? PROTOCOL_10 : PROTOCOL_11;
   let p = conn.pluginData.get(CONNECTION_PAIRS_KEY) as ConnectionPairs | undefined;
   if (p === undefined) {
     const port = conn.localPort;
+    const configuredName = values.get('server.name');
+    const tag = values.get('server.tag');
     p = {
       serverPort: ['SERVER_PORT', port === undefined ? '0' : String(port)],
       serverAddr: ['SERVER_ADDR', conn.localAddress],
@@ -171,6 +176,7 @@ function connectionPairs(req: Request, configuredName: unknown, tag: unknown, do
       remotePort: ['REMOTE_PORT', String(conn.remotePort)],
       remotePortNumber: conn.remotePort,
       host: req.host,
+      values,
       configuredName,
       serverName: ['SERVER_NAME', serverNameFor(configuredName, req.host, conn.localAddress)],
       tag,
@@ -185,6 +191,14 @@ function connectionPairs(req: Request, configuredName: unknown, tag: unknown, do
     return p;
   }
   let server = false;
+  // Most requests of a connection share one merged config: its values are read again only when it changes.
+  let configuredName = p.configuredName;
+  let tag = p.tag;
+  if (p.values !== values) {
+    p.values = values;
+    configuredName = values.get('server.name');
+    tag = values.get('server.tag');
+  }
   if (p.host !== req.host || p.configuredName !== configuredName) {
     p.host = req.host;
     p.configuredName = configuredName;
@@ -269,10 +283,9 @@ export function buildCgiEnv(input: CgiEnvInput): Array<[string, string]> {
 /** buildCgiEnv(), with the runs of shared pairs a protocol may encode once (UpstreamRequest.envRuns). */
 export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
   const req = input.req;
-  const values = req.config.values;
   const extra = req.peekEnv();
   const cgiPath = input.cgi;
-  const cp = connectionPairs(req, values.get('server.name'), values.get('server.tag'), cgiPath !== undefined ? cgiPath.documentRoot : req.docRoot);
+  const cp = connectionPairs(req, cgiPath !== undefined ? cgiPath.documentRoot : req.docRoot);
   const server = cp.runs[0]!.pairs;
   // The leading variables in one literal (one allocation for them; the rest are pushed).
   const out: Array<[string, string]> = [
