@@ -15,6 +15,19 @@ for (const ch of '-._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 const MAX_PORT = 65535;
 
 /**
+ * The host part of an authority, without its port: `example.org:8080` → `example.org`,
+ * `[::1]:8080` → `[::1]` (lighttpd cuts at the first ':', which leaves `[` of an IPv6 literal).
+ */
+export function hostWithoutPort(authority: string): string {
+  if (authority.charCodeAt(0) === 0x5b /* [ */) {
+    const end = authority.indexOf(']');
+    return end < 0 ? authority : authority.slice(0, end + 1);
+  }
+  const colon = authority.indexOf(':');
+  return colon < 0 ? authority : authority.slice(0, colon);
+}
+
+/**
  * Checks `host[:port]` and returns it lowercased with a trailing dot removed from the host
  * (`Example.COM.:80` → `example.com:80`), or null when it is invalid: empty host, empty label
  * (`..a`, `.a`), a byte outside [A-Za-z0-9._-], userinfo (`@`), an unterminated or malformed

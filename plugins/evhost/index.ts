@@ -2,7 +2,8 @@
 // host, in the `docroot` phase; when that directory does not exist the error log says so and
 // server.document-root stays (lighttpd 1.4.69 mod_evhost.c).
 import { definePlugin } from '../../core/plugin.js';
-import { isSafeHostComponent, hostWithoutPort, vhostRootProblem } from '../simple-vhost/host-name.js';
+import { hostWithoutPort } from '../../core/http1/authority.js';
+import { isSafeHostComponent, vhostRootProblem } from '../simple-vhost/host-name.js';
 import { fillPathPattern, parsePathPattern, type PatternPiece } from './path-pattern.js';
 
 export default definePlugin({

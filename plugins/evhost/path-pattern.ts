@@ -1,7 +1,7 @@
 // evhost.path-pattern: parsing the pattern at startup and filling it from a request's host
 // (lighttpd 1.4.69 mod_evhost.c). %% is '%', %_ the whole host, %0 the domain and TLD, %1..%9 the
 // host's labels counted from the right, %{n} the same as %n, %{n.m} the m-th character of %n.
-import { hostWithoutPort } from '../simple-vhost/host-name.js';
+import { hostWithoutPort } from '../../core/http1/authority.js';
 
 /** One piece of a parsed pattern: literal text, or a reference to fill in. */
 export type PatternPiece =

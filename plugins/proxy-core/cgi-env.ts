@@ -5,6 +5,7 @@
 // Every value is a byte string (one char per byte, latin1), as the protocol encoders write them:
 // header values and the target as received; Unicode strings (decoded paths, config) as UTF-8.
 import { Buffer } from 'node:buffer';
+import { hostWithoutPort } from '../../core/http1/authority.js';
 import { equalsLower } from '../../core/http1/field-lines.js';
 import type { Request } from '../../core/request.js';
 import { VERSION } from '../../core/version.js';
@@ -261,10 +262,7 @@ function remoteRun(p: ConnectionPairs): EnvRun {
  * authority; either without its port; with neither, SERVER_ADDR.
  */
 function serverNameFor(configured: unknown, authority: string, serverAddr: string): string {
-  const host = typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : authority;
-  let serverName = host.charCodeAt(0) === 91 /* [ */ ? host.slice(0, host.indexOf(']') + 1) : host;
-  const colon = serverName.charCodeAt(0) === 91 ? -1 : serverName.indexOf(':');
-  if (colon >= 0) serverName = serverName.slice(0, colon);
+  const serverName = hostWithoutPort(typeof configured === 'string' && configured !== '' ? utf8Bytes(configured) : authority);
   return serverName === '' ? serverAddr : serverName;
 }
 

@@ -1,20 +1,7 @@
 // The host of a request as a part of a file system path, for the vhost plugins (simple-vhost,
-// evhost): its port stripped, whether it may name a folder at all, and whether the folder made
-// from it is there.
+// evhost): whether it may name a folder at all, and whether the folder made from it is there
+// (the port is stripped by core/http1/authority.ts hostWithoutPort).
 import type { StatCache } from '../../core/stat-cache.js';
-
-/**
- * The host part of an authority, without its port: `example.org:8080` → `example.org`,
- * `[::1]:8080` → `[::1]` (lighttpd cuts at the first ':', which leaves `[` of an IPv6 literal).
- */
-export function hostWithoutPort(authority: string): string {
-  if (authority.charCodeAt(0) === 0x5b /* [ */) {
-    const end = authority.indexOf(']');
-    return end < 0 ? authority : authority.slice(0, end + 1);
-  }
-  const colon = authority.indexOf(':');
-  return colon < 0 ? authority : authority.slice(0, colon);
-}
 
 /**
  * Whether a host may become part of a file system path. The core already refuses any other

@@ -2,7 +2,8 @@
 // `docroot` phase from the request's host (port stripped); a host without such a directory gets
 // the default host's (lighttpd 1.4.69 mod_simple_vhost.c).
 import { definePlugin } from '../../core/plugin.js';
-import { hostWithoutPort, isSafeHostComponent, vhostRootProblem } from './host-name.js';
+import { hostWithoutPort } from '../../core/http1/authority.js';
+import { isSafeHostComponent, vhostRootProblem } from './host-name.js';
 
 /** `dir` with one trailing '/'; '' stays '' (lighttpd buffer_append_slash on a set value). */
 function withSlash(dir: string): string {

@@ -9,7 +9,8 @@ import { parseLighttpdConfig } from '../../../../config/lighttpd/parser.js';
 import { ConfigError } from '../../../../config/model.js';
 import { PluginHost } from '../../../../core/plugin-host.js';
 import { PATH_KIND_TTL_MS, StatCache } from '../../../../core/stat-cache.js';
-import { hostWithoutPort, isSafeHostComponent } from '../../../../plugins/simple-vhost/host-name.js';
+import { hostWithoutPort } from '../../../../core/http1/authority.js';
+import { isSafeHostComponent } from '../../../../plugins/simple-vhost/host-name.js';
 import { buildVhostRoot } from '../../../../plugins/simple-vhost/index.js';
 
 const T = suite('simple-vhost');
