@@ -42,8 +42,8 @@ const RUN_KEY = 'fastcgi';
 const NO_RUNS: ReadonlyArray<EnvRun> = [];
 
 /**
- * The pairs encoded as one latin1 string (one char per byte: its length is the byte count), to be
- * copied into a buffer by one native write. About 40 short strings, many of them views into the
+ * The pairs encoded as one latin1 string (one char per byte: its length is the byte count), for
+ * one native copy (the socket's, as part of the request head). About 40 short strings, many of them views into the
  * request's head, cost less joined this way than one native call each, a JavaScript loop over
  * their characters, or an array join (counted with `npm run bench:instructions -- --case
  * fastcgi`). Each pair's lengths and name come as one string made once per name and value length

@@ -266,6 +266,11 @@ function serverNameFor(configured: unknown, authority: string, serverAddr: strin
   return serverName === '' ? serverAddr : serverName;
 }
 
+function pushRun(out: Array<[string, string]>, run: EnvRun): void {
+  const pairs = run.pairs as ReadonlyArray<Pair>;
+  for (let i = 0; i < pairs.length; i++) out.push(pairs[i]!);
+}
+
 /** An environment and the runs of shared pairs in it (EnvRun). */
 export interface CgiEnv {
   readonly env: Array<[string, string]>;
@@ -283,25 +288,26 @@ export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
   const req = input.req;
   const extra = req.peekEnv();
   const cgiPath = input.cgi;
-  const cp = connectionPairs(req, cgiPath !== undefined ? cgiPath.documentRoot : req.docRoot);
-  const server = cp.runs[0]!.pairs;
+  // The connection's runs are placed as they are (their very pairs, in order: what a protocol
+  // that encodes a run once looks for).
+  const runs = connectionPairs(req, cgiPath !== undefined ? cgiPath.documentRoot : req.docRoot).runs;
+  const server = runs[0]!.pairs as ReadonlyArray<Pair>;
   // The leading variables in one literal (one allocation for them; the rest are pushed).
   const out: Array<[string, string]> = [
     // CONTENT_LENGTH first and always (the SCGI spec; lighttpd sends "0" without a body).
     input.bodyLength > 0 ? ['CONTENT_LENGTH', String(input.bodyLength)] : NO_CONTENT_LENGTH,
     // SERVER_SOFTWARE, SERVER_NAME, GATEWAY_INTERFACE, SERVER_PROTOCOL, SERVER_PORT, SERVER_ADDR.
-    server[0] as Pair,
-    server[1] as Pair,
-    server[2] as Pair,
-    server[3] as Pair,
-    server[4] as Pair,
-    server[5] as Pair,
+    server[0]!,
+    server[1]!,
+    server[2]!,
+    server[3]!,
+    server[4]!,
+    server[5]!,
     ['REQUEST_METHOD', input.method],
-    cp.scheme,
   ];
-  if (req.scheme === 'https') out.push(HTTPS_ON);
-  // For PHP built with --force-redirect; an error handler's own value comes with req.env.
-  out.push(REDIRECT_STATUS);
+  // REQUEST_SCHEME, HTTPS "on" for https, REDIRECT_STATUS (for PHP built with --force-redirect;
+  // an error handler's own value comes with req.env).
+  pushRun(out, runs[1]!);
   const original = originalTarget(req);
   let requestUri = original;
   if (cgiPath !== undefined && cgiPath.stripRequestUri !== '') {
@@ -328,7 +334,8 @@ export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
     out.push(['SCRIPT_NAME', utf8Bytes(req.path)]);
     out.push(['SCRIPT_FILENAME', utf8Bytes(req.physicalPath)]);
   }
-  out.push(cp.docRootPair, cp.remoteAddr, cp.remotePort);
+  // DOCUMENT_ROOT, REMOTE_ADDR, REMOTE_PORT.
+  pushRun(out, runs[2]!);
   if (extra.length > 0) {
     // An authentication plugin sets these in req.env (lighttpd mod_auth http_auth_setenv).
     const user = envGet(extra, 'REMOTE_USER');
@@ -372,7 +379,7 @@ export function buildCgiEnvWithRuns(input: CgiEnvInput): CgiEnv {
   // §4.1.3: CONTENT_TYPE just before the HTTP_* variables.
   if (contentType !== undefined) out.splice(httpStart, 0, ['CONTENT_TYPE', contentType]);
   if (extra.length > 0) mergeEnv(out, extra);
-  return { env: out, runs: cp.runs };
+  return { env: out, runs };
 }
 
 /** req.env last: a name already set gets the new value at its place (a new pair: shared ones are never changed), a new one is appended. */
