@@ -254,8 +254,7 @@ T('a keep-alive connection: what changes between its requests changes in the env
   assert.is(e1.get('HTTP_COOKIE'), 'a=1; b=2');
   // The next request on the same connection: mod_extforward gave it another client, over https,
   // another Host, another server.tag; no setenv this time.
-  const second = fakeRequest({ target: '/b', host: 'two.example', scheme: 'https', headers: ['Host', 'two.example', 'Cookie', 'c=3'], configValues: [['server.tag', 'tagged']] });
-  Object.assign(second, { conn: first.conn });
+  const second = fakeRequest({ target: '/b', host: 'two.example', scheme: 'https', headers: ['Host', 'two.example', 'Cookie', 'c=3'], configValues: [['server.tag', 'tagged']], conn: first.conn });
   first.conn.remoteAddress = '198.51.100.9';
   first.conn.remotePort = 0;
   const e2 = build(second);
@@ -268,8 +267,7 @@ T('a keep-alive connection: what changes between its requests changes in the env
   assert.is(e2.get('HTTP_COOKIE'), 'c=3');
   assert.is(e2.get('REDIRECT_STATUS'), '200');
   // And back: the shared pairs were not changed by the setenv value or the cookie join.
-  const back = fakeRequest({ target: '/c', host: 'one.example:8080', headers: ['Host', 'one.example:8080'] });
-  Object.assign(back, { conn: first.conn });
+  const back = fakeRequest({ target: '/c', host: 'one.example:8080', headers: ['Host', 'one.example:8080'], conn: first.conn });
   first.conn.remoteAddress = '192.0.2.7';
   first.conn.remotePort = 50000;
   const third = build(back);
@@ -299,14 +297,12 @@ T('runs: a connection\'s requests share the SERVER_*, scheme and REMOTE_* pairs 
   ]);
   assert.equal(at(e1), [1, ...where(e1, 'REQUEST_SCHEME', 'DOCUMENT_ROOT')]);
   // The next request on the connection, nothing changed: the same runs (an encoding made once serves it).
-  const b = fakeRequest({ target: '/b?q', host: 'one.example', headers: ['Host', 'one.example'] });
-  Object.assign(b, { conn: a.conn });
+  const b = fakeRequest({ target: '/b?q', host: 'one.example', headers: ['Host', 'one.example'], conn: a.conn });
   const e2 = build(b);
   e1.runs.forEach((r, i) => assert.is(e2.runs[i], r));
   assert.equal(at(e2), [1, ...where(e2, 'REQUEST_SCHEME', 'DOCUMENT_ROOT')]);
   // Another Host, another client port, https: new runs, with the new values; the old ones unchanged.
-  const c = fakeRequest({ target: '/c', host: 'two.example', scheme: 'https', headers: ['Host', 'two.example'] });
-  Object.assign(c, { conn: a.conn });
+  const c = fakeRequest({ target: '/c', host: 'two.example', scheme: 'https', headers: ['Host', 'two.example'], conn: a.conn });
   a.conn.remotePort = 40001;
   const e3 = build(c);
   e1.runs.forEach((r, i) => assert.is.not(e3.runs[i], r));
@@ -316,8 +312,7 @@ T('runs: a connection\'s requests share the SERVER_*, scheme and REMOTE_* pairs 
   assert.equal(at(e3), [1, ...where(e3, 'REQUEST_SCHEME', 'DOCUMENT_ROOT')]);
   assert.equal(e1.runs[0]!.pairs[1], ['SERVER_NAME', 'one.example']);
   // An HTTP/1.0 request changes SERVER_PROTOCOL, another document root DOCUMENT_ROOT: those runs only.
-  const d = fakeRequest({ target: '/d', host: 'two.example', scheme: 'https', versionMinor: 0, docRoot: '/srv/other', headers: ['Host', 'two.example'] });
-  Object.assign(d, { conn: a.conn });
+  const d = fakeRequest({ target: '/d', host: 'two.example', scheme: 'https', versionMinor: 0, docRoot: '/srv/other', headers: ['Host', 'two.example'], conn: a.conn });
   const e4 = build(d);
   assert.is.not(e4.runs[0], e3.runs[0]);
   assert.is(e4.runs[1], e3.runs[1]);
@@ -328,8 +323,8 @@ T('runs: a connection\'s requests share the SERVER_*, scheme and REMOTE_* pairs 
   const e = fakeRequest({
     target: '/e', host: 'two.example', scheme: 'https', versionMinor: 0, docRoot: '/srv/other', headers: ['Host', 'two.example'],
     env: [['SERVER_NAME', 'set'], ['REDIRECT_STATUS', '404']],
+    conn: a.conn,
   });
-  Object.assign(e, { conn: a.conn });
   const e5 = build(e);
   e4.runs.forEach((r, i) => assert.is(e5.runs[i], r));
   assert.equal(at(e5), [-1, -1, where(e5, 'DOCUMENT_ROOT')[0]]);

@@ -24,6 +24,8 @@ export interface FakeRequestInit {
   /** req.config.values entries (default none). */
   configValues?: Array<[string, unknown]>;
   redirects?: number;
+  /** Another request on this connection (a keep-alive client): what it holds is shared. */
+  conn?: Request['conn'];
 }
 
 export function fakeRequest(o: FakeRequestInit = {}): Request {
@@ -52,7 +54,7 @@ export function fakeRequest(o: FakeRequestInit = {}): Request {
       pathAndQuery: o.pathAndQuery ?? o.target ?? '/', targetScheme: o.targetScheme ?? null,
     },
     body: { length: bodyLength, present: bodyLength !== 0 },
-    conn: {
+    conn: o.conn ?? {
       remoteAddress: o.peer ?? '192.0.2.7', remotePort: 50000,
       socket: { localAddress: o.local ?? '192.0.2.1', localPort: 8080 },
       localAddress: o.local ?? '192.0.2.1', localPort: 8080,
