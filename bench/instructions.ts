@@ -6,6 +6,8 @@
 // (each round and the median) and the functions that cost most (JIT code named through node's
 // --perf-basic-prof map). A companion to `npm run bench`, never a replacement: it counts no
 // kernel time and no waiting. Flags: --requests N (10000), --rounds R (3), --top K (25),
+// --inclusive K (also the top K by inclusive instructions: what each call costs with its callees),
+// --keep (leave callgrind's output for callgrind_annotate),
 // --case hello|fastcgi (hello: an HTTP origin through mod_proxy_core; fastcgi: a FastCGI
 // responder in this process, on a unix socket, through mod_fastcgi as case fastcgi configures it;
 // --raw: through bench/peers/raw-fastcgi.mjs instead, the floor any Node process starts from).
@@ -27,6 +29,10 @@ function numberFlag(name: string, dflt: number): number {
 const REQUESTS = numberFlag('requests', 10000);
 const ROUNDS = numberFlag('rounds', 3);
 const TOP = numberFlag('top', 25);
+/** --inclusive K: also list the K functions that cost most with their callees (0: not listed). */
+const INCLUSIVE = args.includes('--inclusive') ? numberFlag('inclusive', 60) : 0;
+/** --keep: leave callgrind's output files in place (their directory is printed). */
+const KEEP = args.includes('--keep');
 const CASE = ((): 'hello' | 'fastcgi' => {
   const i = args.indexOf('--case');
   const v = i < 0 ? 'hello' : args[i + 1];
@@ -244,21 +250,30 @@ try {
   const name = jitNames(vg.pid!);
   // The frames every call passes through (main, the event loop) are not anyone's own cost.
   const frames = /PROGRAM TOTALS|start_thread|clone\.S|below main|libc_start|:main \[|node::Start\(|SpinEventLoop|NodeMainInstance::Run|ld-linux/;
-  const self = annotate(lastDump, false).filter((x) => !frames.test(x.fn));
-  const merged = new Map<string, number>();
-  for (const { ir, fn } of self) {
-    const m = /^\?\?\?:0x([0-9a-f]+) \[\?\?\?\]$/.exec(fn);
-    const label = m ? `JIT ${name(parseInt(m[1]!, 16)) ?? fn}` : fn;
-    merged.set(label, (merged.get(label) ?? 0) + ir);
-  }
-  process.stdout.write(`top ${TOP} by own instructions per request (last round):\n`);
-  for (const [fn, ir] of [...merged].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
-    process.stdout.write(`${String(Math.round(ir / REQUESTS)).padStart(8)}  ${fn.slice(0, 150)}\n`);
+  const list = (rows: Array<{ ir: number; fn: string }>, inclusive: boolean, count: number, title: string): void => {
+    const merged = new Map<string, number>();
+    for (const { ir, fn } of rows) {
+      const m = /^\?\?\?:0x([0-9a-f]+) \[\?\?\?\]$/.exec(fn);
+      const label = m ? `JIT ${name(parseInt(m[1]!, 16)) ?? fn}` : fn;
+      // Inclusive rows of one function's several JIT versions are not summed: a recursive or
+      // re-optimised function would count its callees twice.
+      merged.set(label, inclusive ? Math.max(merged.get(label) ?? 0, ir) : (merged.get(label) ?? 0) + ir);
+    }
+    process.stdout.write(`${title}:\n`);
+    for (const [fn, ir] of [...merged].sort((a, b) => b[1] - a[1]).slice(0, count)) {
+      process.stdout.write(`${String(Math.round(ir / REQUESTS)).padStart(8)}  ${fn.slice(0, 150)}\n`);
+    }
+  };
+  list(annotate(lastDump, false).filter((x) => !frames.test(x.fn)), false, TOP, `top ${TOP} by own instructions per request (last round)`);
+  if (INCLUSIVE > 0) {
+    process.stdout.write('\n');
+    list(annotate(lastDump, true).filter((x) => !frames.test(x.fn)), true, INCLUSIVE, `top ${INCLUSIVE} by inclusive instructions per request (last round)`);
   }
 } catch (err) {
   process.stderr.write(`bench:instructions: ${(err as Error).message}\n${vgErr.split('\n').slice(-5).join('\n')}\n`);
   process.exitCode = 1;
 } finally {
   stopAll();
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (KEEP) process.stdout.write(`callgrind's output kept in ${dir} (callgrind_annotate --tree=calling ...)\n`);
+  else fs.rmSync(dir, { recursive: true, force: true });
 }
