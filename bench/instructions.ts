@@ -222,7 +222,14 @@ const vg = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${outBas
   process.execPath, '--perf-basic-prof', ...program], { stdio: ['ignore', 'ignore', 'pipe'] });
 let vgErr = '';
 vg.stderr!.on('data', (d: Buffer) => { if (vgErr.length < 8192) vgErr += d.toString(); });
-const stopAll = () => { vg.kill('SIGKILL'); origin.close(); fs.rmSync(`/tmp/perf-${vg.pid}.map`, { force: true }); };
+const stopAll = () => {
+  vg.kill('SIGKILL');
+  origin.close();
+  const map = `/tmp/perf-${vg.pid}.map`;
+  // --keep: the JIT's names go with the output (callgrind shows JIT code as bare addresses).
+  if (KEEP && fs.existsSync(map)) fs.copyFileSync(map, path.join(dir, 'perf.map'));
+  fs.rmSync(map, { force: true });
+};
 process.once('SIGINT', () => { stopAll(); process.exit(130); });
 
 try {
@@ -274,6 +281,6 @@ try {
   process.exitCode = 1;
 } finally {
   stopAll();
-  if (KEEP) process.stdout.write(`callgrind's output kept in ${dir} (callgrind_annotate --tree=calling ...)\n`);
+  if (KEEP) process.stdout.write(`callgrind's output kept in ${dir}, with the JIT's names in perf.map\n`);
   else fs.rmSync(dir, { recursive: true, force: true });
 }
