@@ -56,6 +56,8 @@ export async function serveXSendfile(req: Request, file: string, roots: readonly
     rangeRequests: values.get('server.range-requests') !== false,
     followSymlinks: true,
     allowPathInfo: false,
+    // The backend named the file: static-file.exclude-extensions is about what URLs may show.
+    excluded: [],
     mimeAssign: values.get('mimetype.assign'),
   };
   await serveStatic(req, settings, log, null);

@@ -4,7 +4,7 @@ import { definePlugin } from '../../core/plugin.js';
 import type { Request } from '../../core/request.js';
 import { FileCache } from './file-cache.js';
 import { serveCached } from './serve-cached.js';
-import { refuseExcluded, serveStatic, type StaticSettings } from './serve-file.js';
+import { isExcluded, refuseExcluded, serveStatic, type StaticSettings } from './serve-file.js';
 
 /**
  * Tap stage in subrequestStart: after every other handler (default stage 0) and after
@@ -38,7 +38,7 @@ export default definePlugin({
     'static-file.exclude-extensions': {
       type: 'string-list',
       default: [],
-      doc: 'File name suffixes (e.g. ".php") never served as static files: such requests are left to other handlers, and answered 403 if none takes them (404 when the file is missing), as lighttpd. Compared case-sensitively against the end of the physical path. Default: none.',
+      doc: 'File name suffixes (e.g. ".php") never served as static files: such requests are left to other handlers, and answered 403 if none takes them (404 when the file is missing), as lighttpd. Compared case-sensitively against the end of the file found, after the path-info split: `/env.pl/info` is the file env.pl, so it is refused as `/env.pl` is. Default: none.',
     },
     'static-file.etags': {
       type: 'boolean',
@@ -85,6 +85,7 @@ export default definePlugin({
         rangeRequests: values.get('server.range-requests') !== false,
         followSymlinks: values.get('server.follow-symlink') !== false,
         allowPathInfo: !o['static-file.disable-pathinfo'],
+        excluded: o['static-file.exclude-extensions'],
         mimeAssign: values.get('mimetype.assign'),
       };
     };
@@ -93,9 +94,7 @@ export default definePlugin({
       if (req.physicalPath === '' || !HANDLED_METHODS.has(req.method)) return undefined;
       req.handler = ctx.id;
       const s = settings(req);
-      const excluded = ctx.options(req)['static-file.exclude-extensions'];
-      for (const suffix of excluded) {
-        if (suffix === '' || !req.physicalPath.endsWith(suffix)) continue;
+      if (isExcluded(req.physicalPath, s.excluded)) {
         // Every other handler ran before this stage and none took it.
         refuseExcluded(req, s, ctx.logError).catch((err: unknown) => {
           ctx.logError(`${req.method} ${req.target}: ${(err as Error).stack ?? err}`);

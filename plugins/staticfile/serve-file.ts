@@ -31,6 +31,8 @@ export interface StaticSettings {
   rangeRequests: boolean;
   followSymlinks: boolean;
   allowPathInfo: boolean;
+  /** static-file.exclude-extensions: suffixes of files never sent. */
+  excluded: readonly string[];
   /** mimetype.assign (a ConfigHash) or undefined. */
   mimeAssign: unknown;
 }
@@ -77,6 +79,13 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
   }
   // lighttpd: with static-file.disable-pathinfo the file is not handled, and the request ends 403.
   if (target.pathInfo !== '' && !s.allowPathInfo) {
+    req.sendError(403, 'LT_ERR_FORBIDDEN');
+    return;
+  }
+  // The excluded suffixes are checked against the file found, not the URL: `/env.pl/x` is the
+  // script env.pl with path info, and its source is no more sent than for `/env.pl` (lighttpd
+  // checks the physical path after its path-info split the same way).
+  if (target.pathInfo !== '' && isExcluded(target.path, s.excluded)) {
     req.sendError(403, 'LT_ERR_FORBIDDEN');
     return;
   }
@@ -190,6 +199,12 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
   } finally {
     if (!handedOff) await fh.close();
   }
+}
+
+/** Whether `file` ends with one of static-file.exclude-extensions' suffixes. */
+export function isExcluded(file: string, excluded: readonly string[]): boolean {
+  for (const suffix of excluded) if (suffix !== '' && file.endsWith(suffix)) return true;
+  return false;
 }
 
 /**

@@ -402,6 +402,7 @@ differential('Range: with POST', { send: req11('POST', '/file.txt', 'Range: byte
 differential('Range: server.range-requests disabled', { send: get11('/norange/n.txt', 'Range: bytes=0-4\r\n') });
 differential('static-file.exclude-extensions: an existing file', { send: get11('/excluded/e.txt') });
 differential('static-file.exclude-extensions: a missing file', { send: get11('/excluded/missing.txt') });
+differential('static-file.exclude-extensions: path info after an excluded file', { send: get11('/excluded/e.txt/info') });
 differential('Range: HTTP/1.0', { send: 'GET /file.txt HTTP/1.0\r\nRange: bytes=0-4\r\n\r\n' });
 differential('If-Range: the current ETag', { send: (etag) => range('bytes=0-4', `If-Range: ${etag}\r\n`) });
 differential('If-Range: another ETag', { send: range('bytes=0-4', 'If-Range: "other"\r\n') });

@@ -231,6 +231,13 @@ S('directory without index → 403; missing → 404; excluded extension → not 
   assert.is(php.status, 403);
   assert.not.ok(php.body.toString().includes('secret'));
   assert.is((await get('/missing.php')).status, 404);
+  // The suffix is the found file's, not the URL's: path info after the script is still its source.
+  for (const path of ['/x.php/', '/x.php/extra', '/x.php/a/b?q=1']) {
+    const withInfo = await get(path);
+    assert.is(withInfo.status, 403, path);
+    assert.not.ok(withInfo.body.toString().includes('secret'), path);
+  }
+  assert.is((await get('/missing.php/extra')).status, 404);
 });
 
 S('POST is served the file, as lighttpd does; PUT/DELETE → 404 when missing, else 501; OPTIONS lists Allow', async () => {
