@@ -27,6 +27,22 @@ export interface GatewayRoute {
    * with cgi.fix_pathinfo = 1 expects in order to find PATH_INFO itself. No effect with docroot.
    */
   brokenScriptFilename: boolean;
+  /**
+   * Suffixes `<module>.map-extensions` maps onto this key (".php3" for ".php"): a script ending
+   * with one is this key's as well. Default: none.
+   */
+  mappedSuffixes?: readonly string[];
+}
+
+/** Whether the script part of a path belongs to the route's key (gw_check_extension() after the split). */
+function scriptMatchesKey(route: GatewayRoute, scriptName: string): boolean {
+  const key = route.key;
+  if (key === '') return true;
+  if (key.charCodeAt(0) === 47) return scriptName.startsWith(key);
+  if (scriptName.endsWith(key)) return true;
+  const mapped = route.mappedSuffixes;
+  if (mapped !== undefined) for (const suffix of mapped) if (scriptName.endsWith(suffix)) return true;
+  return false;
 }
 
 /**
@@ -89,14 +105,13 @@ function tailStart(physical: string, path: string): { base: number; tail: number
 export async function resolveCgiPath(req: Request, route: GatewayRoute, cache: StatCache): Promise<CgiPath | CgiPathRefusal> {
   if (!route.checkLocal) return splitCgiPath(req, route);
   const path = req.path;
-  const key = route.key;
   const found = await findScript(req.physicalPath, path, cache);
   if ('status' in found) return found;
   const pathInfo = found.pathInfo;
   const scriptName = pathInfo === '' ? path : path.slice(0, path.length - pathInfo.length);
   // gw_check_extension() runs after the split: the key must match the script, not the path
   // (so `/upload/a.png/x.php` never runs a.png through the ".php" backend).
-  if (key !== '' && !(key.charCodeAt(0) === 47 ? scriptName.startsWith(key) : scriptName.endsWith(key))) return { status: 404 };
+  if (!scriptMatchesKey(route, scriptName)) return { status: 404 };
   return cgiPathOf(req, route, scriptName, pathInfo, found.scriptFile);
 }
 

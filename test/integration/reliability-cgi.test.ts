@@ -648,4 +648,26 @@ T('a responder answering Location: /other.txt without Status → the static file
   });
 });
 
+T('fastcgi.map-extensions: /x.php3 and /x.php3/info go to the ".php" backend, split as a .php script (check-local on)', async () => {
+  const fcgi = await startFakeFastcgi({ respond: (req) => ok(req) });
+  const php = `( "host" => "127.0.0.1", "port" => ${fcgi.port} )`;
+  await scenario([fcgi], `fastcgi.server = ( ".php" => ( ${php} ) )\nfastcgi.map-extensions = ( ".php3" => ".php" )`,
+    { 'x.php3': '<?php secret(); ?>', 'plain.txt': 'plain\n' }, async (g) => {
+      for (const [target, scriptName, pathInfo] of [['/x.php3', '/x.php3', []], ['/x.php3?q=1', '/x.php3', []], ['/x.php3/info/more', '/x.php3', ['/info/more']]] as const) {
+        const res = only(await get(g, target));
+        assert.is(res.status, 200, target);
+        assert.is(res.body.toString(), 'ok', `${target}: the backend's answer, never the script's source`);
+        const req = fcgi.requests.at(-1)!;
+        assert.equal(params(req, 'SCRIPT_NAME'), [scriptName], target);
+        assert.equal(params(req, 'PATH_INFO'), [...pathInfo], target);
+      }
+      assert.is(fcgi.requests.length, 3);
+      // A missing mapped script is still check-local's 404, and other files stay static.
+      assert.is(only(await get(g, '/missing.php3')).status, 404);
+      assert.is(only(await get(g, '/missing.php3/info')).status, 404);
+      assert.is(only(await get(g, '/plain.txt')).body.toString(), 'plain\n');
+      assert.is(fcgi.requests.length, 3);
+    });
+});
+
 T.run();

@@ -124,7 +124,8 @@ export function perHostOptionWarnings(ext: GatewayExtension): string[] {
 }
 
 /** The CGI-environment options of a key, lighttpd's defaults where a host says nothing. */
-function cgiRoute(key: string, h: GatewayHost): CgiRoute {
+function cgiRoute(key: string, h: GatewayHost, map: Array<[string, string]> | null): CgiRoute {
+  const mapped = map === null || key === '' || key.charCodeAt(0) === 47 ? [] : map.filter(([, target]) => target === key).map(([suffix]) => suffix);
   return {
     key,
     checkLocal: h.checkLocal ?? true,
@@ -132,6 +133,7 @@ function cgiRoute(key: string, h: GatewayHost): CgiRoute {
     stripRequestUri: h.stripRequestUri ?? '',
     docroot: h.docroot ?? '',
     brokenScriptFilename: h.brokenScriptFilename ?? false,
+    ...(mapped.length > 0 ? { mappedSuffixes: mapped } : {}),
   };
 }
 
@@ -193,7 +195,7 @@ export class GatewayRouteTable<S extends GatewaySettings> {
           hosts: responders,
           backend: responders.length > 0 ? this.backendFor(entry, ext, responders, settings, scoped, '') : null,
           authorizer: authorizers.length > 0 ? this.backendFor(entry, ext, authorizers, settings, scoped, '#auth') : null,
-          cgi: cgiRoute(ext.key, responders[0] ?? authorizers[0]!),
+          cgi: cgiRoute(ext.key, responders[0] ?? authorizers[0]!, settings.mapExtensions),
         };
       });
       plan = { routes, settings };
@@ -265,7 +267,8 @@ export function matchRoute<S extends GatewaySettings>(plan: Plan<S>, urlPath: st
   if (map) {
     // <module>.map-extensions = ( ".php3" => ".php" ): a suffix mapped onto an existing key.
     for (const [suffix, target] of map) {
-      if (!urlPath.endsWith(suffix)) continue;
+      // As a key's own suffix: at the end of the path, or of its script part (`/x.php3/info`).
+      if (!(pathInfo ? keyMatches(suffix, urlPath) : urlPath.endsWith(suffix))) continue;
       const r = plan.routes.find((x) => x.key === target);
       if (r) return r;
       break;
