@@ -6,7 +6,7 @@ import {
   FIELD_OK, FIELD_PARTIAL, FIELD_SCAN_DETAIL, FIELD_VALUE, TE_CHUNKED, bytesEqualLower,
   TCHAR, classifyTransferCoding, fieldScan, hasToken, parseContentLength, pushListTokensLower, scanFieldLine,
 } from './field-lines.js';
-import type { HeaderList, ResponseHead, ResponseHeadOptions, ResponseHeadResult } from './types.js';
+import type { HeaderList, ResponseHead, ResponseHeadMode, ResponseHeadOptions, ResponseHeadResult } from './types.js';
 import { latin1 } from './latin1.js';
 
 /** Default for ResponseHeadOptions.maxHeaderCount: backends send more fields than clients (Set-Cookie). */
@@ -110,6 +110,18 @@ export function makeResponseHead(status: number, headers: HeaderList, opts: { re
 
 function bad(detail: string): ResponseHeadResult {
   return { kind: 'error', error: { code: 'LT_ERR_BACKEND_BAD_RESPONSE', detail } };
+}
+
+/**
+ * Which parser a gateway backend's output needs (FastCGI, SCGI, uwsgi, CGI), from its first bytes:
+ * `HTTP/` starts a status line (an NPH script, uWSGI, an app that writes one); anything else is a
+ * CGI header block ('/' is not a token character, so no CGI field name starts so). null while the
+ * bytes so far are still a prefix of `HTTP/`.
+ */
+export function gatewayResponseMode(buf: Buffer): ResponseHeadMode | null {
+  const n = Math.min(buf.length, HTTP_PREFIX.length);
+  for (let i = 0; i < n; i++) if (buf[i] !== HTTP_PREFIX.charCodeAt(i)) return 'cgi';
+  return n === HTTP_PREFIX.length ? 'http' : null;
 }
 
 /**
@@ -345,16 +357,25 @@ function buildCgi(b: Buffer, s: string, end: number, opts: ResponseHeadOptions):
   }
   if (reason === '') reason = statusText(status);
   const noBody = isBodiless(status, opts.requestMethod);
+  // RFC 3875 §6.3 gives a script no say in the framing, but some send `Transfer-Encoding: chunked`
+  // and chunk their output: it is decoded (as lighttpd does), never passed on as the body. Only a
+  // single chunked coding, and never with a Content-Length (D1, D3, as from an HTTP backend).
+  let chunked = false;
+  if (f.te !== null) {
+    if (f.contentLength >= 0) return bad('both Content-Length and Transfer-Encoding');
+    if (classifyTransferCoding(f.te) !== TE_CHUNKED) return bad('Transfer-Encoding other than chunked');
+    chunked = !noBody;
+  }
   const head: ResponseHead = new ValidatedHead({
     status,
     reason,
     versionMinor: 1,
     headers: f.headers,
     contentLength: noBody ? 0 : f.contentLength,
-    chunked: false,
+    chunked,
     noBody,
-    // The CGI body ends with the stream unless a Content-Length says otherwise (the protocol decides).
-    closeDelimited: !noBody && f.contentLength < 0,
+    // The CGI body ends with the stream unless a Content-Length or chunking says otherwise (the protocol decides).
+    closeDelimited: !noBody && !chunked && f.contentLength < 0,
     keepAlive: true,
     localRedirect,
   });

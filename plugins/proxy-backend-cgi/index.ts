@@ -3,7 +3,8 @@
 // hands it the CGI environment, streams the request body to its stdin, then EOF, and logs its
 // stderr; this protocol reads its stdout: a CGI header block (Status, Location, Content-Type) or,
 // from an NPH script, a whole HTTP status line and head, then a body that ends with the output.
-// A script with no valid header block is answered 500, as lighttpd's mod_cgi answers it.
+// A script with no valid header block is answered 500 (checklist G10; lighttpd's mod_cgi sends
+// such output as the body of a 200 instead).
 // cgi.assign and the other cgi.* keys are the "cgi" plugin's (mod_cgi).
 import { Buffer } from 'node:buffer';
 import { definePlugin } from '../../core/plugin.js';

@@ -4,7 +4,8 @@
 // time (no multiplexing, as lighttpd). No sockets, pools or timers here: proxy-core owns those.
 import { Buffer } from 'node:buffer';
 import type { ErrorCode } from '../../core/errors.js';
-import { parseResponseHead } from '../../core/http1/response-head.js';
+import { ChunkedDecoder } from '../../core/http1/chunked.js';
+import { gatewayResponseMode, parseResponseHead } from '../../core/http1/response-head.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Exchange, ProtocolOptions, ResponseSink, UpstreamRequest } from '../proxy-core/types.js';
 import { decodeParams, paramsText } from './params.js';
@@ -55,6 +56,8 @@ export class FastcgiExchange implements Exchange {
   private stdinSent = false;
   /** The sink of the receive() call being handled (for onRecord). */
   private sink: ResponseSink | null = null;
+  /** The head said `Transfer-Encoding: chunked`: STDOUT's body is decoded (null: passed as it is). */
+  private chunks: ChunkedDecoder | null = null;
 
   constructor(up: UpstreamRequest, options: ProtocolOptions) {
     this.up = up;
@@ -153,14 +156,18 @@ export class FastcgiExchange implements Exchange {
     if (content.length === 0) { this.stdoutEnded = true; return; }
     if (this.stdoutEnded) { this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', 'STDOUT after the end of its stream'); return; }
     if (this.state === State.Body) {
-      if (!this.dropBody) sink.data(content);
+      if (this.dropBody) return;
+      if (this.chunks === null) sink.data(content);
+      else this.dechunk(content, sink);
       return;
     }
     let buf = this.partial === null ? content : Buffer.concat([this.partial, content]);
     this.partial = null;
     for (;;) {
-      const r = parseResponseHead(buf, { mode: 'cgi', requestMethod: this.up.method, maxHeadBytes: this.maxHeadBytes });
-      if (r.kind === 'incomplete') { this.partial = buf; return; }
+      // A CGI header block, or an HTTP status line and head (an app that writes one, as NPH).
+      const mode = gatewayResponseMode(buf);
+      const r = mode === null ? null : parseResponseHead(buf, { mode, requestMethod: this.up.method, maxHeadBytes: this.maxHeadBytes });
+      if (r === null || r.kind === 'incomplete') { this.partial = buf; return; }
       if (r.kind === 'error') { this.fail(sink, r.error.code, r.error.detail); return; }
       const h = r.head;
       buf = buf.subarray(r.consumed);
@@ -173,8 +180,18 @@ export class FastcgiExchange implements Exchange {
       }
       this.state = State.Body;
       this.dropBody = h.noBody;
-      if (buf.length > 0 && !this.dropBody) sink.data(buf);
+      if (h.chunked) this.chunks = new ChunkedDecoder();
+      if (buf.length > 0 && !this.dropBody) this.stdout(buf, sink);
       return;
+    }
+  }
+
+  /** A chunked body inside STDOUT: the chunks go on; what follows the last one is dropped (D7). */
+  private dechunk(content: Buffer, sink: ResponseSink): void {
+    const decoder = this.chunks!;
+    if (decoder.done) return;
+    if (decoder.push(content, (chunk) => sink.data(chunk)) < 0) {
+      this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', decoder.error?.detail ?? 'bad chunked body in STDOUT');
     }
   }
 
@@ -194,8 +211,13 @@ export class FastcgiExchange implements Exchange {
           this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', this.partial === null ? 'no output before END_REQUEST' : 'output ended inside the CGI header block');
           return;
         }
+        if (this.chunks !== null && !this.chunks.done && !this.dropBody) {
+          // D6: the chunked body stopped before its last chunk.
+          this.fail(sink, 'LT_ERR_BACKEND_BAD_RESPONSE', 'output ended inside its chunked body');
+          return;
+        }
         this.state = State.Done;
-        sink.end();
+        sink.end(this.chunks?.trailers);
         return;
       case FCGI_CANT_MPX_CONN:
       case FCGI_OVERLOADED: {

@@ -6,27 +6,13 @@
 import { Buffer } from 'node:buffer';
 import { ChunkedDecoder } from '../../core/http1/chunked.js';
 import { hasField } from '../../core/http1/field-lines.js';
-import { parseResponseHead } from '../../core/http1/response-head.js';
-import type { ResponseHeadMode } from '../../core/http1/types.js';
+import { gatewayResponseMode, parseResponseHead } from '../../core/http1/response-head.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Exchange, ProtocolOptions, ResponseSink, UpstreamRequest } from '../proxy-core/types.js';
 import type { EnvList } from './netstring.js';
 
 /** Where the exchange is in the response. */
 const enum State { Head, Length, Chunked, Close, Done, Failed }
-
-const HTTP_PREFIX = Buffer.from('HTTP/');
-
-/**
- * Which parser a response needs, from its first bytes: `HTTP/` starts a status line; anything
- * else is a CGI header block ('/' is not a token character, so no CGI field name starts so).
- * null while the bytes so far are still a prefix of `HTTP/`.
- */
-function responseMode(buf: Buffer): ResponseHeadMode | null {
-  const n = Math.min(buf.length, HTTP_PREFIX.length);
-  for (let i = 0; i < n; i++) if (buf[i] !== HTTP_PREFIX[i]) return 'cgi';
-  return n === HTTP_PREFIX.length ? 'http' : null;
-}
 
 export class GatewayExchange implements Exchange {
   private state = State.Head;
@@ -42,7 +28,7 @@ export class GatewayExchange implements Exchange {
     private readonly encodeHead: (env: EnvList) => Buffer,
     /**
      * The error for a response with no valid head (bad fields, or the stream ended first); the
-     * CGI protocol's is LT_ERR_SCRIPT_FAILED (500, as lighttpd's mod_cgi). Default: the
+     * CGI protocol's is LT_ERR_SCRIPT_FAILED (500, checklist G10). Default: the
      * backend's errors (502).
      */
     private readonly headErrorCode: ErrorCode | null = null,
@@ -74,7 +60,7 @@ export class GatewayExchange implements Exchange {
     let buf = this.partial === null ? data : Buffer.concat([this.partial, data]);
     this.partial = null;
     for (;;) {
-      const mode = responseMode(buf);
+      const mode = gatewayResponseMode(buf);
       const r = mode === null ? null : parseResponseHead(buf, { mode, requestMethod: this.up.method, maxHeadBytes: this.options.maxResponseHeadBytes });
       if (r === null || r.kind === 'incomplete') { this.partial = buf; return; }
       if (r.kind === 'error') return this.fail(sink, r.error.code, r.error.detail);

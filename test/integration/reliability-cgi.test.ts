@@ -570,6 +570,39 @@ T('G9: SCGI truncated or malformed response head → 502', async () => {
   });
 });
 
+T('D3/G8: a backend\'s Transfer-Encoding: chunked body is decoded (FastCGI in 3-byte records, SCGI); cut short → never a whole 200', async () => {
+  const chunkedHead = 'Status: 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const chunkedBody = '5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n';
+  const fcgi = await startFakeFastcgi({
+    respond: (req) => req.env.get('QUERY_STRING') === 'cut'
+      ? fcgiResponse(chunkedHead + '5\r\nhello\r\n', { requestId: req.requestId })
+      : fcgiResponse(chunkedHead + chunkedBody + 'ignored after the last chunk', { requestId: req.requestId, recordBytes: 3 }),
+  });
+  const scgi = await startFakeScgi({ respond: () => [chunkedHead, chunkedBody] });
+  await scenario([fcgi, scgi], `fastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )\nscgi.server = ( "/s/" => ( "a" => ${host(scgi)} ) )`, {}, async (g) => {
+    for (const target of ['/f/x', '/s/x']) {
+      const res = only(await get(g, target));
+      assert.is(res.status, 200, target);
+      assert.is(res.body.toString(), 'hello, world', `${target}: the chunks' data, not their framing`);
+      assert.ok(res.complete, target);
+    }
+    const cut = await get(g, '/f/x?cut');
+    const raw = cut.raw.toString('latin1');
+    assert.ok(cut.closed || /^HTTP\/1\.1 502/.test(raw), 'cut short: an error or a cut connection');
+    assert.not.ok(cut.responses.length === 1 && cut.responses[0]!.complete && cut.responses[0]!.status === 200, 'never a whole 200');
+  });
+});
+
+T('a FastCGI app that writes an HTTP status line (as NPH) is answered with that status and its fields', async () => {
+  const fcgi = await startFakeFastcgi({ respond: (req) => fcgiResponse('HTTP/1.0 201 Created\r\nX-A: b\r\nContent-Type: text/plain\r\n\r\nmade', { requestId: req.requestId }) });
+  await scenario([fcgi], `fastcgi.server = ( "/f/" => ( "a" => ${host(fcgi)} ) )`, {}, async (g) => {
+    const res = only(await get(g, '/f/x'));
+    assert.is(res.status, 201);
+    assert.is(res.header('x-a'), 'b');
+    assert.is(res.body.toString(), 'made');
+  });
+});
+
 // --- FastCGI Authorizer (FastCGI 1.0 §6.3) ---
 
 /** Says yes (200 + Variable-USER) to `X-Token: good`, else `denyStatus` with its own body. */

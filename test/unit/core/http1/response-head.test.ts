@@ -226,12 +226,19 @@ ResponseHeadSuite('G10 cgi: an empty header block → error', () => {
   rejects('\r\n\r\nbody', CGI);
 });
 
-ResponseHeadSuite('G10 cgi: Content-Length validated; Transfer-Encoding dropped', () => {
-  const h = head('Content-Type: a\nContent-Length: 12\nTransfer-Encoding: chunked\n\n', CGI);
+ResponseHeadSuite('G10 cgi: Content-Length validated; Transfer-Encoding: chunked decoded, never forwarded; with a Content-Length refused (D1)', () => {
+  const h = head('Content-Type: a\nContent-Length: 12\n\n', CGI);
   assert.is(h.contentLength, 12);
   assert.is(h.closeDelimited, false);
   assert.is(h.chunked, false);
   assert.equal(h.headers, ['Content-Type', 'a', 'Content-Length', '12']);
+  const c = head('Content-Type: a\nTransfer-Encoding: chunked\n\n', CGI);
+  assert.is(c.chunked, true, 'the protocol decodes the body');
+  assert.is(c.closeDelimited, false);
+  assert.equal(c.headers, ['Content-Type', 'a'], 'the field itself is not forwarded');
+  assert.is(head('Content-Type: a\nTransfer-Encoding: chunked\n\n', { ...CGI, requestMethod: 'HEAD' }).chunked, false, 'no body to decode for a HEAD');
+  rejects('Content-Type: a\nContent-Length: 12\nTransfer-Encoding: chunked\n\n', CGI);
+  rejects('Content-Type: a\nTransfer-Encoding: gzip\n\n', CGI);
   rejects('Content-Type: a\nContent-Length: x\n\n', CGI);
   rejects('Content-Type: a\nContent-Length: 1\nContent-Length: 2\n\n', CGI);
 });
