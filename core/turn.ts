@@ -13,6 +13,8 @@
 // timer deciding whether a deadline passed) reads Date.now() itself.
 
 let scheduled = false;
+/** Turns ended so far: tells whether two moments are in the same turn (no poll between them). */
+let turnsEnded = 0;
 /** Date.now() of this turn, or -1 when not read yet in this turn. */
 let wallMs = -1;
 /** performance.now() of this turn, or -1. */
@@ -22,6 +24,7 @@ const endOfTurn: Array<() => void> = [];
 
 function endTurn(): void {
   scheduled = false;
+  turnsEnded++;
   wallMs = -1;
   monoMs = -1;
   for (let i = 0; i < endOfTurn.length; i++) endOfTurn[i]!();
@@ -37,6 +40,14 @@ export function scheduleTurnEnd(): void {
 /** Run `fn` at the end of every turn that scheduled one. For modules, at load time. */
 export function atTurnEnd(fn: () => void): void {
   endOfTurn.push(fn);
+}
+
+/**
+ * This turn's number. Two calls that return the same number had no turn end (and so no poll
+ * of the sockets) between them, provided something scheduled this turn's end (turnNowMs() does).
+ */
+export function turnNumber(): number {
+  return turnsEnded;
 }
 
 /** Date.now() as of this turn (ms since the epoch): for timestamps, idle times, deadlines. */

@@ -2,7 +2,7 @@
 // connections, idle ones reused last-in first-out), its health (lighttpd gw_backend's
 // disabled_until, then one probe: half-open; checklist E1, E2, E10) and its counters.
 import { WORKER_COUNT_ENV } from '../../core/hooks.js';
-import { turnNowMs } from '../../core/turn.js';
+import { turnNowMs, turnNumber } from '../../core/turn.js';
 import type { MemberSnapshot } from './api.js';
 import type { Backend } from './backend.js';
 import { execTransport } from './process-transport.js';
@@ -104,6 +104,12 @@ export class Member implements MemberView {
   poolLimit: number;
   /** The member's capacity is known (announced, spawner knowledge, or the protocol does not announce). */
   capacityKnown: boolean;
+  /**
+   * Requests after which the backend closes a connection itself, when known (the spawner's
+   * PHP_FCGI_MAX_REQUESTS): the connection is retired after that many instead of being reused
+   * into the backend's close (E5). Infinity: not known.
+   */
+  requestsPerConnection = Infinity;
 
   /** A connection can be had now: idle, or room for a new one. */
   get hasCapacity(): boolean {
@@ -185,6 +191,7 @@ export class Member implements MemberView {
     if (c.clientPaused) { c.clientPaused = false; s.resume(); }
     c.setPhase(Phase.Idle);
     c.idleSinceMs = turnNowMs();
+    c.idleSinceTurn = turnNumber();
     this.idle.push(c);
     if (this.idleTimer === null) this.armIdleTimer(this.backend.options.keepAliveIdleMs);
     this.backend.capacityFreed();

@@ -58,6 +58,8 @@ export abstract class ProxyRequestState {
   protected attemptLive = false;
   /** The current connection carried a request before (E5). */
   protected reused = false;
+  /** A non-idempotent request waits one poll before writing on a just-released connection (E5; ProxyRequest.settleFirst). */
+  protected settling = false;
   protected freshRetryUsed = false;
   protected forceFresh = false;
   protected responseBytes = 0;

@@ -4,9 +4,9 @@
 // response's (response-relay.ts) are the classes below this one, over the shared state of
 // proxy-request-state.ts. A protocol only frames bytes (Exchange). Checklist rows noted inline.
 import { ERRORS, LanternError, type ErrorCode } from '../../core/errors.js';
-import { turnNowMs } from '../../core/turn.js';
+import { turnNowMs, turnNumber } from '../../core/turn.js';
 import type { Member, FailureKind } from './member.js';
-import { retryDecision, type RetryDecision } from './retry.js';
+import { isIdempotent, retryDecision, type RetryDecision } from './retry.js';
 import { BodyMode, NO_TRAILERS } from './proxy-request-state.js';
 import { BodyRelay } from './request-body-relay.js';
 import { ResponseRelay } from './response-relay.js';
@@ -118,7 +118,37 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     }
     this.conn = c;
     this.reused = c.requests > 0;
-    if (c.state === 'busy') this.sendRequest();
+    if (c.state !== 'busy') return;
+    if (this.reused && c.idleSinceTurn === turnNumber() && !isIdempotent(this.up.method)) this.settleFirst(c);
+    else this.sendRequest();
+  }
+
+  /**
+   * E5 for a request that is never sent twice (RFC 9112 §9.3.1): a connection whose previous
+   * exchange ended in this very turn may be one the backend closes right after its answer (php-cgi
+   * after PHP_FCGI_MAX_REQUESTS: END_REQUEST, then the close), and its close cannot have been
+   * read yet. Nothing is written until the sockets were polled once more: a close seen by then
+   * costs nothing (nothing was sent: a fresh connection is taken), where writing at once would
+   * leave a POST that cannot be retried on a dead connection. Idempotent requests do not wait:
+   * they are retried on a fresh connection when that happens.
+   */
+  private settleFirst(c: UpstreamConnection): void {
+    this.settling = true;
+    // An immediate set from the poll phase runs before the next poll; the one it sets, after it.
+    setImmediate(() => setImmediate(() => {
+      if (!this.settling || this.conn !== c || !this.attemptLive || this.done) return;
+      this.settling = false;
+      const s = c.socket;
+      if (s.destroyed || s.readableEnded || !s.writable) this.settleFailed();
+      else this.sendRequest();
+    }));
+  }
+
+  /** The connection that was settling closed (or spoke) before anything was written: a fresh one. */
+  private settleFailed(): void {
+    this.settling = false;
+    this.core.debug('%s %s → %s: the reused connection closed before the request was written; a fresh one', this.up.method, this.up.target, this.member!.key);
+    this.retry('fresh-connection', this.member!);
   }
 
   /** Connected (or taken from the pool): write the head, then the body as it comes. */
@@ -230,6 +260,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
 
   onUpstreamData(c: UpstreamConnection, chunk: Buffer): void {
     if (c !== this.conn || !this.attemptLive) { c.destroy(); return; }
+    if (this.settling) { this.settleFailed(); return; }
     this.responseBytes += chunk.length;
     try {
       this.exchange!.receive(chunk, this);
@@ -263,6 +294,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
 
   onUpstreamEnd(c: UpstreamConnection): void {
     if (c !== this.conn || !this.attemptLive) return;
+    if (this.settling) { this.settleFailed(); return; }
     if (!this.responseDone) {
       try {
         this.exchange!.receiveEnd(this);
@@ -278,6 +310,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
 
   onUpstreamError(c: UpstreamConnection, err: NodeJS.ErrnoException | null): void {
     if (c !== this.conn || !this.attemptLive) return;
+    if (this.settling) { this.settleFailed(); return; }
     if (err !== null && LanternError.is(err)) {
       // The transport's own answer (a script that cannot be run: 403, 404, 500): nothing was
       // sent, and the member is not to blame.
@@ -356,7 +389,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     const b = this.backend;
     // D7, D10, D11, G3: reused only after a clean exchange with the whole request sent.
     const reusable = b.keepAlive && this.bodyEndWritten && !c.writeFailed && ex.reusable() &&
-      c.requests < b.options.maxKeepAliveRequests && !c.socket.writableNeedDrain;
+      c.requests < b.options.maxKeepAliveRequests && c.requests < m.requestsPerConnection && !c.socket.writableNeedDrain;
     this.attemptLive = false;
     this.conn = null;
     this.exchange = null;
@@ -370,6 +403,7 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
 
   /** Drop the current attempt: its connection is closed, never pooled. */
   protected override giveUpAttempt(): void {
+    this.settling = false;
     if (!this.attemptLive) return;
     const c = this.conn;
     this.attemptLive = false;
@@ -397,8 +431,16 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
     this.giveUpAttempt();
     // Nothing of the request went out before a failed TLS handshake: retried as after a refused connect.
     const d = this.decide(kind === 'tls' ? 'LT_ERR_BACKEND_REFUSED' : code, false, stale);
-    if (d === 'fail') this.finishWithError(code);
-    else this.retry(d, m);
+    if (d === 'fail') {
+      // A stale connection is the pool's race and retried quietly; when it cannot be (a
+      // non-idempotent request, RFC 9112 §9.3.1), the client gets an error: the log says why.
+      if (stale) {
+        this.backend.logMember(m, `${ERRORS[code].message} (${detail}) on a reused connection, before any response byte, for ${this.req.method} ${this.req.target}: not sent again (${isIdempotent(this.up.method) ? 'the body cannot be replayed' : 'not idempotent'})`);
+      }
+      this.finishWithError(code);
+    } else {
+      this.retry(d, m);
+    }
   }
 
   protected override decide(code: ErrorCode, status5xx: boolean, stale: boolean): RetryDecision {

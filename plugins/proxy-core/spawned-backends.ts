@@ -9,7 +9,7 @@
 // idle-timeout is stopped. Members follow: a process is a member while it runs. As in lighttpd,
 // a server.max-worker setup starts max-procs at once (the workers cannot share the load count).
 import { turnNowMs } from '../../core/turn.js';
-import { buildChildEnv, procCapacity, Spawner, type SpawnSpec } from './spawner.js';
+import { buildChildEnv, procCapacity, procRequestsPerConnection, Spawner, type SpawnSpec } from './spawner.js';
 import { procSocket, formatSocket, type SpawnSocket } from './spawn-socket.js';
 import type { SpawnHostOptions } from './gateway/server-config.js';
 import type { Backend } from './backend.js';
@@ -44,23 +44,25 @@ function specOf(h: SpawnHost, adaptive = false): SpawnSpec {
   };
 }
 
-/** What one process of a spawned host serves at once (PHP_FCGI_CHILDREN, else 1). */
-function perProcCapacity(h: SpawnHost): number {
-  return procCapacity(buildChildEnv({ env: h.env, copyEnv: h.copyEnv }));
-}
-
 /** The addresses of a spawned host's processes: socket-N or port+N, N < max-procs. */
 function procAddresses(h: SpawnHost): string[] {
   const base = specOf(h).socket;
   return Array.from({ length: h.maxProcs }, (_, i) => formatSocket(procSocket(base, i)));
 }
 
-/** The processes' addresses become members, each capped at what one process serves. */
+/**
+ * The processes' addresses become members, each capped at what one process serves
+ * (PHP_FCGI_CHILDREN, else 1) and told after how many requests it closes a connection.
+ */
 function addMembers(b: Backend, h: SpawnHost, addresses: string[]): void {
-  const cap = perProcCapacity(h);
+  const childEnv = buildChildEnv({ env: h.env, copyEnv: h.copyEnv });
+  const cap = procCapacity(childEnv);
+  const perConnection = procRequestsPerConnection(childEnv);
   for (const a of addresses) {
     b.addMember(a);
-    b.memberFor(a)?.setCapacity(cap);
+    const m = b.memberFor(a);
+    m?.setCapacity(cap);
+    if (m) m.requestsPerConnection = perConnection;
   }
 }
 

@@ -120,6 +120,22 @@ export function procCapacity(childEnv: Record<string, string>): number {
   return Number.isInteger(n) && n > 0 ? n : 1;
 }
 
+/** php-cgi's own default for PHP_FCGI_MAX_REQUESTS. */
+const PHP_DEFAULT_MAX_REQUESTS = 500;
+
+/**
+ * Requests after which a spawned proc closes a connection itself: php-cgi's workers exit after
+ * PHP_FCGI_MAX_REQUESTS requests (500 when unset, none with 0), closing their connection right
+ * after the last answer. A worker serves one kept-alive connection from its start, so lantern
+ * retires its connection at that count rather than reuse it into the close. Infinity: no limit.
+ */
+export function procRequestsPerConnection(childEnv: Record<string, string>): number {
+  const v = childEnv.PHP_FCGI_MAX_REQUESTS;
+  if (v === undefined) return PHP_DEFAULT_MAX_REQUESTS;
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : Infinity;
+}
+
 /**
  * For config validation at boot: a message when bin-path's program does not exist, is not a
  * regular file or is not executable (lighttpd's check at startup), else null. With shellExec a

@@ -71,6 +71,8 @@ export class UpstreamConnection implements BatchedWriter {
   requests = 0;
   /** When it last went idle in the pool (Date.now()). */
   idleSinceMs = 0;
+  /** The turn it last went idle in (core/turn.ts turnNumber()). */
+  idleSinceTurn = -1;
   phase: Phase = Phase.Connect;
   /** The current phase's inactivity limit (0: none). */
   private timeoutMs = 0;

@@ -514,6 +514,37 @@ fastcgi.server = ( ".php" => ( "localhost" => (
   }
 });
 
+php('bin-path with PHP_FCGI_MAX_REQUESTS: POSTs, which are never sent twice, meet no recycled connection: all 200 (E5)', async () => {
+  if (setupError) throw setupError;
+  const dir = fresh('fcgi-recycle-post');
+  const { proc, port, errorLog } = await startWith(dir, `server.modules = ( "mod_fastcgi" )
+fastcgi.server = ( ".php" => ( "localhost" => (
+  "socket" => "${dir}/php-fastcgi.socket",
+  "bin-path" => "${PHP_CGI}",
+  "max-procs" => 1,
+  "bin-environment" => ( "PHP_FCGI_CHILDREN" => "2", "PHP_FCGI_MAX_REQUESTS" => "5" )
+) ) )`);
+  try {
+    // A POST cannot be retried on a fresh connection (RFC 9112 §9.3.1): lantern retires each
+    // connection after php's 5th request instead of reusing it into the worker's exit.
+    const body = 'p'.repeat(20_000);
+    const md5 = crypto.createHash('md5').update(body).digest('hex');
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: 8 }, async (_, c) => {
+        const one = `POST /md5.php?r=${round}&c=${c} HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+        const r = await rawExchange({ port, send: one.repeat(5), expectResponses: 5, timeoutMs: 15_000 });
+        assert.equal(r.responses.map((x) => `${x.status} ${x.body.toString()}`), Array(5).fill(`200 ${md5} ${body.length} ${body.length}`), `round ${round} client ${c} (timed out: ${r.timedOut})`);
+      }));
+    }
+    const log = fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : '';
+    assert.not.match(log, /not sent again/, 'no POST met a connection php had closed');
+    assert.is(await proc.stop('SIGTERM', 15_000), 0, proc.stderr);
+  } finally {
+    proc.kill();
+    killPhpGroups();
+  }
+});
+
 php('bin-path: a block that changes only fastcgi.balance reaches the same spawned php-cgi (a backend made at the first such request)', async () => {
   if (setupError) throw setupError;
   const dir = fresh('fcgi-variant');
