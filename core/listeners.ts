@@ -229,7 +229,14 @@ function listenError(spec: ListenSpec, err: NodeJS.ErrnoException): Error {
   return new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim());
 }
 
-export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, reader: SocketReader, l: Listener) => void): Promise<Listener> {
+/**
+ * `onAcceptError`: a connection could not be accepted (EMFILE, ENFILE: out of file descriptors);
+ * the listener goes on accepting (libuv drops that one connection).
+ */
+export function listen(
+  spec: ListenSpec, onConnection: (socket: net.Socket, reader: SocketReader, l: Listener) => void,
+  onAcceptError: (err: NodeJS.ErrnoException, l: Listener) => void = () => {},
+): Promise<Listener> {
   return new Promise((resolve, reject) => {
     // highWaterMark: a client socket takes up to 256 KiB before write() asks the writer to wait.
     // With Node's 16 KiB default every 64 KiB piece of a proxied body paused the backend and
@@ -255,7 +262,8 @@ export function listen(spec: ListenSpec, onConnection: (socket: net.Socket, read
     server.once('error', fail);
     const done = () => {
       server.off('error', fail);
-      server.on('error', () => { /* accept errors (EMFILE) are transient */ });
+      // Accept errors (EMFILE) are transient: said, and the listener goes on.
+      server.on('error', (err: NodeJS.ErrnoException) => onAcceptError(err, listener));
       const addr = server.address();
       if (addr && typeof addr === 'object') {
         listener.boundPort = addr.port;

@@ -1,4 +1,5 @@
 // The server: owns the config, hooks, plugins, listeners and connections (design.md §2).
+import fs from 'node:fs';
 import type net from 'node:net';
 import createDebug from 'debug';
 import { ConfigMerger, globalValues, socketBlocks } from '../config/merge.js';
@@ -43,9 +44,38 @@ export interface ServerLimits {
   writeIdleMs: number;
   keepAliveIdleMs: number;
   maxKeepAliveRequests: number;
+  /** Most client connections at once (0: no limit). */
   maxConnections: number;
+  /** maxConnections is not configured but derived from the open-files limit. */
+  maxConnectionsDerived: boolean;
   reject100With417: boolean;
   gracefulStopMs: number;
+}
+
+/**
+ * The soft open-files limit (RLIMIT_NOFILE) from /proc/self/limits, or null where it cannot be
+ * read (not Linux) or is unlimited.
+ */
+export function openFilesLimit(limitsText?: string): number | null {
+  let text: string;
+  if (limitsText !== undefined) text = limitsText;
+  else {
+    try { text = fs.readFileSync('/proc/self/limits', 'utf8'); } catch { return null; }
+  }
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (m === null || m[1] === 'unlimited') return null;
+  return Number(m[1]);
+}
+
+/**
+ * server.max-connections, or when it is 0 (unset) a third of the open-files limit, as lighttpd
+ * derives its connection limit from its descriptors: each connection may hold a backend socket
+ * and a file besides its own, and a process out of descriptors fails every one of them (libuv
+ * then closes new connections unseen). 0 stays "no limit" only where the limit is unknown.
+ */
+export function connectionLimit(configured: number, files: number | null = openFilesLimit()): { maxConnections: number; maxConnectionsDerived: boolean } {
+  if (configured > 0 || files === null) return { maxConnections: configured, maxConnectionsDerived: false };
+  return { maxConnections: Math.max(1, Math.floor(files / 3)), maxConnectionsDerived: true };
 }
 
 /** debug.log-* options set to enable somewhere in the config. */
@@ -84,6 +114,10 @@ export interface ServerCounters {
   readTimeouts: number;
   writeTimeouts: number;
   pluginErrors: number;
+  /** Connections the listeners could not accept (ENOBUFS...). */
+  acceptErrors: number;
+  /** Connections closed at once because server.max-connections were open. */
+  refusedConnections: number;
 }
 
 export class Server {
@@ -111,7 +145,7 @@ export class Server {
   readonly listeners: Listener[] = [];
   readonly counters: ServerCounters = {
     connections: 0, requests: 0, responses: 0, badRequests: 0, clientAborts: 0,
-    readTimeouts: 0, writeTimeouts: 0, pluginErrors: 0,
+    readTimeouts: 0, writeTimeouts: 0, pluginErrors: 0, acceptErrors: 0, refusedConnections: 0,
   };
   readonly limits: ServerLimits;
   readonly tag: string;
@@ -168,7 +202,7 @@ export class Server {
       writeIdleMs: g<number>('server.max-write-idle', 360) * 1000,
       keepAliveIdleMs: g<number>('server.max-keep-alive-idle', 5) * 1000,
       maxKeepAliveRequests: g<number>('server.max-keep-alive-requests', 1000),
-      maxConnections: g<number>('server.max-connections', 0),
+      ...connectionLimit(g<number>('server.max-connections', 0)),
       reject100With417: g<boolean>('server.reject-expect-100-with-417', false),
       gracefulStopMs: g<number>('server.graceful-shutdown-timeout', 8) * 1000,
     };
@@ -203,6 +237,27 @@ export class Server {
     return server;
   }
 
+  /** When acceptFailed() last wrote to the error log (once a second at most: a flood would fill it). */
+  private acceptErrorLoggedMs = 0;
+
+  /**
+   * A connection could not be accepted (ENOBUFS, ENOMEM...; libuv itself drops connections it
+   * cannot accept for want of a descriptor, which the connection limit keeps from happening).
+   * Logged at most once a second.
+   */
+  private acceptFailed(err: NodeJS.ErrnoException, l: Listener): void {
+    this.counters.acceptErrors++;
+    const now = Date.now();
+    if (now - this.acceptErrorLoggedMs < 1000) return;
+    this.acceptErrorLoggedMs = now;
+    this.logError(`cannot accept a connection on ${l.name}: ${err.code ?? err.message}; ${this.counters.acceptErrors} so far`);
+  }
+
+  /** When the connection limit was last said to be reached (once every 10 s at most). */
+  private limitLoggedMs = 0;
+  /** Connections closed at once for the limit since the last log line. */
+  private refusedSinceLog = 0;
+
   /** Run the startup hook and open the listeners. */
   async start(): Promise<void> {
     await this.hooks.startup.promise(this);
@@ -210,7 +265,7 @@ export class Server {
     for (const spec of specs) {
       const secure = this.listenerTls?.(spec) ?? null;
       if (secure !== null) { spec.tls = secure; spec.scheme = 'https'; }
-      this.listeners.push(await listen(spec, (socket, reader, l) => this.accept(socket, reader, l)));
+      this.listeners.push(await listen(spec, (socket, reader, l) => this.accept(socket, reader, l), (err, l) => this.acceptFailed(err, l)));
     }
     this.tickTimer = setInterval(() => this.tick(), 1000);
     this.tickTimer.unref();
@@ -284,8 +339,23 @@ export class Server {
   }
 
   private accept(socket: net.Socket, reader: SocketReader, listener: Listener): void {
-    if (this.stopping || (this.limits.maxConnections > 0 && this.connections.size >= this.limits.maxConnections)) {
+    if (this.stopping) {
       socket.destroy();
+      return;
+    }
+    const max = this.limits.maxConnections;
+    if (max > 0 && this.connections.size >= max) {
+      // lighttpd: "sockets disabled, connection limit reached". The connection is closed at once:
+      // the descriptors left serve the connections that are in, their backends and files.
+      socket.destroy();
+      this.counters.refusedConnections++;
+      this.refusedSinceLog++;
+      const now = Date.now();
+      if (now - this.limitLoggedMs >= 10_000) {
+        this.limitLoggedMs = now;
+        this.logError(`connection limit reached (${max} connections, server.max-connections${this.limits.maxConnectionsDerived ? ' unset: a third of the open-files limit' : ''}): ${this.refusedSinceLog} new connection(s) closed at once`);
+        this.refusedSinceLog = 0;
+      }
       return;
     }
     this.counters.connections++;

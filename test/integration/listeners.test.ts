@@ -12,7 +12,9 @@ import {
   canConnect, makeTempDir, removeDir, runLantern, spawnLantern, START_TIMEOUT_MS, startLanternBinding, startLanternProcess, STACK_LINE,
   waitAccepting, writeProbePlugin, type LanternProcess,
 } from '../helpers/spawn-lantern.js';
-import { once, skipUnless, which } from '../helpers/wait.js';
+import { once, skipUnless, waitFor, which } from '../helpers/wait.js';
+
+const readIfExists = (file: string): string => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
 
 const Listeners = suite('listeners');
 
@@ -335,6 +337,41 @@ withPython('socket activation with server.max-worker = 2: the workers serve the 
   } finally {
     proc.kill();
     configPort.close();
+  }
+});
+
+Listeners('server.max-connections unset: a third of the open-files limit; past it new connections close at once, said once; the rest keep working', async () => {
+  const log = path.join(dir, 'error.log');
+  // The child's open-files limit only: 90 descriptors, so at most 30 connections.
+  const wrapper = ['sh', '-c', 'ulimit -n 90 && exec "$@"', 'sh'];
+  const { proc, ports: [port] } = await startLanternBinding(1, ([p]) => ['-D', '-f', writeConf(`server.bind = "127.0.0.1"\nserver.port = ${p}\nserver.errorlog = "${log}"\n${base()}`)], { cwd: dir, wrapper });
+  const clients: net.Socket[] = [];
+  try {
+    // One kept-alive client that is in before the flood, then 60 idle connections.
+    const kept = net.connect({ port: port!, host: '127.0.0.1' });
+    kept.on('error', () => {});
+    await once(kept, 'connect', 5000);
+    for (let i = 0; i < 60; i++) {
+      const c = net.connect({ port: port!, host: '127.0.0.1' });
+      c.on('error', () => {});
+      clients.push(c);
+    }
+    await Promise.all(clients.map((c) => once(c, 'connect', 5000).catch(() => {})));
+    await waitFor(() => /connection limit reached \(30 connections, server\.max-connections unset: a third of the open-files limit\): \d+ new connection\(s\) closed at once/.test(readIfExists(log)), 5000, 20, 'the limit line');
+    const closed = await waitFor(() => clients.filter((c) => c.destroyed || c.readableEnded).length >= 30, 5000, 20, 'the connections past the limit closed').then(() => true, () => false);
+    assert.ok(closed, `connections past the limit are closed: ${clients.filter((c) => c.destroyed || c.readableEnded).length} of 60`);
+    assert.is(readIfExists(log).split('\n').filter((l) => l.includes('connection limit reached')).length, 1, 'said once, not per connection');
+    // The client that was in still gets its answer: the process has descriptors left.
+    kept.write('GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n');
+    const [data] = await once(kept, 'data', 5000) as [Buffer];
+    assert.match(data.toString('latin1'), /^HTTP\/1\.1 200 /);
+    kept.destroy();
+    for (const c of clients) c.destroy();
+    await waitFor(async () => (await fetchBody({ port: port! }).then(() => true, () => false)), 5000, 50, 'service after the clients left');
+    assert.is(proc.status, null, 'still running');
+  } finally {
+    for (const c of clients) c.destroy();
+    proc.kill();
   }
 });
 
