@@ -78,9 +78,12 @@ export function xSendfilePath(headers: HeaderList): string | null {
   return null;
 }
 
-/** Fields a file served for X-Sendfile describes itself: the backend's values are dropped. */
+/**
+ * Fields a file served for X-Sendfile describes itself: the backend's values are dropped. Its
+ * Content-Type is kept (the file's type from mimetype.assign only when it sent none), as lighttpd.
+ */
 const FILE_FIELDS = new Set([
-  'x-sendfile', 'x-lighttpd-send-file', 'content-length', 'content-type', 'content-range',
+  'x-sendfile', 'x-lighttpd-send-file', 'content-length', 'content-range',
   'last-modified', 'etag', 'accept-ranges', 'content-encoding',
 ]);
 

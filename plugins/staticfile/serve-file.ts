@@ -121,11 +121,19 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     }
     const etag = s.etag ? makeETag(st, s.etag) : null;
     const v: Validators = { etag, lastModifiedMs: st.mtimeMs };
-    // Headers other plugins set before the handler ran are kept (Request.writeHead replaces the list).
-    const validators: HeaderList = [...req.responseHeaders, 'Last-Modified', formatHttpDate(st.mtimeMs)];
+    // Headers other plugins set before the handler ran are kept (Request.writeHead replaces the
+    // list); a Content-Type among them (an X-Sendfile backend's) is the file's, as lighttpd keeps it.
+    const validators: HeaderList = [];
+    let given: string | undefined;
+    const before = req.responseHeaders;
+    for (let i = 0; i < before.length; i += 2) {
+      if (before[i]!.length === 12 && before[i]!.toLowerCase() === 'content-type') given ??= before[i + 1]!;
+      else validators.push(before[i]!, before[i + 1]!);
+    }
+    validators.push('Last-Modified', formatHttpDate(st.mtimeMs));
     if (etag) validators.push('ETag', etag);
 
-    const type = contentTypeFor(target.path, s.mimeAssign);
+    const type = given ?? contentTypeFor(target.path, s.mimeAssign);
     const pre = evaluatePreconditions(req.method, (n) => req.header(n), v);
     if (pre === 304) {
       // lighttpd sets Content-Type before it evaluates the conditionals, so its 304 has one too.
