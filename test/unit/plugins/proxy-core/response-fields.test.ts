@@ -39,9 +39,9 @@ T('X-Sendfile and X-LIGHTTPD-send-file', () => {
   assert.is(xSendfilePath(['X-Other', '/c']), null);
 });
 
-T('fields the file describes itself are dropped for X-Sendfile', () => {
+T('fields the file describes itself are dropped for X-Sendfile; the backend\'s Content-Type stays (lighttpd)', () => {
   assert.equal(fieldsKeptForFile(['X-Sendfile', '/a', 'Content-Type', 't', 'Content-Length', '9', 'ETag', '"e"',
-    'Content-Disposition', 'inline', 'Set-Cookie', 'a=1']), ['Content-Disposition', 'inline', 'Set-Cookie', 'a=1']);
+    'Content-Disposition', 'inline', 'Set-Cookie', 'a=1']), ['Content-Type', 't', 'Content-Disposition', 'inline', 'Set-Cookie', 'a=1']);
 });
 
 T.run();
