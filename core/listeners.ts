@@ -224,9 +224,20 @@ export async function probeListen(spec: ListenSpec): Promise<void> {
   }
 }
 
+/**
+ * Why a unix socket could not be bound at `socketPath`, in words: libuv reports a missing
+ * directory as EACCES (for Windows' sake), which sends a user looking at permissions.
+ */
+export function unixBindProblem(socketPath: string, err: NodeJS.ErrnoException): string {
+  const dir = path.dirname(socketPath);
+  if ((err.code === 'EACCES' || err.code === 'ENOENT') && !fs.existsSync(dir)) return `the directory ${dir} does not exist`;
+  return `${err.code ?? ''} ${err.message}`.trim();
+}
+
 /** What a failed bind says: where the address was configured, the address, and the error. */
 function listenError(spec: ListenSpec, err: NodeJS.ErrnoException): Error {
-  return new Error(`${spec.origin}: cannot listen on ${spec.name}: ${err.code ?? ''} ${err.message}`.trim());
+  const why = spec.unixPath !== undefined ? unixBindProblem(spec.unixPath, err) : `${err.code ?? ''} ${err.message}`.trim();
+  return new Error(`${spec.origin}: cannot listen on ${spec.name}: ${why}`);
 }
 
 /**

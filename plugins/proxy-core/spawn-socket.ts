@@ -3,6 +3,7 @@
 import { lstatSync, renameSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { unixBindProblem } from '../../core/listeners.js';
 
 /** Where a child listens. */
 export type SpawnSocket = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -107,7 +108,7 @@ export function withListenSocket<T>(socket: SpawnSocket, backlog: number, use: (
       }
     }
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot listen on ${formatSocket(socket)}: ${err.code ?? err.message}`));
+      reject(new Error(`cannot listen on ${formatSocket(socket)}: ${socket.kind === 'unix' ? unixBindProblem(socket.path, err) : err.code ?? err.message}`));
     });
     server.once('listening', () => {
       try {

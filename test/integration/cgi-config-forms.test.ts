@@ -146,6 +146,11 @@ const BROKEN: Array<{ name: string; text: string; line: number; says: RegExp }> 
     line: 4, says: /"bin-path": "\/nonexistent\/php-cgi" does not exist/,
   },
   {
+    name: 'a spawned backend\'s socket in a directory that does not exist',
+    text: 'server.modules = ( "mod_fastcgi" )\nserver.document-root = "/tmp"\nfastcgi.server = ( ".php" => ( ( "socket" => "/nonexistent-dir/php.sock", "bin-path" => "/bin/sh" ) ) )\n',
+    line: 3, says: /"socket": the directory \/nonexistent-dir does not exist/,
+  },
+  {
     name: 'both socket and host',
     text: 'server.modules = ( "mod_scgi" )\nserver.document-root = "/tmp"\nscgi.server = ( "/app" => ( ( "host" => "127.0.0.1", "port" => 9000, "socket" => "/tmp/a.sock" ) ) )\n',
     line: 3, says: /either "host"\/"port" or "socket" has to be set, not both/,

@@ -4,8 +4,9 @@
 // and the unlabeled form `( "<ext>" => ( ( "host" => ... ), ( ... ) ) )`. Checked at boot: a bad
 // value stops the start with a message (the plugin host adds file, line and key); keys that only
 // another gateway module reads are warnings.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { ConfigHash, type ConfigValue } from '../../../config/model.js';
 import { isTlsKey, TlsKeyReader, type UpstreamTlsOptions } from '../../ssl-upstream/tls-options.js';
 
@@ -262,6 +263,11 @@ function parseHost(mod: GatewayModule, h: ConfigHash, ctx: string, label: string
     };
   }
   if (socket !== '') {
+    // lantern makes a spawned backend's socket itself: its directory must be there (an external
+    // backend's socket may still appear, and is only connected to).
+    if (out.spawn && !existsSync(path.dirname(socket))) {
+      throw new GatewayServerError(`${ctx}: "socket": the directory ${path.dirname(socket)} does not exist`);
+    }
     out.member = `unix:${socket}`;
     return out;
   }
