@@ -336,6 +336,14 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
       if (c !== this.conn || !this.attemptLive) return;
       if (this.responseDone) { this.completeAttempt(); return; }
     }
+    if (!this.finalHead && this.member!.perRequest && this.exchange !== null && !this.responseDone) {
+      // A process (CGI) whose output pipe closed or failed before its 'end' was seen: its output
+      // is over, as at the end of the stream, so the protocol answers for it (no header block:
+      // the script failed, 500), never as a backend that reset (502).
+      this.exchange.receiveEnd(this);
+      if (c !== this.conn || !this.attemptLive) return;
+      if (this.responseDone) { this.completeAttempt(); return; }
+    }
     // E1: anything failing before the connection is up means no byte reached the backend.
     if (c.phase === Phase.Connect && c.state === 'connecting') this.attemptFailed('LT_ERR_BACKEND_REFUSED', detail);
     else this.attemptFailed('LT_ERR_BACKEND_RESET', detail);
