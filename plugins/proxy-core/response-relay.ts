@@ -31,6 +31,8 @@ export const PROCESS_END_WAIT_MS = 5;
 export abstract class ResponseRelay extends RequestBodyRelay implements ResponseSink {
   /** A process's head and held body, waiting for its end (PROCESS_END_WAIT_MS). */
   private endWait: NodeJS.Timeout | null = null;
+  /** The final head's body ends when the backend closes (SCGI, uwsgi, an HTTP/1.0 origin, CGI). */
+  private closeDelimited = false;
 
   head(h: ResponseHead): void {
     if (!this.attemptLive || this.done) return;
@@ -71,6 +73,7 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
       m.recordSuccess();
     }
     this.finalHead = true;
+    this.closeDelimited = h.closeDelimited;
     // Committed to this response: no replay can be needed any more.
     this.replay = null;
     this.replayLost = true;
@@ -212,9 +215,10 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     if (this.responseDone) { this.completeAttempt(); return; }
     const req = this.req;
     if (this.finalHead && !this.discardResponse && !req.headSent && !req.finished) {
-      // A process (CGI) gets a moment to end, so that a whole answer goes out whole (end()
-      // takes what is held); a socket's framing already says when the answer is complete.
-      if (this.member!.perRequest) {
+      // A process (CGI), or a body that ends with the connection (SCGI, uwsgi, HTTP/1.0), gets a
+      // moment to end, so that a small answer goes out whole with its length (end() takes what is
+      // held), as lighttpd answers; a length or chunking already says when the answer is complete.
+      if (this.member!.perRequest || this.closeDelimited) {
         this.endWait ??= setTimeout(() => this.endWaitOver(c), PROCESS_END_WAIT_MS);
         return;
       }
@@ -224,7 +228,7 @@ export abstract class ResponseRelay extends RequestBodyRelay implements Response
     }
   }
 
-  /** The process did not end within PROCESS_END_WAIT_MS: its head and what is held go out, the rest streams. */
+  /** The process or connection did not end within PROCESS_END_WAIT_MS: its head and what is held go out, the rest streams. */
   private endWaitOver(c: UpstreamConnection): void {
     this.endWait = null;
     if (c !== this.conn || !this.attemptLive || this.responseDone || this.discardResponse || this.done) return;

@@ -113,7 +113,10 @@ D('D9 close-delimited response → forwarded, re-framed for an HTTP/1.1 client',
     assert.is(r.responses[0].status, 200);
     assert.is(r.responses[0].body.toString(), 'until close');
     assert.ok(r.responses[0].complete);
-    assert.ok(r.responses[0].chunked || r.closed, 'chunked, or closed to delimit');
+    // Re-framed: with its length when the close came within a moment of the body (it does here,
+    // as lighttpd's buffered answer), else chunked; the client connection stays open either way.
+    assert.ok(r.responses[0].header('content-length') === '11' || r.responses[0].chunked, 'a length or chunking, not the close, delimits it');
+    assert.not.ok(r.closed, 'the client connection stays open');
   });
 });
 
