@@ -4,7 +4,7 @@
 import type { ConditionContext } from '../config/model.js';
 import { LanternError } from './errors.js';
 import type { HookResult } from './hooks.js';
-import { normalizePath, normalizeTarget } from './http1/url.js';
+import { hasEncodedControl, normalizePath, normalizeTarget } from './http1/url.js';
 import type { Request } from './request.js';
 import type { Server } from './server.js';
 
@@ -139,6 +139,13 @@ export class Pipeline {
     const q = t.indexOf('?');
     const raw = q < 0 ? t : t.slice(0, q);
     req.query = q < 0 ? null : t.slice(q + 1);
+    // lighttpd's url-ctrls-reject (on by default): %00-%1F and %7F refused in the query too, so
+    // no backend or script is handed a NUL or a line break it would decode (the path's are below).
+    if (req.query !== null && this.server.rejectQueryControls && req.query.indexOf('%') >= 0 && hasEncodedControl(req.query)) {
+      req.keepAlive = false;
+      req.sendError(400, 'LT_ERR_BAD_TARGET');
+      return false;
+    }
     // lighttpd's url-normalize: percent-escapes in upper case (`%3a` → `%3A`), so rewrite rules
     // and logs see one spelling; the target forwarded upstream stays as received (B10).
     req.pathRaw = raw.indexOf('%') < 0 ? raw : normalizeTarget(raw);

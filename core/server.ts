@@ -8,7 +8,7 @@ import { Connection } from './connection.js';
 import { ErrorLog } from './error-log.js';
 import { createHooks, type Hooks } from './hooks.js';
 import type { RequestLimits } from './http1/types.js';
-import { targetNormalizationFrom, type TargetNormalization } from './http1/url.js';
+import { targetNormalizationFrom, urlCtrlsRejectFrom, type TargetNormalization } from './http1/url.js';
 import {
   activatedFds, inheritedAddress, listen, parseSocketName, sameAddress, socketName, type Listener, type ListenerTls, type ListenSpec,
 } from './listeners.js';
@@ -137,6 +137,8 @@ export class Server {
   readonly statCache: StatCache;
   /** How a target forwarded to a backend is normalised (server.http-parseopts); null: as received. */
   readonly targetNormalization: TargetNormalization | null;
+  /** server.http-parseopts url-ctrls-reject: a query with an encoded control character is a 400. */
+  readonly rejectQueryControls: boolean;
   readonly globalLocs = new Map<string, SourceLoc>();
   /** The global scope as a MergedConfig: what a request sees before its blocks are merged. */
   readonly globalMerged: MergedConfig;
@@ -209,6 +211,7 @@ export class Server {
     this.uploadDirs = g<string[]>('server.upload-dirs', ['/var/tmp']);
     this.statCache = StatCache.forEngine(this.globalValues.get('server.stat-cache-engine'));
     this.targetNormalization = targetNormalizationFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
+    this.rejectQueryControls = urlCtrlsRejectFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
     this.tag = g<string>('server.tag', 'lantern');
     this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';
     this.debugFlags = debugFlags(opts.model);

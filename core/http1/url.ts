@@ -144,6 +144,28 @@ export function targetNormalizationFrom(opts: { get(key: string): unknown } | un
   };
 }
 
+/**
+ * url-ctrls-reject (lighttpd's default: enabled): a request whose target encodes a control
+ * character (%00-%1F, %7F) is refused with 400. The path's are refused by normalizePath() in any
+ * case; this says whether the query's are too.
+ */
+export function urlCtrlsRejectFrom(opts: { get(key: string): unknown } | undefined): boolean {
+  const v = opts?.get('url-ctrls-reject');
+  return v === undefined ? true : booleanValue(v) === true;
+}
+
+/** Whether `s` holds a percent-escape of a control character (%00-%1F or %7F). */
+export function hasEncodedControl(s: string): boolean {
+  for (let i = s.indexOf('%'); i !== -1 && i + 2 < s.length; i = s.indexOf('%', i + 1)) {
+    const a = hexValue(s.charCodeAt(i + 1));
+    const b = hexValue(s.charCodeAt(i + 2));
+    if (a < 0 || b < 0) continue;
+    const x = (a << 4) | b;
+    if (x < 0x20 || x === 0x7f) return true;
+  }
+  return false;
+}
+
 function isUnreserved(x: number): boolean {
   return (x >= 0x41 && x <= 0x5a) || (x >= 0x61 && x <= 0x7a) || (x >= 0x30 && x <= 0x39) || x === 0x2d || x === 0x2e || x === 0x5f || x === 0x7e;
 }

@@ -329,6 +329,9 @@ differential('an encoded ".." segment', { send: get11('/sub/%2e%2e/file.txt') })
 differential('a "." segment and a double slash', { send: get11('/./sub//index.html') });
 differential('a query string on a file', { send: get11('/file.txt?a=b&c') });
 differential('an empty query string', { send: get11('/file.txt?') });
+differential('url-ctrls-reject: an encoded NUL in the query', { send: get11('/file.txt?a=%00') });
+differential('url-ctrls-reject: an encoded line feed and DEL in the query', { send: get11('/file.txt?a=%0a&b=%7F') });
+differential('url-ctrls-reject: a bad escape and %20 in the query are not controls', { send: get11('/file.txt?a=%zz&b=%20') });
 differential('a fragment-like "#" in the target', { send: get11('/file.txt#frag') });
 differential('a target without a leading slash', { send: get11('file.txt') });
 

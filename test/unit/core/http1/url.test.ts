@@ -1,7 +1,7 @@
 // Tests for core/http1/url.ts: percent-decoding and dot-segment removal (RFC 3986 §5.2.4, checklist B10).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { normalizePath, normalizeTarget, targetNormalizationFrom } from '../../../../core/http1/url.js';
+import { hasEncodedControl, normalizePath, normalizeTarget, targetNormalizationFrom, urlCtrlsRejectFrom } from '../../../../core/http1/url.js';
 
 const Url = suite('url');
 
@@ -110,6 +110,14 @@ Url('normalizeTarget follows server.http-parseopts', () => {
   assert.is(targetNormalizationFrom(opts({ 'url-normalize': 'disable' })), null);
   assert.equal(targetNormalizationFrom(undefined), { unreserved: true, dotSegments: true, decode2f: false });
   assert.equal(targetNormalizationFrom(opts({ 'url-path-2f-decode': 'enable', 'url-path-dotseg-remove': 'disable' })), { unreserved: true, dotSegments: false, decode2f: true });
+});
+
+Url('url-ctrls-reject: encoded %00-%1F and %7F are controls; a bad escape or %20 is not; on unless disabled', () => {
+  for (const q of ['a=%00', 'a=%0a', 'b=%1F', 'x=%7f', '%0D%0A']) assert.ok(hasEncodedControl(q), q);
+  for (const q of ['a=%zz', 'b=%20', 'c=%80', 'd=%', 'e=%0', 'plain']) assert.not.ok(hasEncodedControl(q), q);
+  assert.is(urlCtrlsRejectFrom(undefined), true);
+  assert.is(urlCtrlsRejectFrom(new Map([['url-ctrls-reject', 'disable']])), false);
+  assert.is(urlCtrlsRejectFrom(new Map([['url-ctrls-reject', 'enable']])), true);
 });
 
 Url.run();
