@@ -525,6 +525,8 @@ fastcgi.server = ( ".php" => ( "localhost" => (
   "bin-environment" => ( "PHP_FCGI_CHILDREN" => "2", "PHP_FCGI_MAX_REQUESTS" => "5" )
 ) ) )`);
   try {
+    // Its php-cgi group is known, so that a failure below (lantern SIGKILLed) leaves none behind.
+    await phpTree(proc.pid, 2);
     // A POST cannot be retried on a fresh connection (RFC 9112 §9.3.1): lantern retires each
     // connection after php's 5th request instead of reusing it into the worker's exit.
     const body = 'p'.repeat(20_000);
