@@ -241,8 +241,8 @@ function listenError(spec: ListenSpec, err: NodeJS.ErrnoException): Error {
 }
 
 /**
- * `onAcceptError`: a connection could not be accepted (EMFILE, ENFILE: out of file descriptors);
- * the listener goes on accepting (libuv drops that one connection).
+ * `onAcceptError`: a connection could not be accepted (ENOBUFS, ENOMEM...; libuv closes the ones
+ * it has no descriptor for without reporting them); the listener goes on accepting.
  */
 export function listen(
   spec: ListenSpec, onConnection: (socket: net.Socket, reader: SocketReader, l: Listener) => void,
@@ -273,7 +273,7 @@ export function listen(
     server.once('error', fail);
     const done = () => {
       server.off('error', fail);
-      // Accept errors (EMFILE) are transient: said, and the listener goes on.
+      // Accept errors are transient: said, and the listener goes on.
       server.on('error', (err: NodeJS.ErrnoException) => onAcceptError(err, listener));
       const addr = server.address();
       if (addr && typeof addr === 'object') {

@@ -141,7 +141,7 @@ export class Pipeline {
     req.query = q < 0 ? null : t.slice(q + 1);
     // lighttpd's url-ctrls-reject (on by default): %00-%1F and %7F refused in the query too, so
     // no backend or script is handed a NUL or a line break it would decode (the path's are below).
-    if (req.query !== null && this.server.rejectQueryControls && req.query.indexOf('%') >= 0 && hasEncodedControl(req.query)) {
+    if (req.query !== null && this.server.rejectQueryControls && hasEncodedControl(req.query)) {
       req.keepAlive = false;
       req.sendError(400, 'LT_ERR_BAD_TARGET');
       return false;

@@ -210,8 +210,9 @@ export class Server {
     };
     this.uploadDirs = g<string[]>('server.upload-dirs', ['/var/tmp']);
     this.statCache = StatCache.forEngine(this.globalValues.get('server.stat-cache-engine'));
-    this.targetNormalization = targetNormalizationFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
-    this.rejectQueryControls = urlCtrlsRejectFrom(this.globalValues.get('server.http-parseopts') as ConfigHash | undefined);
+    const parseopts = this.globalValues.get('server.http-parseopts') as ConfigHash | undefined;
+    this.targetNormalization = targetNormalizationFrom(parseopts);
+    this.rejectQueryControls = urlCtrlsRejectFrom(parseopts);
     this.tag = g<string>('server.tag', 'lantern');
     this.serverField = this.tag ? `Server: ${this.tag}\r\n` : '';
     this.debugFlags = debugFlags(opts.model);

@@ -326,21 +326,17 @@ export class ProxyRequest extends ResponseRelay implements UpstreamOwner, QueueE
       return;
     }
     const detail = err?.code ?? err?.message ?? 'connection closed';
-    if (this.finalHead && (!this.bodyEndWritten || c.writeFailed) && !this.responseDone) {
-      // The backend answered before it took the whole request body, then closed: an app that
-      // does not read its input closes with our bytes unread, which the kernel turns into a
-      // reset (or our next write into EPIPE). Its answer ends where its stream did, as after a
-      // FIN: complete when its framing says so (a CGI body delimited by the close), else cut
-      // short. Not a failure of the member.
+    // The stream's end, not a reset, in two cases; the protocol then answers as after a FIN:
+    // - The backend answered before it took the whole request body, then closed: an app that
+    //   does not read its input closes with our bytes unread, which the kernel turns into a reset
+    //   (or our next write into EPIPE). Its answer ends where its stream did: complete when its
+    //   framing says so (a CGI body delimited by the close), else cut short. Not the member's fault.
+    // - A process (CGI) whose output closed or failed before its 'end' was seen: its output is
+    //   over (no header block: the script failed, 500), never a backend that reset (502).
+    const answeredEarly = this.finalHead && (!this.bodyEndWritten || c.writeFailed);
+    const processOutputOver = !this.finalHead && this.member!.perRequest && this.exchange !== null;
+    if ((answeredEarly || processOutputOver) && !this.responseDone) {
       this.exchange!.receiveEnd(this);
-      if (c !== this.conn || !this.attemptLive) return;
-      if (this.responseDone) { this.completeAttempt(); return; }
-    }
-    if (!this.finalHead && this.member!.perRequest && this.exchange !== null && !this.responseDone) {
-      // A process (CGI) whose output pipe closed or failed before its 'end' was seen: its output
-      // is over, as at the end of the stream, so the protocol answers for it (no header block:
-      // the script failed, 500), never as a backend that reset (502).
-      this.exchange.receiveEnd(this);
       if (c !== this.conn || !this.attemptLive) return;
       if (this.responseDone) { this.completeAttempt(); return; }
     }

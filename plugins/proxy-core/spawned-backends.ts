@@ -61,8 +61,10 @@ function addMembers(b: Backend, h: SpawnHost, addresses: string[]): void {
   for (const a of addresses) {
     b.addMember(a);
     const m = b.memberFor(a);
-    m?.setCapacity(cap);
-    if (m) m.requestsPerConnection = perConnection;
+    if (m) {
+      m.setCapacity(cap);
+      m.requestsPerConnection = perConnection;
+    }
   }
 }
 

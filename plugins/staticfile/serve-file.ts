@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { equalsLower } from '../../core/http1/field-lines.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { HeaderList } from '../../core/http1/types.js';
 import type { Request } from '../../core/request.js';
@@ -127,7 +128,7 @@ export async function serveStatic(req: Request, s: StaticSettings, logError: (ms
     let given: string | undefined;
     const before = req.responseHeaders;
     for (let i = 0; i < before.length; i += 2) {
-      if (before[i]!.length === 12 && before[i]!.toLowerCase() === 'content-type') given ??= before[i + 1]!;
+      if (before[i]!.length === 12 && equalsLower(before[i]!, 0, 'content-type')) given ??= before[i + 1]!;
       else validators.push(before[i]!, before[i + 1]!);
     }
     validators.push('Last-Modified', formatHttpDate(st.mtimeMs));
